@@ -1,0 +1,33 @@
+"""psyscreen: validated psychometric scoring for child and adolescent mental-health screening.
+
+The public API is small:
+
+* :func:`list_instruments`, :func:`load_instrument` - shipped or your own definitions;
+* :func:`score` - vectorised scoring of a DataFrame (one row per child);
+
+Example:
+    >>> import pandas as pd, psyscreen
+    >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+    >>> psyscreen.score(df, "phq9")["phq9.total.band"].iloc[0]
+    'minimal'
+"""
+
+from ._version import __version__
+from .definitions import Instrument
+from .registry import list_instruments, load_instrument, validate_file
+from .responses import MissingColumnsError
+from .scoring import ScoreResult, score, score_detailed
+from .yamlio import DefinitionError
+
+__all__ = [
+    "DefinitionError",
+    "Instrument",
+    "MissingColumnsError",
+    "ScoreResult",
+    "__version__",
+    "list_instruments",
+    "load_instrument",
+    "score",
+    "score_detailed",
+    "validate_file",
+]

@@ -1,0 +1,115 @@
+"""Finding and loading instrument definitions (shipped or your own).
+
+Shipped definitions live in ``instruments/`` of the source tree and are
+installed as package data (``psyscreen/_data/instruments``), so they are
+found from any working directory.
+
+Example:
+    >>> import psyscreen
+    >>> "phq9" in psyscreen.list_instruments()
+    True
+    >>> psyscreen.load_instrument("gad7").scale("total").items[-1]
+    'gad7_7'
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .definitions import Instrument
+from .yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+
+_PKG = Path(__file__).resolve().parent
+
+
+def data_dir(kind: str) -> Path:
+    """Directory of shipped ``kind`` files ('instruments', 'norms' or 'profiles').
+
+    Installed wheels carry them in ``psyscreen/_data/<kind>``; a source checkout
+    (editable install, running from the repository) has them at the top level.
+    """
+    installed = Path(str(resources.files("psyscreen"))) / "_data" / kind
+    if installed.is_dir():
+        return installed
+    return _PKG.parent / kind
+
+
+@functools.lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    """A published JSON Schema shipped in ``psyscreen/schemas`` (e.g. 'instrument')."""
+    return json.loads((_PKG / "schemas" / f"{name}.schema.json").read_text("utf-8"))
+
+
+def list_instruments() -> list[str]:
+    """Ids of the shipped instruments, sorted.
+
+    Example:
+        >>> from psyscreen import list_instruments
+        >>> list_instruments()[:1]  # doctest: +SKIP
+        ['asq']
+    """
+    d = data_dir("instruments")
+    return sorted(p.stem for p in d.glob("*.yaml"))
+
+
+def _resolve(id_or_path: str | Path) -> Path:
+    p = Path(id_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise DefinitionError(str(p), "", "no such file")
+        return p.resolve()
+    shipped = data_dir("instruments") / f"{id_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(list_instruments())
+    raise KeyError(f"unknown instrument {str(id_or_path)!r}; shipped instruments: {known}")
+
+
+def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
+    """Load a shipped instrument by id, or any definition file by path.
+
+    The file is read with a safe YAML loader, validated against the published
+    JSON Schema and then against the cross-field rules of the model. Errors are
+    :class:`~psyscreen.yamlio.DefinitionError` naming file, path and problem.
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> load_instrument("phq9").informant
+        'self'
+    """
+    if isinstance(id_or_path, Instrument):
+        return id_or_path
+    path = _resolve(id_or_path)
+    return _load_file(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_file(path: str, _mtime: int) -> Instrument:
+    data, digest = read_yaml(path)
+    return instrument_from_data(data, path, digest)
+
+
+def instrument_from_data(data: object, file: str = "<data>", digest: str | None = None) -> Instrument:
+    """Validate already-parsed definition data into an :class:`Instrument`."""
+    if not isinstance(data, dict):
+        raise DefinitionError(file, "", "a definition must be a YAML mapping")
+    validate_json_schema(data, schema("instrument"), file)
+    try:
+        inst = Instrument.model_validate(data)
+    except ValidationError as e:
+        raise pydantic_error(e, file) from None
+    inst._source = file
+    inst._sha256 = digest
+    return inst
+
+
+def validate_file(path: str | Path) -> Instrument:
+    """Validate a definition file; return the instrument or raise DefinitionError."""
+    p = Path(path)
+    data, digest = read_yaml(p)
+    return instrument_from_data(data, str(p), digest)
