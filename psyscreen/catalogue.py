@@ -1,0 +1,104 @@
+"""The instrument catalogue, generated from the shipped YAML definitions.
+
+``docs/instruments.md`` is the output of :func:`render_catalogue`; a test fails
+when the committed file differs from a fresh rendering. Regenerate with::
+
+    python -m psyscreen.catalogue
+
+Example:
+    >>> from psyscreen import load_instrument
+    >>> print(instrument_markdown(load_instrument("gad7")).splitlines()[0])
+    ## gad7: Generalized Anxiety Disorder 7-item scale (version 2006)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .definitions import Instrument
+from .registry import list_instruments, load_instrument
+
+CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "docs" / "instruments.md"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
+    """A Markdown description of one instrument (used by ``psyscreen show``)."""
+    out = [f"## {inst.id}: {inst.title.best(lang)} (version {inst.version})", ""]
+    ages = inst.age_range
+    age = "any" if ages.min is None and ages.max is None else (
+        f"{_num(ages.min) if ages.min is not None else ''}-{_num(ages.max) if ages.max is not None else ''}"
+    )
+    out += [
+        f"- informant: {inst.informant}; ages: {age}; items: {len(inst.items)}",
+        f"- licence: {inst.licence.name} (item text shipped: "
+        f"{'yes' if inst.licence.item_text_allowed else 'no'})"
+        + (f"; {inst.licence.note.strip()}" if inst.licence.note else ""),
+    ]
+    if inst.reverse_keyed:
+        out.append(f"- reverse-keyed items: {', '.join(inst.reverse_keyed)}")
+    for u in inst.unverified:
+        out.append(f"- **unverified**: {u}")
+    out += ["", "| scale | items | range | missing-data rule | bands |", "|---|---|---|---|---|"]
+    for s in inst.scales:
+        lo, hi = inst.scale_range(s.id)
+        comps = ", ".join(s.scales) if s.is_composite else f"{len(s.items)} items"
+        n = len(s.scales or s.items)
+        req = s.missing.required(n)
+        rule = "all required" if req == n else f">= {req} of {n}"
+        if s.missing.prorate:
+            rule += f", prorated ({s.missing.rounding})"
+        bands = "<br>".join(
+            f"{bs.id}{' (**unverified**)' if bs.unverified else ''}: "
+            + "; ".join(f"{b.code} {b.interval()} {b.classification}" for b in bs.bands)
+            for bs in s.bands
+        )
+        out.append(
+            f"| {s.id} ({s.label.best(lang)}, {s.aggregation}, higher is {s.higher_is}) "
+            f"| {comps} | {_num(lo)}-{_num(hi)} | {rule} | {bands or '-'} |"
+        )
+    if inst.critical_items:
+        out += ["", "Critical items:", ""]
+        for c in inst.critical_items:
+            flag = " (**unverified**)" if c.unverified else ""
+            out.append(
+                f"- `{c.id}`{flag}: {c.mode} of {', '.join(c.items)} {c.condition.describe()}: "
+                f"{c.meaning.best(lang)} [{c.source}]"
+            )
+    if inst.validity_checks:
+        out += ["", "Validity checks:", ""]
+        for v in inst.validity_checks:
+            flag = " (**unverified**)" if v.unverified else ""
+            out.append(f"- `{v.id}` ({v.kind}){flag}: {v.meaning.best(lang)}")
+    out += ["", "Sources:", ""]
+    for c in inst.citations:
+        extra = "".join(
+            f" {x}" for x in (c.locator and f"({c.locator})", c.url, c.doi and f"doi:{c.doi}") if x
+        )
+        out.append(f"- [{c.key}] {c.text}{extra} _{c.evidence}_")
+    return "\n".join(out) + "\n"
+
+
+def render_catalogue() -> str:
+    """The whole catalogue as Markdown."""
+    head = [
+        "# Instrument catalogue",
+        "",
+        "Generated from `instruments/*.yaml` by `python -m psyscreen.catalogue`; do not edit by hand.",
+        "Bounds use interval notation: `[a, b]` includes both ends, `(a, b)` excludes them.",
+        "",
+    ]
+    body = [instrument_markdown(load_instrument(i)) for i in list_instruments()]
+    return "\n".join(head) + "\n".join(body)
+
+
+def main() -> None:
+    CATALOGUE_PATH.write_text(render_catalogue(), encoding="utf-8")
+    print(f"wrote {CATALOGUE_PATH}")
+
+
+if __name__ == "__main__":
+    main()
