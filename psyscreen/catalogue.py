@@ -29,8 +29,14 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
     """A Markdown description of one instrument (used by ``psyscreen show``)."""
     out = [f"## {inst.id}: {inst.title.best(lang)} (version {inst.version})", ""]
     ages = inst.age_range
-    age = "any" if ages.min is None and ages.max is None else (
-        f"{_num(ages.min) if ages.min is not None else ''}-{_num(ages.max) if ages.max is not None else ''}"
+    age = (
+        "any"
+        if ages.min is None and ages.max is None
+        else (
+            (_num(ages.min) if ages.min is not None else "")
+            + "-"
+            + (_num(ages.max) if ages.max is not None else "")
+        )
     )
     out += [
         f"- informant: {inst.informant}; ages: {age}; items: {len(inst.items)}",
@@ -87,7 +93,8 @@ def render_catalogue() -> str:
     head = [
         "# Instrument catalogue",
         "",
-        "Generated from `instruments/*.yaml` by `python -m psyscreen.catalogue`; do not edit by hand.",
+        "Generated from `instruments/*.yaml` by `python -m psyscreen.catalogue`;"
+        " do not edit by hand.",
         "Bounds use interval notation: `[a, b]` includes both ends, `(a, b)` excludes them.",
         "",
     ]

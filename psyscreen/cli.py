@@ -79,8 +79,10 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"INVALID {e}", file=sys.stderr)
             code = EXIT_FAILURE
         else:
-            print(f"ok      {f}: {inst.id} {inst.version} ({len(inst.items)} items, "
-                  f"{len(inst.scales)} scales)")
+            print(
+                f"ok      {f}: {inst.id} {inst.version} ({len(inst.items)} items, "
+                f"{len(inst.scales)} scales)"
+            )
     return code
 
 
@@ -102,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
     parser = argparse.ArgumentParser(
         prog="psyscreen",
-        description="Validated psychometric scoring for child and adolescent mental-health screening.",
+        description="Validated psychometric scoring for child and adolescent "
+        "mental-health screening.",
     )
     parser.add_argument("--version", action="version", version=f"psyscreen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from typing import Annotated, Literal
@@ -185,11 +186,15 @@ class Band(_Model):
 
     def interval(self) -> str:
         """The band as interval notation, e.g. ``[5, 10)``."""
-        lo = "(-inf" if self.lower is None else ("[" if self.lower_inclusive else "(") + _num(
-            self.lower
+        lo = (
+            "(-inf"
+            if self.lower is None
+            else ("[" if self.lower_inclusive else "(") + _num(self.lower)
         )
-        hi = "inf)" if self.upper is None else _num(self.upper) + (
-            "]" if self.upper_inclusive else ")"
+        hi = (
+            "inf)"
+            if self.upper is None
+            else _num(self.upper) + ("]" if self.upper_inclusive else ")")
         )
         return f"{lo}, {hi}"
 
@@ -241,7 +246,7 @@ class BandSet(_Model):
             last.upper < hi or (last.upper == hi and not last.upper_inclusive)
         ):
             raise ValueError(f"band set {self.id!r} does not cover the maximum score {_num(hi)}")
-        for a, b in zip(bands, bands[1:]):
+        for a, b in itertools.pairwise(bands):
             if a.upper is None or b.lower is None:
                 raise ValueError(f"band set {self.id!r}: bands {a.code!r} and {b.code!r} overlap")
             if a.upper < b.lower or (
@@ -550,8 +555,10 @@ class Instrument(_Model):
             parts = [self.scale_range(c) for c in s.scales]
         else:
             parts = [
-                (self.response_scales[self.item(i).response_scale].min,
-                 self.response_scales[self.item(i).response_scale].max)
+                (
+                    self.response_scales[self.item(i).response_scale].min,
+                    self.response_scales[self.item(i).response_scale].max,
+                )
                 for i in s.items
             ]
         lo = sum(p[0] for p in parts)

@@ -39,7 +39,7 @@ def data_dir(kind: str) -> Path:
     return _PKG.parent / kind
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema(name: str) -> dict:
     """A published JSON Schema shipped in ``psyscreen/schemas`` (e.g. 'instrument')."""
     return json.loads((_PKG / "schemas" / f"{name}.schema.json").read_text("utf-8"))
@@ -94,7 +94,9 @@ def _load_file(path: str, _mtime: int) -> Instrument:
     return instrument_from_data(data, path, digest)
 
 
-def instrument_from_data(data: object, file: str = "<data>", digest: str | None = None) -> Instrument:
+def instrument_from_data(
+    data: object, file: str = "<data>", digest: str | None = None
+) -> Instrument:
     """Validate already-parsed definition data into an :class:`Instrument`."""
     if not isinstance(data, dict):
         raise DefinitionError(file, "", "a definition must be a YAML mapping")

@@ -161,7 +161,9 @@ def _empty_problems() -> pd.DataFrame:
     )
 
 
-def _problem_table(iv: ItemValues, inst: Instrument, columns: Mapping[str, str] | None) -> pd.DataFrame:
+def _problem_table(
+    iv: ItemValues, inst: Instrument, columns: Mapping[str, str] | None
+) -> pd.DataFrame:
     bad = np.isin(iv.problem, INVALID)
     rows, cols = np.nonzero(bad)
     if len(rows) == 0:
@@ -237,7 +239,9 @@ def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
     return out
 
 
-def _score_scale(s: Scale, x: np.ndarray, ans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _score_scale(
+    s: Scale, x: np.ndarray, ans: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     k = x.shape[1]
     na = ans.sum(axis=1)
     required = s.missing.required(k)
@@ -253,7 +257,9 @@ def _score_scale(s: Scale, x: np.ndarray, ans: np.ndarray) -> tuple[np.ndarray, 
         if s.missing.prorate:
             part = ok & ~complete
             with np.errstate(invalid="ignore", divide="ignore"):
-                est = total * k / np.maximum(na, 1)  # integer product first: exact halves stay exact
+                est = (
+                    total * k / np.maximum(na, 1)
+                )  # integer product first: exact halves stay exact
             raw = np.where(part, round_values(est, s.missing.rounding), raw)
     status = np.full(x.shape[0], SCALE_STATUSES.index("insufficient"), dtype=np.int8)
     status[complete] = SCALE_STATUSES.index("complete")
@@ -397,7 +403,9 @@ def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
     st = np.column_stack(list(statuses.values())) if statuses else np.zeros((n, 0), np.int8)
     out = np.full(n, code["complete"], dtype=np.int8)
     out[(st == SCALE_STATUSES.index("prorated")).any(axis=1)] = code["partial"]
-    scored_not = np.isin(st, [SCALE_STATUSES.index("insufficient"), SCALE_STATUSES.index("not_answered")])
+    scored_not = np.isin(
+        st, [SCALE_STATUSES.index("insufficient"), SCALE_STATUSES.index("not_answered")]
+    )
     out[scored_not.any(axis=1)] = code["insufficient"]
     for f in flags:
         out[f] = code["invalid_response"]
