@@ -91,6 +91,14 @@ def reverse(values: np.ndarray, rs: ResponseScale) -> np.ndarray:
 
 def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.ndarray]:
     """Map one answer column to (values, problem codes)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # map each distinct answer once, then broadcast by code (same rules, far faster)
+        cat_value, cat_problem = _column_values(pd.Series(col.cat.categories), rs)
+        codes = col.cat.codes.to_numpy()
+        known = codes >= 0
+        value = np.where(known, cat_value[codes], np.nan)
+        problem = np.where(known, cat_problem[codes], BLANK).astype(np.int8)
+        return value, problem
     n = len(col)
     problem = np.zeros(n, dtype=np.int8)
     str_codes = {str(c.code).strip(): c for c in rs.codes}
