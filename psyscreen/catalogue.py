@@ -25,30 +25,41 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def _age(inst: Instrument) -> str:
+    ages = inst.age_range
+    if ages.min is None and ages.max is None:
+        return "any"
+    return (
+        (_num(ages.min) if ages.min is not None else "")
+        + "-"
+        + (_num(ages.max) if ages.max is not None else "")
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
     """A Markdown description of one instrument (used by ``psyscreen show``)."""
     out = [f"## {inst.id}: {inst.title.best(lang)} (version {inst.version})", ""]
-    ages = inst.age_range
-    age = (
-        "any"
-        if ages.min is None and ages.max is None
-        else (
-            (_num(ages.min) if ages.min is not None else "")
-            + "-"
-            + (_num(ages.max) if ages.max is not None else "")
-        )
-    )
+    other = inst.title.best("zh" if lang == "en" else "en")
+    if other != inst.title.best(lang):
+        out += [f"_{other}_", ""]
+    if inst.description:
+        out += [_one_line(inst.description), ""]
     out += [
-        f"- informant: {inst.informant}; ages: {age}; items: {len(inst.items)}",
+        f"- informant: {inst.informant}; ages: {_age(inst)}; items: {len(inst.items)}",
         f"- licence: {inst.licence.name} (item text shipped: "
         f"{'yes' if inst.licence.item_text_allowed else 'no'})"
-        + (f"; {inst.licence.note.strip()}" if inst.licence.note else ""),
+        + (f"; {_one_line(inst.licence.note)}" if inst.licence.note else ""),
     ]
     if inst.reverse_keyed:
         out.append(f"- reverse-keyed items: {', '.join(inst.reverse_keyed)}")
     for u in inst.unverified:
-        out.append(f"- **unverified**: {u}")
+        out.append(f"- **unverified**: {_one_line(u)}")
     out += ["", "| scale | items | range | missing-data rule | bands |", "|---|---|---|---|---|"]
+    band_notes: list[str] = []
     for s in inst.scales:
         lo, hi = inst.scale_range(s.id)
         comps = ", ".join(s.scales) if s.is_composite else f"{len(s.items)} items"
@@ -57,19 +68,31 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
         rule = "all required" if req == n else f">= {req} of {n}"
         if s.missing.prorate:
             rule += f", prorated ({s.missing.rounding})"
+        if s.missing.source:
+            rule += f" [{s.missing.source}]"
         bands = "<br>".join(
             f"{bs.id}{' (**unverified**)' if bs.unverified else ''}: "
             + "; ".join(f"{b.code} {b.interval()} {b.classification}" for b in bs.bands)
+            + f" [{bs.source}]"
             for bs in s.bands
         )
         out.append(
             f"| {s.id} ({s.label.best(lang)}, {s.aggregation}, higher is {s.higher_is}) "
             f"| {comps} | {_num(lo)}-{_num(hi)} | {rule} | {bands or '-'} |"
         )
+        for bs in s.bands:
+            if bs.note:
+                band_notes.append(f"- `{s.id}` / `{bs.id}`: {_one_line(bs.note)}")
+            if bs.unverified:
+                band_notes.append(
+                    f"- `{s.id}` / `{bs.id}` **unverified**: {_one_line(bs.unverified)}"
+                )
+    if band_notes:
+        out += ["", "Band notes:", "", *band_notes]
     if inst.critical_items:
         out += ["", "Critical items:", ""]
         for c in inst.critical_items:
-            flag = " (**unverified**)" if c.unverified else ""
+            flag = f" (**unverified**: {_one_line(c.unverified)})" if c.unverified else ""
             out.append(
                 f"- `{c.id}`{flag}: {c.mode} of {', '.join(c.items)} {c.condition.describe()}: "
                 f"{c.meaning.best(lang)} [{c.source}]"
@@ -79,6 +102,9 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
         for v in inst.validity_checks:
             flag = " (**unverified**)" if v.unverified else ""
             out.append(f"- `{v.id}` ({v.kind}){flag}: {v.meaning.best(lang)}")
+    if inst.notes:
+        out += ["", "Notes:", ""]
+        out += [f"- {_one_line(n)}" for n in inst.notes]
     out += ["", "Sources:", ""]
     for c in inst.citations:
         extra = "".join(
@@ -88,18 +114,48 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
     return "\n".join(out) + "\n"
 
 
+def _overview(insts: list[Instrument]) -> list[str]:
+    rows = [
+        "| id | instrument | informant | ages | items | scales | item text | unverified facts |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i in insts:
+        n_unv = (
+            len(i.unverified)
+            + sum(1 for s in i.scales for bs in s.bands if bs.unverified)
+            + sum(1 for c in i.critical_items if c.unverified)
+        )
+        rows.append(
+            f"| `{i.id}` | {i.title.best('en')} / {i.title.best('zh')} | {i.informant} "
+            f"| {_age(i)} | {len(i.items)} | {len(i.scales)} "
+            f"| {'yes' if i.licence.item_text_allowed else 'no'} | {n_unv} |"
+        )
+    return rows
+
+
 def render_catalogue() -> str:
-    """The whole catalogue as Markdown."""
+    """The whole catalogue as Markdown.
+
+    Example:
+        >>> render_catalogue().splitlines()[0]
+        '# Instrument catalogue'
+    """
+    insts = [load_instrument(i) for i in list_instruments()]
     head = [
         "# Instrument catalogue",
         "",
         "Generated from `instruments/*.yaml` by `python -m psyscreen.catalogue`;"
         " do not edit by hand.",
         "Bounds use interval notation: `[a, b]` includes both ends, `(a, b)` excludes them.",
+        "Source keys in brackets refer to each instrument's list of sources; evidence levels are"
+        " _primary_ (original or official page), _secondary_ (third-party copy) and"
+        " _unverified_ (not confirmed).",
+        "",
+        *_overview(insts),
         "",
     ]
-    body = [instrument_markdown(load_instrument(i)) for i in list_instruments()]
-    return "\n".join(head) + "\n".join(body)
+    body = [instrument_markdown(i) for i in insts]
+    return "\n".join(head) + "\n" + "\n".join(body)
 
 
 def main() -> None:
