@@ -4,6 +4,7 @@ The public API is small:
 
 * :func:`list_instruments`, :func:`load_instrument` - shipped or your own definitions;
 * :func:`score` - vectorised scoring of a DataFrame (one row per child);
+* :func:`screen`, :func:`screen_records` - risk levels with reasons (:func:`load_profile`);
 
 Example:
     >>> import pandas as pd, psyscreen
@@ -16,6 +17,15 @@ from ._version import __version__
 from .definitions import Instrument
 from .registry import list_instruments, load_instrument, validate_file
 from .responses import MissingColumnsError
+from .risk import (
+    RiskProfile,
+    ScreeningRecord,
+    list_profiles,
+    load_profile,
+    provenance,
+    screen,
+    screen_records,
+)
 from .scoring import ScoreResult, score, score_detailed
 from .yamlio import DefinitionError
 
@@ -23,11 +33,18 @@ __all__ = [
     "DefinitionError",
     "Instrument",
     "MissingColumnsError",
+    "RiskProfile",
     "ScoreResult",
+    "ScreeningRecord",
     "__version__",
     "list_instruments",
+    "list_profiles",
     "load_instrument",
+    "load_profile",
+    "provenance",
     "score",
     "score_detailed",
+    "screen",
+    "screen_records",
     "validate_file",
 ]

@@ -1,0 +1,244 @@
+"""Risk levels: structured, explained screening results in the style of DB12/T 3037.
+
+Public API (re-exported by :mod:`psyscreen`):
+
+* :func:`screen` - scores plus ``risk.*`` columns, one row per input row;
+* :func:`screen_records` - one typed :class:`ScreeningRecord` per row;
+* :func:`load_profile`, :func:`list_profiles` - shipped or your own profiles;
+* :func:`provenance` - library version and hashes of everything a profile uses.
+
+The shipped ``default`` profile is psyscreen's own design in the style of
+DB12/T 3037-2023, not the text of that standard (see ``docs/risk.md``).
+
+Example:
+    >>> import pandas as pd, psyscreen
+    >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+    >>> out = psyscreen.screen(df, "default", missing_columns="missing")
+    >>> out["risk.status"].iloc[0], out["risk.tier3"].iloc[0]
+    ('insufficient_data', '待复测')
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._version import __version__
+from ..scoring import score
+from .evaluate import RESULT_STATUSES, evaluate, instruments_of
+from .profile import RiskProfile, list_profiles, load_profile
+from .records import Provenance, ScreeningRecord, build_records
+
+ProfileLike = str | Path | RiskProfile
+
+__all__ = [
+    "RESULT_STATUSES",
+    "RiskProfile",
+    "ScreeningRecord",
+    "list_profiles",
+    "load_profile",
+    "provenance",
+    "screen",
+    "screen_records",
+]
+
+
+def _norms_available() -> bool:
+    """Whether :mod:`psyscreen.norms` can standardise scores (it provides ``apply_norms``)."""
+    if importlib.util.find_spec("psyscreen.norms") is None:
+        return False
+    try:
+        mod = importlib.import_module("psyscreen.norms")
+    except ImportError:
+        return False
+    return hasattr(mod, "apply_norms")
+
+
+def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
+    if norms is None:
+        if any(b.band_source == "norm" for b in prof.battery):
+            raise ValueError(
+                f"profile {prof.id!r} takes bands from norm tables (band_source: norm); "
+                "norms=None cannot be used with it"
+            )
+        return None
+    if isinstance(norms, str) and norms == "auto":
+        if not _norms_available():
+            if any(b.band_source == "norm" for b in prof.battery):
+                raise ValueError("this profile needs psyscreen.norms, which is not available")
+            return None
+        pinned = [t for b in prof.battery for t in b.norm_tables]
+        return pinned or "auto"
+    return norms
+
+
+def _score_battery(
+    data: pd.DataFrame,
+    prof: RiskProfile,
+    *,
+    columns: Mapping[str, str] | None,
+    demographics: Mapping[str, str] | None,
+    norms: Any,
+    missing_columns: str,
+) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    norms = _resolve_norms(prof, norms)
+    parts = []
+    for b in prof.battery:
+        inst = prof.instrument(b.instrument)
+        mc = missing_columns if b.required else "missing"
+        parts.append(
+            score(
+                data,
+                inst,
+                columns=columns,
+                missing_columns=mc,
+                norms=norms,
+                demographics=demographics,
+            )
+        )
+    return pd.concat(parts, axis=1)
+
+
+def screen(
+    data: pd.DataFrame,
+    profile: ProfileLike = "default",
+    *,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+) -> pd.DataFrame:
+    """Score ``data`` on the profile's battery and grade each row.
+
+    Args:
+        data: answers, one row per child; columns are item ids unless ``columns`` maps them.
+        profile: id of a shipped profile, path to a profile file, or a :class:`RiskProfile`.
+        columns: item id -> column name, for data whose headers differ.
+        demographics: column names for ``age``, ``sex``, ``birth_date``,
+            ``assessment_date`` and ``grade`` (norm strata).
+        norms: ``'auto'`` (the profile's pinned norm tables, or automatic choice),
+            ``None`` (no norms) or anything :func:`psyscreen.score` accepts.
+        missing_columns: for *required* instruments, ``'error'`` raises when item
+            columns are absent, ``'missing'`` scores them as unanswered (the row
+            then gets ``insufficient_data`` unless a higher level fired). Optional
+            instruments are always scored as unanswered when absent.
+
+    Returns:
+        A DataFrame with the same index as ``data``: all score columns plus the
+        ``risk.*`` columns (see ``docs/risk.md``).
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> df = pd.DataFrame({f"phq9_{i}": [3] for i in range(1, 10)})
+        >>> out = psyscreen.screen(df, missing_columns="missing")
+        >>> out["risk.level_zh"].iloc[0], out["risk.rules"].iloc[0].split(";")[0]
+        ('危机', 'critical_item')
+    """
+    prof = load_profile(profile)
+    scores = _score_battery(
+        data,
+        prof,
+        columns=columns,
+        demographics=demographics,
+        norms=norms,
+        missing_columns=missing_columns,
+    )
+    ev = evaluate(scores, prof)
+    return pd.concat([scores, ev.columns], axis=1)
+
+
+def screen_records(
+    data: pd.DataFrame,
+    profile: ProfileLike = "default",
+    *,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+    id_column: str | None = None,
+) -> list[ScreeningRecord]:
+    """One typed :class:`ScreeningRecord` per row of ``data`` (same arguments as :func:`screen`).
+
+    ``id_column`` copies that column into ``ScreeningRecord.id`` (omitted by default).
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+        >>> psyscreen.screen_records(df, missing_columns="missing")[0].status
+        'insufficient_data'
+    """
+    prof = load_profile(profile)
+    scores = _score_battery(
+        data,
+        prof,
+        columns=columns,
+        demographics=demographics,
+        norms=norms,
+        missing_columns=missing_columns,
+    )
+    ev = evaluate(scores, prof)
+    ids = None
+    if id_column is not None:
+        ids = [None if pd.isna(v) else str(v) for v in data[id_column].tolist()]
+    prov = Provenance.model_validate(provenance(prof, scores))
+    return build_records(scores, ev, prov, ids)
+
+
+def provenance(profile: ProfileLike, scores: pd.DataFrame | None = None) -> dict:
+    """Library version and SHA-256 of the profile, its instruments and norm tables used.
+
+    Norm tables are listed when ``scores`` (a :func:`screen` or :func:`psyscreen.score`
+    result) is given: those named in its ``*.norm_table`` columns.
+
+    Example:
+        >>> import psyscreen
+        >>> p = psyscreen.provenance("default")
+        >>> p["profile"]["id"], len(p["profile"]["sha256"])
+        ('default', 64)
+    """
+    prof = load_profile(profile)
+    out = {
+        "library": "psyscreen",
+        "library_version": __version__,
+        "profile": {"id": prof.id, "version": prof.version, "sha256": prof.sha256},
+        "instruments": [
+            {"id": i.id, "version": i.version, "sha256": i.sha256} for i in instruments_of(prof)
+        ],
+        "norm_tables": _norm_tables(scores),
+    }
+    return out
+
+
+def _norm_tables(scores: pd.DataFrame | None) -> list[dict]:
+    if scores is None:
+        return []
+    names: set[str] = set()
+    for c in scores.columns:
+        if str(c).endswith(".norm_table"):
+            names.update(str(v) for v in scores[c].dropna().unique() if str(v))
+    out = []
+    for name in sorted(names):
+        tid, _, version = name.partition("@")
+        out.append({"id": tid, "version": version, "sha256": _norm_sha(tid)})
+    return out
+
+
+def _norm_sha(table_id: str) -> str | None:
+    if not _norms_available():
+        return None
+    _norms = importlib.import_module("psyscreen.norms")
+    loader = getattr(_norms, "load_norms", None)
+    if loader is None:
+        return None
+    try:
+        table = loader(table_id)
+    except (KeyError, ValueError, OSError):
+        return None
+    return getattr(table, "sha256", None)

@@ -1,0 +1,356 @@
+"""Typed screening records: one pydantic record per child, for systems.
+
+The JSON Schema of :class:`ScreeningRecord` is published as
+``psyscreen/schemas/screening_record.schema.json``. A record carries the
+result (level or status), the fired rules with their evidence, actions,
+intervals, referral and needs-confirmation flags, validity flags, the
+screening scales, and provenance (library version and SHA-256 of every
+definition, norm table and the profile used).
+
+Example:
+    >>> import pandas as pd, psyscreen
+    >>> df = pd.DataFrame({f"phq9_{i}": [1] for i in range(1, 10)})
+    >>> rec = psyscreen.screen_records(df, "default", missing_columns="missing")[0]
+    >>> rec.level_code, rec.rules[0].id
+    ('crisis', 'critical_item')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..definitions import Instrument
+from .evaluate import Evaluation
+from .profile import RiskProfile, When
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Evidence(_Model):
+    """One fact a rule used: a scale's band or score, a critical item or a validity flag."""
+
+    kind: Literal["band", "score", "critical", "validity"]
+    instrument: str
+    scale: str | None = None
+    check: str | None = Field(None, description="Critical item or validity check id.")
+    items: list[str] = Field(default_factory=list, description="Item ids (critical items).")
+    field: str | None = Field(None, description="raw, t, z, percentile or band_class.")
+    value: float | str | bool | None = None
+    band: str | None = None
+    band_class: str | None = None
+    threshold: str | None = Field(
+        None, description="The cutoff that was met, e.g. '>= 10' or the band interval '[10, 14]'."
+    )
+    band_source: Literal["instrument", "norm"] | None = None
+    band_set: str | None = Field(None, description="Instrument band set id (instrument bands).")
+    norm_table: str | None = Field(None, description="'id@version' of the norm table used.")
+    norm_stratum: str | None = None
+    meaning: str | None = None
+
+
+class FiredRule(_Model):
+    id: str
+    level: str
+    rank: int
+    en: str
+    zh: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class ActionOut(_Model):
+    id: str
+    zh: str
+    en: str
+
+
+class Intervals(_Model):
+    retest_days: int | None = None
+    contact_days: int | None = None
+    visit_days: int | None = None
+
+
+class ValidityFlag(_Model):
+    instrument: str
+    check: str
+    fired: bool | None = Field(description="null: could not be told (too few answers).")
+
+
+class ScaleResult(_Model):
+    instrument: str
+    scale: str
+    raw: float | None = None
+    status: str | None = None
+    band: str | None = None
+    band_class: str | None = None
+    band_source: Literal["instrument", "norm"] | None = None
+    t: float | None = None
+    percentile: float | None = None
+    norm_table: str | None = None
+    norm_stratum: str | None = None
+
+
+class DefinitionRef(_Model):
+    id: str
+    version: str
+    sha256: str | None = None
+
+
+class Provenance(_Model):
+    library: str = "psyscreen"
+    library_version: str
+    profile: DefinitionRef
+    instruments: list[DefinitionRef]
+    norm_tables: list[DefinitionRef] = Field(default_factory=list)
+
+
+class ScreeningRecord(_Model):
+    """The screening result of one child (one input row)."""
+
+    row: int = Field(description="0-based position of the input row.")
+    id: str | None = Field(None, description="Respondent id, only when the caller asked for it.")
+    status: Literal["level", "invalid_response", "insufficient_data"]
+    level: int | None = Field(description="Level number (0 = lowest); null unless status is level.")
+    level_code: str
+    level_zh: str
+    level_en: str
+    colour: str
+    tier3: str
+    needs_confirmation: bool
+    referral: bool
+    rules: list[FiredRule]
+    reasons_en: str
+    reasons_zh: str
+    flags: list[str]
+    actions: list[ActionOut]
+    intervals: Intervals
+    validity: list[ValidityFlag]
+    scales: list[ScaleResult]
+    provenance: Provenance
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+def _num(x: Any) -> float | None:
+    if x is None or x is pd.NA:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _str(x: Any) -> str | None:
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return str(x)
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+class _Builder:
+    def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance):
+        self.s = scores
+        self.ev = ev
+        self.p: RiskProfile = ev.profile
+        self.prov = provenance
+        st = self.p.statuses
+        handlings = [*self.p.levels, st.invalid_response, st.insufficient_data]
+        self.actions = {a.id: a for h in handlings for a in h.actions}
+
+    def cell(self, i: int, name: str) -> Any:
+        if name not in self.s.columns:
+            return None
+        return self.s[name].iat[i]
+
+    def scale_evidence(self, i: int, ref: str) -> Evidence:
+        inst_id, scale_id = ref.split(".", 1)
+        inst = self.p.instrument(inst_id)
+        v = self.ev.scales.get(ref)
+        source = v.source[i] if v is not None else None
+        band = v.band[i] if v is not None else None
+        klass = v.klass[i] if v is not None else None
+        e = Evidence(
+            kind="band",
+            instrument=inst_id,
+            scale=scale_id,
+            field="band_class",
+            value=_num(self.cell(i, f"{ref}.raw")),
+            band=_str(band),
+            band_class=_str(klass),
+            band_source=source,
+        )
+        if source == "instrument":
+            bs = self._band_set(inst, scale_id)
+            e.band_set = bs.id
+            for b in bs.bands:
+                if b.code == band:
+                    e.threshold = f"{b.interval()} ({b.classification})"
+        elif source == "norm":
+            e.norm_table = _str(self.cell(i, f"{ref}.norm_table"))
+            e.norm_stratum = _str(self.cell(i, f"{ref}.norm_stratum"))
+            e.threshold = f"norm band {band} ({klass})"
+        return e
+
+    def _band_set(self, inst: Instrument, scale_id: str):
+        sc = inst.scale(scale_id)
+        want = self.p.entry(inst.id).band_set
+        for bs in sc.bands:
+            if want is None or bs.id == want:
+                return bs
+        return sc.bands[0]
+
+    def node_evidence(self, i: int, w: When) -> list[Evidence]:
+        if not self.ev.node_fired.get(id(w), np.zeros(self.ev.n, bool))[i]:
+            return []
+        k = w.kind
+        out: list[Evidence] = []
+        if k in ("critical", "validity"):
+            c = w.critical if k == "critical" else w.validity
+            flags = self.ev.critical if k == "critical" else self.ev.validity
+            for (inst_id, cid), fired in flags.items():
+                if c.instrument in (None, inst_id) and c.id in (None, cid) and fired[i]:
+                    inst = self.p.instrument(inst_id)
+                    if k == "critical":
+                        ci = next(x for x in inst.critical_items if x.id == cid)
+                        items, cond, meaning = ci.items, ci.condition.describe(), ci.meaning
+                        thr = f"{ci.mode} of items {cond}"
+                    else:
+                        vc = next(x for x in inst.validity_checks if x.id == cid)
+                        items, meaning = vc.items, vc.meaning
+                        thr = vc.condition.describe() if vc.condition is not None else vc.kind
+                    out.append(
+                        Evidence(
+                            kind=k,
+                            instrument=inst_id,
+                            check=cid,
+                            items=list(items),
+                            value=True,
+                            threshold=thr,
+                            meaning=meaning.best("en"),
+                        )
+                    )
+        elif k == "count":
+            refs = w.count.scales if w.count.scales is not None else self.p.screening_scales()
+            for ref in refs:
+                if self.ev.scales[ref].klass[i] in w.count.band_class:
+                    out.append(self.scale_evidence(i, ref))
+        elif k == "band":
+            out.append(self.scale_evidence(i, w.band.scale))
+        elif k == "score":
+            c = w.score
+            inst_id, scale_id = c.scale.split(".", 1)
+            e = Evidence(
+                kind="score",
+                instrument=inst_id,
+                scale=scale_id,
+                field=c.field,
+                value=_num(self.cell(i, f"{c.scale}.{c.field}")),
+                threshold=c.describe(),
+            )
+            if c.field != "raw":
+                e.norm_table = _str(self.cell(i, f"{c.scale}.norm_table"))
+                e.norm_stratum = _str(self.cell(i, f"{c.scale}.norm_stratum"))
+            out.append(e)
+        else:
+            for child in w.any_of or w.all_of:
+                out.extend(self.node_evidence(i, child))
+        return out
+
+    def record(self, i: int, rid: str | None) -> ScreeningRecord:
+        cols = self.ev.columns
+        row = {c: cols[c].iat[i] for c in cols.columns}
+        fired = [
+            FiredRule(
+                id=r.id,
+                level=r.level,
+                rank=self.p.rank(r.level),
+                en=r.en,
+                zh=r.zh,
+                evidence=self.node_evidence(i, r.when),
+            )
+            for r in self.p.rules
+            if self.ev.rule_fired[r.id][i]
+        ]
+        validity = []
+        for (inst_id, cid), fired_arr in self.ev.validity.items():
+            known = self.ev.validity_known[(inst_id, cid)][i]
+            validity.append(
+                ValidityFlag(
+                    instrument=inst_id, check=cid, fired=bool(fired_arr[i]) if known else None
+                )
+            )
+        scales = []
+        for ref in self.p.screening_scales():
+            inst_id, scale_id = ref.split(".", 1)
+            v = self.ev.scales.get(ref)
+            scales.append(
+                ScaleResult(
+                    instrument=inst_id,
+                    scale=scale_id,
+                    raw=_num(self.cell(i, f"{ref}.raw")),
+                    status=_str(self.cell(i, f"{ref}.status")),
+                    band=_str(v.band[i]) if v else None,
+                    band_class=_str(v.klass[i]) if v else None,
+                    band_source=v.source[i] if v else None,
+                    t=_num(self.cell(i, f"{ref}.t")),
+                    percentile=_num(self.cell(i, f"{ref}.percentile")),
+                    norm_table=_str(self.cell(i, f"{ref}.norm_table")),
+                    norm_stratum=_str(self.cell(i, f"{ref}.norm_stratum")),
+                )
+            )
+        action_ids = [a for a in str(row["risk.actions"]).split(";") if a]
+        level = row["risk.level"]
+        return ScreeningRecord(
+            row=i,
+            id=rid,
+            status=str(row["risk.status"]),
+            level=None if level is pd.NA else int(level),
+            level_code=str(row["risk.level_code"]),
+            level_zh=str(row["risk.level_zh"]),
+            level_en=str(row["risk.level_en"]),
+            colour=str(row["risk.colour"]),
+            tier3=str(row["risk.tier3"]),
+            needs_confirmation=bool(row["risk.needs_confirmation"]),
+            referral=bool(row["risk.referral"]),
+            rules=fired,
+            reasons_en=str(row["risk.reasons"]),
+            reasons_zh=str(row["risk.reasons_zh"]),
+            flags=[f for f in str(row["risk.flags"]).split(";") if f],
+            actions=[
+                ActionOut(id=a, zh=self.actions[a].zh, en=self.actions[a].en) for a in action_ids
+            ],
+            intervals=Intervals(
+                retest_days=_int(row["risk.retest_days"]),
+                contact_days=_int(row["risk.contact_days"]),
+                visit_days=_int(row["risk.visit_days"]),
+            ),
+            validity=validity,
+            scales=scales,
+            provenance=self.prov,
+        )
+
+
+def _int(x: Any) -> int | None:
+    return None if x is None or x is pd.NA else int(x)
+
+
+def build_records(
+    scores: pd.DataFrame,
+    ev: Evaluation,
+    provenance: Provenance,
+    ids: list[str | None] | None = None,
+) -> list[ScreeningRecord]:
+    """One :class:`ScreeningRecord` per row of ``scores``."""
+    b = _Builder(scores, ev, provenance)
+    return [b.record(i, None if ids is None else ids[i]) for i in range(len(scores))]
