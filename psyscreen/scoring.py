@@ -366,14 +366,14 @@ def _tri_state(x: np.ndarray, c: Condition, mode: str) -> pd.arrays.BooleanArray
     return pd.arrays.BooleanArray(value, unknown)
 
 
-def _validity(vc, inst, iv, keyed, answered, pos, raws) -> pd.Series:
+def _validity(vc, inst, iv, keyed, answered, pos, raws) -> pd.arrays.BooleanArray:
     n = keyed.shape[0]
     items = vc.items or list(iv.items)
     idx = [pos[i] for i in items]
     if vc.kind == "scale_threshold":
         raw = raws[vc.scale]
         fired = condition_mask(raw, vc.condition)
-        return pd.Series(pd.arrays.BooleanArray(fired, np.isnan(raw)))
+        return pd.arrays.BooleanArray(fired, np.isnan(raw))
     if vc.kind == "straight_line":
         x = iv.values[:, idx]  # raw codes' values: the same box ticked every time
         a = answered[:, idx]
@@ -381,7 +381,7 @@ def _validity(vc, inst, iv, keyed, answered, pos, raws) -> pd.Series:
         lo = np.where(a, x, np.inf).min(axis=1)
         hi = np.where(a, x, -np.inf).max(axis=1)
         enough = na >= vc.min_answered
-        return pd.Series(pd.arrays.BooleanArray(enough & (lo == hi), ~enough))
+        return pd.arrays.BooleanArray(enough & (lo == hi), ~enough)
     if vc.kind == "inconsistent_pairs":
         viol = np.zeros(n, dtype=np.int64)
         complete = np.zeros(n, dtype=np.int64)
@@ -392,10 +392,10 @@ def _validity(vc, inst, iv, keyed, answered, pos, raws) -> pd.Series:
             complete += both
         fired = viol >= vc.min_violations
         could = viol + (len(vc.pairs) - complete) >= vc.min_violations
-        return pd.Series(pd.arrays.BooleanArray(fired, ~fired & could))
+        return pd.arrays.BooleanArray(fired, ~fired & could)
     # max_missing
     miss = (~answered[:, idx]).sum(axis=1) / len(idx)
-    return pd.Series(pd.arrays.BooleanArray(miss > vc.max_missing_fraction, np.zeros(n, bool)))
+    return pd.arrays.BooleanArray(miss > vc.max_missing_fraction, np.zeros(n, bool))
 
 
 def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
