@@ -4,6 +4,7 @@ The public API is small:
 
 * :func:`list_instruments`, :func:`load_instrument` - shipped or your own definitions;
 * :func:`score` - vectorised scoring of a DataFrame (one row per child);
+* :func:`list_norms`, :func:`load_norms`, :func:`build_norms` - norm tables (``score(norms=...)``);
 * :func:`screen`, :func:`screen_records` - risk levels with reasons (:func:`load_profile`);
 
 Example:
@@ -15,6 +16,7 @@ Example:
 
 from ._version import __version__
 from .definitions import Instrument
+from .norms import NormTable, build_norms, list_norms, load_norms, save_norms
 from .registry import list_instruments, load_instrument, validate_file
 from .responses import MissingColumnsError
 from .risk import (
@@ -33,15 +35,20 @@ __all__ = [
     "DefinitionError",
     "Instrument",
     "MissingColumnsError",
+    "NormTable",
     "RiskProfile",
     "ScoreResult",
     "ScreeningRecord",
     "__version__",
+    "build_norms",
     "list_instruments",
+    "list_norms",
     "list_profiles",
     "load_instrument",
+    "load_norms",
     "load_profile",
     "provenance",
+    "save_norms",
     "score",
     "score_detailed",
     "screen",

@@ -1,0 +1,435 @@
+"""Age, sex and school grade of each row, for choosing a norm stratum.
+
+Everything here is vectorised and row-independent: the age, sex or grade of a
+row depends on that row's cells only, and nothing is ever guessed. A value
+that is absent gets the status ``missing``; a value that is present but cannot
+be read (an unknown sex code, a date that does not exist, a birth date after
+the assessment date) gets the status ``invalid``. Neither is ever replaced by
+a default.
+
+Age
+    *Exact age* comes from the birth date and the assessment date when both
+    are present: completed years (months) plus the elapsed fraction of the
+    current year (month), computed on the calendar, so a child is exactly 8.0
+    on its eighth birthday. A 29 February birthday falls on 1 March in other
+    years. When either date is absent the given ``age`` column (in years) is
+    used. When both dates are present but the birth date is after the
+    assessment date, or a date cannot be read, the age is ``invalid`` (the
+    given age is *not* used instead: the row's data contradict each other).
+
+Sex (see :data:`SEX_CODES`)
+    ``1`` / ``M`` / ``male`` / ``boy`` / ``男`` -> male and ``2`` / ``F`` /
+    ``female`` / ``girl`` / ``女`` -> female (case-insensitive, surrounding
+    blanks ignored). The numeric codes follow GB/T 2261.1-2003 and ISO/IEC 5218
+    (0 = not known, 1 = male, 2 = female, 9 = not stated); ``0`` and ``9`` and
+    the words ``unknown`` / ``未知`` / ``未说明`` count as ``missing``. Any other
+    code is ``invalid``.
+
+Grade (see :func:`parse_grade`)
+    School grade as an integer 1-12 (primary 1-6, junior secondary 初一-初三
+    = 7-9, senior secondary 高一-高三 = 10-12): numbers, ``"3"``, ``"Grade 3"``,
+    ``"三年级"``, ``"小学三年级"``, ``"初二"``, ``"高一"`` are read.
+
+Example:
+    >>> import pandas as pd
+    >>> from psyscreen.demographics import exact_age, parse_sex
+    >>> exact_age(pd.Series(["2010-03-01"]), pd.Series(["2020-03-01"])).tolist()
+    [10.0]
+    >>> parse_sex(pd.Series([1, "F", "女", "x", None])).tolist()
+    ['male', 'female', 'female', nan, nan]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Roles a demographics mapping may name, with the default column name of each.
+ROLES = ("age", "sex", "birth_date", "assessment_date", "grade")
+
+#: Per-value status codes.
+OK, MISSING, INVALID = 0, 1, 2
+STATUS_NAMES = {OK: "ok", MISSING: "missing", INVALID: "invalid"}
+
+#: Recognised sex codes (after ``str(value).strip().lower()``; integral floats
+#: such as ``1.0`` from spreadsheets are read as ``1``). ``None`` = known to be
+#: unknown (counts as missing).
+SEX_CODES: dict[str, str | None] = {
+    # GB/T 2261.1-2003 / ISO/IEC 5218 numeric codes
+    "1": "male",
+    "2": "female",
+    "0": None,
+    "9": None,
+    # letters and words
+    "m": "male",
+    "male": "male",
+    "boy": "male",
+    "f": "female",
+    "female": "female",
+    "girl": "female",
+    "unknown": None,
+    # Chinese
+    "男": "male",
+    "男性": "male",
+    "男生": "male",
+    "男孩": "male",
+    "女": "female",
+    "女性": "female",
+    "女生": "female",
+    "女孩": "female",
+    "未知": None,
+    "未说明": None,
+}
+
+SEXES = ("female", "male")
+
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_GRADE_WORDS: dict[str, int] = {}
+for _w, _k in _CN_DIGITS.items():
+    _GRADE_WORDS[f"{_w}年级"] = _k
+    _GRADE_WORDS[f"小学{_w}年级"] = _k
+    _GRADE_WORDS[f"小{_w}"] = _k
+for _w, _k in (("一", 7), ("二", 8), ("三", 9)):
+    _GRADE_WORDS[f"初{_w}"] = _k
+    _GRADE_WORDS[f"初中{_w}年级"] = _k
+for _w, _k in (("一", 10), ("二", 11), ("三", 12)):
+    _GRADE_WORDS[f"高{_w}"] = _k
+    _GRADE_WORDS[f"高中{_w}年级"] = _k
+
+_DATE_RE = re.compile(
+    r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*$"
+)
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    """True where a cell is absent: NA or an empty/whitespace string."""
+    na = s.isna().to_numpy()
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        txt = s.astype("string").str.strip()
+        na = na | (txt == "").fillna(True).to_numpy(dtype=bool)
+    return na
+
+
+def _norm_text(s: pd.Series) -> pd.Series:
+    """Lower-cased stripped text; integral floats (``1.0``) become ``'1'``."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype=float)
+        integral = np.isfinite(v) & (v == np.round(v))
+        out = s.astype("string")
+        out[integral] = pd.Series(v[integral].astype(np.int64), index=s.index[integral]).astype(
+            "string"
+        )
+        return out.str.strip().str.lower()
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(pd.NA, index=s.index, dtype="string").where(s.isna(), "invalid-bool")
+    return s.astype("string").str.strip().str.lower()
+
+
+def sex_status(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Map sex codes to ``'female'`` / ``'male'``; also return a status per row.
+
+    Returns ``(sex, status)`` where ``sex`` is an object Series (``'female'``,
+    ``'male'`` or NaN) and ``status`` an int8 array of ``OK`` / ``MISSING`` /
+    ``INVALID`` (see :data:`SEX_CODES`).
+
+    Example:
+        >>> import pandas as pd
+        >>> sex, st = sex_status(pd.Series(["M", 9, "x", None]))
+        >>> sex.tolist(), st.tolist()
+        (['male', nan, nan, nan], [0, 1, 2, 1])
+    """
+    values = pd.Series(values)
+    blank = _blank(values)
+    txt = _norm_text(values)
+    codes = {k: (2 if v is None else SEXES.index(v)) for k, v in SEX_CODES.items()}
+    k = pd.Series(txt.to_numpy(dtype=object, na_value=None)).map(codes).to_numpy(dtype=float)
+    status = np.full(len(values), OK, dtype=np.int8)
+    status[np.isnan(k)] = INVALID
+    status[k == 2] = MISSING
+    status[blank] = MISSING
+    out = np.full(len(values), np.nan, dtype=object)
+    for j, name in enumerate(SEXES):
+        out[(k == j) & (status == OK)] = name
+    return pd.Series(out, index=values.index, dtype=object), status
+
+
+def parse_sex(values: pd.Series) -> pd.Series:
+    """``'female'`` / ``'male'`` per row, NaN where missing or not recognised.
+
+    Example:
+        >>> import pandas as pd
+        >>> parse_sex(pd.Series(["male", 2, "男"])).tolist()
+        ['male', 'female', 'male']
+    """
+    return sex_status(values)[0]
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Read dates; return ``(datetime64 Series, status)``.
+
+    Accepted: datetime values, and text in year-month-day order
+    (``2012-03-05``, ``2012/3/5``, ``2012.03.05``, ``2012年3月5日``,
+    ``20120305``). Day-first or month-first text (``05/03/2012``) is ambiguous
+    and is ``invalid``, as is a date that does not exist (``2023-02-30``).
+
+    Example:
+        >>> import pandas as pd
+        >>> d, st = parse_dates(pd.Series(["2012年3月5日", "05/03/2012", None]))
+        >>> d.dt.strftime("%Y-%m-%d").tolist()[:1], st.tolist()
+        (['2012-03-05'], [0, 2, 1])
+    """
+    values = pd.Series(values)
+    n = len(values)
+    status = np.full(n, OK, dtype=np.int8)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = pd.Series(values.to_numpy(dtype="datetime64[ns]"), index=values.index)
+        status[out.isna().to_numpy()] = MISSING
+        return out, status
+    blank = _blank(values)
+    obj = values.astype(object)
+    is_dt = np.array(
+        [isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year") for v in obj],
+        dtype=bool,
+    )
+    txt = values.astype("string")
+    parts = txt.str.extract(_DATE_RE)
+    year = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce")
+    day = pd.to_numeric(parts[2].fillna(parts[4]), errors="coerce")
+    frame = pd.DataFrame({"year": year, "month": month, "day": day})
+    ok_parts = frame.notna().all(axis=1).to_numpy()
+    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if ok_parts.any():
+        dates[ok_parts] = pd.to_datetime(frame[ok_parts].astype("int64"), errors="coerce")
+    if is_dt.any():
+        dates[is_dt] = pd.to_datetime(obj[is_dt], errors="coerce")
+    status[blank] = MISSING
+    status[~blank & dates.isna().to_numpy()] = INVALID
+    return dates, status
+
+
+def _anniversary(birth: pd.Series, years: np.ndarray) -> pd.Series:
+    """``birth`` plus ``years`` calendar years; 29 Feb -> 1 Mar in non-leap years."""
+    y = birth.dt.year.to_numpy(dtype="float") + years
+    m = birth.dt.month.to_numpy(dtype="float")
+    d = birth.dt.day.to_numpy(dtype="float")
+    yi = np.where(np.isnan(y), 2000, y).astype(np.int64)
+    leap = (yi % 4 == 0) & ((yi % 100 != 0) | (yi % 400 == 0))
+    feb29 = (m == 2) & (d == 29) & ~leap
+    m = np.where(feb29, 3, m)
+    d = np.where(feb29, 1, d)
+    ok = ~(np.isnan(y) | np.isnan(m) | np.isnan(d))
+    out = pd.Series(pd.NaT, index=birth.index, dtype="datetime64[ns]")
+    if ok.any():
+        out[ok] = pd.to_datetime(
+            pd.DataFrame({"year": y[ok], "month": m[ok], "day": d[ok]}).astype("int64")
+        ).to_numpy()
+    return out
+
+
+def exact_age(birth: pd.Series, assessed: pd.Series, unit: str = "years") -> pd.Series:
+    """Exact age at assessment, in ``'years'`` or ``'months'`` (NaN if not computable).
+
+    Completed years plus the elapsed fraction of the current year of life, on
+    the calendar (a child is exactly 8.0 on its eighth birthday). Months:
+    completed months plus the elapsed fraction of the current month of life
+    (a 31st becomes the last day of a shorter month).
+
+    Example:
+        >>> import pandas as pd
+        >>> exact_age(pd.Series(["2012-06-15"]), pd.Series(["2020-06-14"])).round(4).tolist()
+        [7.9973]
+        >>> exact_age(pd.Series(["2012-06-15"]), pd.Series(["2013-01-15"]), "months").tolist()
+        [7.0]
+    """
+    b, _ = parse_dates(birth)
+    a, _ = parse_dates(assessed)
+    b = b.reset_index(drop=True)
+    a = a.reset_index(drop=True)
+    if unit == "months":
+        out = _age_months(b, a)
+    elif unit == "years":
+        by, bm, bd = (b.dt.year, b.dt.month, b.dt.day)
+        ay, am, ad = (a.dt.year, a.dt.month, a.dt.day)
+        before = (am < bm) | ((am == bm) & (ad < bd))
+        years = (ay - by - before.astype(float)).to_numpy(dtype=float)
+        last = _anniversary(b, years)
+        nxt = _anniversary(b, years + 1)
+        frac = (a - last) / (nxt - last)
+        out = years + frac.to_numpy(dtype=float)
+    else:
+        raise ValueError(f"unit must be 'years' or 'months', not {unit!r}")
+    out = np.where(a.to_numpy() < b.to_numpy(), np.nan, out)
+    return pd.Series(out, index=pd.Series(birth).index, dtype=float)
+
+
+def _add_months(b: pd.Series, months: np.ndarray) -> pd.Series:
+    y = b.dt.year.to_numpy(dtype=float)
+    m0 = b.dt.month.to_numpy(dtype=float) - 1 + months
+    y = y + np.floor(m0 / 12)
+    m = np.mod(m0, 12) + 1
+    d = b.dt.day.to_numpy(dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(m) | np.isnan(d))
+    out = pd.Series(pd.NaT, index=b.index, dtype="datetime64[ns]")
+    if ok.any():
+        first = pd.to_datetime(
+            pd.DataFrame({"year": y[ok], "month": m[ok], "day": 1}).astype("int64")
+        )
+        dim = first.dt.days_in_month.to_numpy()
+        day = np.minimum(d[ok], dim).astype("int64")
+        out[ok] = (first + pd.to_timedelta(day - 1, unit="D")).to_numpy()
+    return out
+
+
+def _age_months(b: pd.Series, a: pd.Series) -> np.ndarray:
+    months = (a.dt.year - b.dt.year) * 12 + (a.dt.month - b.dt.month)
+    months = months.to_numpy(dtype=float)
+    cand = _add_months(b, months)
+    over = (cand > a).to_numpy()
+    months = np.where(over, months - 1, months)
+    last = _add_months(b, months)
+    nxt = _add_months(b, months + 1)
+    frac = ((a - last) / (nxt - last)).to_numpy(dtype=float)
+    return months + frac
+
+
+def parse_grade(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """School grade 1-12 per row, with a status (see the module docstring).
+
+    Example:
+        >>> import pandas as pd
+        >>> g, st = parse_grade(pd.Series([3, "Grade 4", "初二", "高三", "大一", None]))
+        >>> g.tolist(), st.tolist()
+        ([3.0, 4.0, 8.0, 12.0, nan, nan], [0, 0, 0, 0, 2, 1])
+    """
+    values = pd.Series(values)
+    blank = _blank(values)
+    txt = _norm_text(values).str.replace(r"\s+", "", regex=True)
+    txt = txt.str.replace(r"^(grade|g|年级)", "", regex=True)
+    num = pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float)
+    words = txt.map(lambda t: _GRADE_WORDS.get(t, np.nan) if isinstance(t, str) else np.nan)
+    num = np.where(np.isnan(num), words.to_numpy(dtype=float), num)
+    valid = np.isfinite(num) & (num == np.round(num)) & (num >= 1) & (num <= 12)
+    status = np.full(len(values), OK, dtype=np.int8)
+    status[~valid] = INVALID
+    status[blank] = MISSING
+    out = np.where(status == OK, num, np.nan)
+    return pd.Series(out, index=values.index, dtype=float), status
+
+
+def parse_age(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A given age in years (numbers; text like ``'12'`` or ``'12岁'``) with a status.
+
+    Ages below 0 or above 120 are ``invalid``.
+
+    Example:
+        >>> import pandas as pd
+        >>> a, st = parse_age(pd.Series([12, "9.5", "12岁", "abc", -1, None]))
+        >>> a.tolist()[:3], st.tolist()
+        ([12.0, 9.5, 12.0], [0, 0, 0, 2, 2, 1])
+    """
+    values = pd.Series(values)
+    blank = _blank(values)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        num = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        txt = values.astype("string").str.strip()
+        txt = txt.str.replace(r"\s*(岁|周岁|y|years?)$", "", regex=True)
+        num = pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    valid = np.isfinite(num) & (num >= 0) & (num <= 120)
+    status = np.full(len(values), OK, dtype=np.int8)
+    status[~valid] = INVALID
+    status[blank] = MISSING
+    return pd.Series(np.where(status == OK, num, np.nan), index=values.index), status
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """Per-row age (years), age source, sex, grade and their statuses."""
+
+    age_years: np.ndarray
+    age_source: np.ndarray  # object: 'dates' / 'given' / '' (none)
+    age_status: np.ndarray
+    sex: np.ndarray  # object: 'female' / 'male' / nan
+    sex_status: np.ndarray
+    grade: np.ndarray
+    grade_status: np.ndarray
+
+    def age(self, unit: str) -> np.ndarray:
+        """Age in ``'years'`` or ``'months'``."""
+        return self.age_years * 12.0 if unit == "months" else self.age_years
+
+
+def resolve_columns(data: pd.DataFrame, demographics: Mapping[str, str] | None) -> dict[str, str]:
+    """Role -> column: given names, else columns named exactly like the role.
+
+    Raises ``ValueError`` for an unknown role or a named column that is absent.
+
+    Example:
+        >>> import pandas as pd
+        >>> resolve_columns(pd.DataFrame(columns=["age", "gender"]), {"sex": "gender"})
+        {'sex': 'gender', 'age': 'age'}
+    """
+    out: dict[str, str] = {}
+    for role, col in dict(demographics or {}).items():
+        if role not in ROLES:
+            raise ValueError(f"unknown demographics role {role!r}; roles are {', '.join(ROLES)}")
+        if col not in data.columns:
+            raise ValueError(f"demographics column {col!r} (role {role!r}) is not in the data")
+        out[role] = col
+    for role in ROLES:
+        if role not in out and role in data.columns:
+            out[role] = role
+    return out
+
+
+def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demographics:
+    """Read age, sex and grade of every row (see the module docstring for the rules)."""
+    n = len(data)
+    idx = pd.RangeIndex(n)
+
+    def col(role: str) -> pd.Series | None:
+        c = columns.get(role)
+        return None if c is None else pd.Series(data[c].to_numpy(), index=idx)
+
+    age = np.full(n, np.nan)
+    source = np.full(n, "", dtype=object)
+    age_st = np.full(n, MISSING, dtype=np.int8)
+    given = col("age")
+    if given is not None:
+        g, gst = parse_age(given)
+        age = g.to_numpy(dtype=float)
+        age_st = gst.copy()
+        source[gst == OK] = "given"
+    b, a = col("birth_date"), col("assessment_date")
+    if b is not None and a is not None:
+        bd, bst = parse_dates(b)
+        ad, ast = parse_dates(a)
+        both = (bst != MISSING) & (ast != MISSING)
+        readable = (bst == OK) & (ast == OK)
+        exact = exact_age(bd, ad).to_numpy(dtype=float)
+        good = readable & np.isfinite(exact)
+        age = np.where(good, exact, age)
+        source[good] = "dates"
+        age_st[good] = OK
+        bad = both & ~good
+        age[bad] = np.nan
+        source[bad] = ""
+        age_st[bad] = INVALID
+    sex = np.full(n, np.nan, dtype=object)
+    sex_st = np.full(n, MISSING, dtype=np.int8)
+    s = col("sex")
+    if s is not None:
+        sx, sex_st = sex_status(s)
+        sex = sx.to_numpy(dtype=object)
+    grade = np.full(n, np.nan)
+    grade_st = np.full(n, MISSING, dtype=np.int8)
+    g = col("grade")
+    if g is not None:
+        gr, grade_st = parse_grade(g)
+        grade = gr.to_numpy(dtype=float)
+    return Demographics(age, source, age_st, sex, sex_st, grade, grade_st)

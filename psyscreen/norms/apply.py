@@ -1,0 +1,332 @@
+"""Standard scores: z, T, percentile and norm bands for the right stratum.
+
+:func:`apply_norms` is called by :func:`psyscreen.score` when ``norms=`` is
+given. For every scale a norm table covers it adds the columns
+``{instrument}.{scale}.{field}``:
+
+=================  ============================================================
+field              meaning
+=================  ============================================================
+z                  (raw - mean) / sd, or (T - 50) / 10 from a lookup
+t                  50 + 10 z, or the T printed in a lookup
+percentile         100 * Phi(z) (normal distribution) unless a lookup prints it
+norm_band          band code from a band table or the table's ``t_bands``
+norm_band_class    normal / borderline / abnormal of that band
+norm_table         ``id@version`` of the table used
+norm_stratum       readable label of the stratum (e.g. ``female, age [8, 17) years``)
+norm_status        ok / no_score / no_demographics / invalid_demographics /
+                   no_stratum / out_of_table
+=================  ============================================================
+
+and, once per call, the row's ``norms.age`` (years), ``norms.age_source``
+(``dates`` / ``given`` / empty), ``norms.sex`` and ``norms.grade`` as read.
+
+Statuses, by precedence: ``no_score`` (the scale has no raw score),
+``invalid_demographics`` (a needed age / sex / grade is present but cannot be
+read), ``no_demographics`` (a needed one is absent), ``no_stratum`` (the
+child's age / sex / grade lies outside every stratum: no nearest group is
+ever used), ``out_of_table`` (a raw score the table does not cover; cannot
+happen with a table checked against its instrument). Only ``ok`` rows get z,
+T, percentile and band. Every value depends on the row alone.
+
+Example:
+    >>> import pandas as pd, psyscreen
+    >>> items = {f"scared_c_{i}": [1] for i in range(1, 42)}
+    >>> df = pd.DataFrame({**items, "sex": ["女"], "age": [12]})
+    >>> out = psyscreen.score(df, "scared_c", norms="scared_c_cn_12city2008")
+    >>> row = out.iloc[0]
+    >>> float(row["scared_c.total.raw"]), round(float(row["scared_c.total.t"]), 1)
+    (41.0, 75.4)
+    >>> row["scared_c.total.norm_status"], row["scared_c.total.norm_stratum"]
+    ('ok', 'female, age [8, 17) years')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from ..definitions import BandSet, Instrument
+from ..demographics import INVALID, MISSING, Demographics, read_demographics, resolve_columns
+from ..scoring import BAND_CLASSES, apply_bands
+from .loading import NormLike, checked, list_norms, read_table
+from .models import NormTable
+
+NORM_STATUSES = [
+    "ok",
+    "no_score",
+    "no_demographics",
+    "invalid_demographics",
+    "no_stratum",
+    "out_of_table",
+]
+NORM_FIELDS = (
+    "z",
+    "t",
+    "percentile",
+    "norm_band",
+    "norm_band_class",
+    "norm_table",
+    "norm_stratum",
+    "norm_status",
+)
+_ST = {s: i for i, s in enumerate(NORM_STATUSES)}
+
+
+def _as_list(norms: Any) -> list[Any]:
+    if isinstance(norms, (list, tuple)):
+        return list(norms)
+    return [norms]
+
+
+def select_tables(norms: Any, insts: Sequence[Instrument]) -> dict[tuple[str, str], NormTable]:
+    """Which table standardises which ``(instrument, scale)``.
+
+    Explicit tables (ids, paths, :class:`NormTable` objects) come first; two
+    explicit tables for the same scale are an error, as is a table for an
+    instrument that is not being scored. ``'auto'`` then adds every shipped
+    table of a scored instrument (same version) for the scales not yet
+    covered; when several shipped tables fit one scale, the one marked
+    ``auto_default`` is used, and without such a mark the call fails naming
+    the candidates.
+    """
+    by_id = {i.id: i for i in insts}
+    chosen: dict[tuple[str, str], NormTable] = {}
+    entries = _as_list(norms)
+    auto = any(isinstance(e, str) and e == "auto" for e in entries)
+    for e in entries:
+        if isinstance(e, str) and e == "auto":
+            continue
+        table = read_table(e)
+        inst = by_id.get(table.instrument)
+        if inst is None:
+            scored = ", ".join(by_id) or "none"
+            raise ValueError(
+                f"norm table {table.ref} is for instrument {table.instrument!r}, which is not "
+                f"being scored (scored: {scored})"
+            )
+        checked(table, inst)
+        for scale in table.scales:
+            key = (inst.id, scale)
+            if key in chosen and chosen[key].ref != table.ref:
+                raise ValueError(
+                    f"two norm tables given for {inst.id}.{scale}: {chosen[key].ref} and "
+                    f"{table.ref}; give one"
+                )
+            chosen[key] = table
+    if auto:
+        candidates: dict[tuple[str, str], list[NormTable]] = {}
+        for tid in list_norms():
+            table = read_table(tid)
+            inst = by_id.get(table.instrument)
+            if inst is None or inst.version != table.instrument_version:
+                continue
+            checked(table, inst)
+            for scale in table.scales:
+                if (inst.id, scale) not in chosen:
+                    candidates.setdefault((inst.id, scale), []).append(table)
+        for key, tables in candidates.items():
+            if len(tables) == 1:
+                chosen[key] = tables[0]
+                continue
+            default = [t for t in tables if t.auto_default]
+            if len(default) != 1:
+                names = ", ".join(t.ref for t in tables)
+                raise ValueError(
+                    f"several shipped norm tables fit {key[0]}.{key[1]} ({names}) and none is "
+                    f"the default; choose with norms=[...]"
+                )
+            chosen[key] = default[0]
+    return chosen
+
+
+def apply_norms(
+    scores: pd.DataFrame,
+    data: pd.DataFrame,
+    insts: list[Instrument],
+    norms: NormLike | str | Iterable[NormLike | str],
+    demographics: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Add standard-score columns to ``scores`` (see the module docstring).
+
+    Args:
+        scores: output of scoring (must hold ``{instrument}.{scale}.raw``).
+        data: the input rows (same length and order as ``scores``) holding the
+            demographic columns.
+        insts: the scored instruments.
+        norms: a table id, path, :class:`NormTable`, ``'auto'``, or a list of these.
+        demographics: role -> column for ``age`` (years), ``sex``,
+            ``birth_date``, ``assessment_date``, ``grade``; by default columns
+            with exactly those names.
+    """
+    if len(scores) != len(data):
+        raise ValueError("scores and data must have the same number of rows")
+    chosen = select_tables(norms, insts)
+    cols = resolve_columns(data, demographics)
+    demo = read_demographics(data, cols)
+    new: dict[str, Any] = {}
+    for inst in insts:
+        for scale in inst.scales:
+            table = chosen.get((inst.id, scale.id))
+            if table is None:
+                continue
+            raw_col = f"{inst.id}.{scale.id}.raw"
+            if raw_col not in scores.columns:
+                raise ValueError(f"column {raw_col!r} is missing from the scores")
+            raw = scores[raw_col].to_numpy(dtype=float, na_value=np.nan)
+            out = standardise(raw, table, scale.id, demo)
+            for f in NORM_FIELDS:
+                new[f"{inst.id}.{scale.id}.{f}"] = out[f]
+    if chosen:
+        new["norms.age"] = demo.age_years
+        new["norms.age_source"] = pd.Categorical(demo.age_source, ["dates", "given", ""])
+        new["norms.sex"] = pd.Categorical(demo.sex, ["female", "male"])
+        new["norms.grade"] = demo.grade
+    extra = pd.DataFrame(new, index=scores.index)
+    return pd.concat([scores, extra], axis=1)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, lab in enumerate(labels):
+        out.append(lab if lab not in seen else f"{lab} (rows[{i}])")
+        seen[lab] = i
+    return out
+
+
+def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: index into ``table.rows_for(scale)`` (-1: none) and a status code.
+
+    The status is ``ok``, ``no_demographics``, ``invalid_demographics`` or
+    ``no_stratum`` (codes of :data:`NORM_STATUSES`).
+    """
+    rows = table.rows_for(scale)
+    cov = table.covers
+    n = len(demo.age_years)
+    missing = np.zeros(n, dtype=bool)
+    invalid = np.zeros(n, dtype=bool)
+    age = demo.age(cov.age_unit)
+    if cov.age is not None:
+        missing |= demo.age_status == MISSING
+        invalid |= demo.age_status == INVALID
+    if cov.sex is not None:
+        missing |= demo.sex_status == MISSING
+        invalid |= demo.sex_status == INVALID
+    if cov.grade is not None:
+        missing |= demo.grade_status == MISSING
+        invalid |= demo.grade_status == INVALID
+    stratum = np.full(n, -1, dtype=np.int64)
+    for k, (_, r) in enumerate(rows):
+        m = np.ones(n, dtype=bool)
+        if cov.age is not None:
+            m &= r.age.mask(age)
+        if cov.sex is not None:
+            m &= demo.sex == r.sex
+        if cov.grade is not None:
+            m &= r.grade.mask(demo.grade)
+        stratum[m & (stratum < 0)] = k
+    status = np.full(n, _ST["ok"], dtype=np.int8)
+    status[stratum < 0] = _ST["no_stratum"]
+    status[missing] = _ST["no_demographics"]
+    status[invalid] = _ST["invalid_demographics"]
+    stratum[missing | invalid] = -1
+    return stratum, status
+
+
+def standardise(
+    raw: np.ndarray, table: NormTable, scale: str, demo: Demographics
+) -> dict[str, Any]:
+    """The norm columns of one scale (arrays/categoricals keyed by field name)."""
+    rows = [r for _, r in table.rows_for(scale)]
+    n = len(raw)
+    stratum, status = stratum_of(table, scale, demo)
+    status[np.isnan(raw)] = _ST["no_score"]
+    z = np.full(n, np.nan)
+    t = np.full(n, np.nan)
+    pct = np.full(n, np.nan)
+    band_codes: list[str] = []
+    band_idx = np.full(n, -1, dtype=np.int64)
+    klass_idx = np.full(n, -1, dtype=np.int8)
+    ok = status == _ST["ok"]
+    if table.form == "mean_sd":
+        mean = np.array([r.mean for r in rows], dtype=float)
+        sd = np.array([r.sd for r in rows], dtype=float)
+        k = stratum[ok]
+        z[ok] = (raw[ok] - mean[k]) / sd[k]
+        t[ok] = 50.0 + 10.0 * z[ok]
+        pct[ok] = 100.0 * ndtr(z[ok])
+    elif table.form == "lookup":
+        for k, r in enumerate(rows):
+            sel = np.nonzero(ok & (stratum == k))[0]
+            if len(sel) == 0:
+                continue
+            tz, tt, tp, hit = _lookup(r.lookup, raw[sel])
+            z[sel], t[sel], pct[sel] = tz, tt, tp
+            status[sel[~hit]] = _ST["out_of_table"]
+    else:
+        for k, r in enumerate(rows):
+            sel = np.nonzero(ok & (stratum == k))[0]
+            if len(sel) == 0:
+                continue
+            bs = BandSet(id="norm", source=table.source, bands=r.bands)
+            codes, klass = apply_bands(raw[sel], bs)
+            local = np.asarray(codes.codes)
+            mapping = np.array([_code_index(band_codes, c) for c in codes.categories] + [-1])
+            band_idx[sel] = mapping[local]
+            klass_idx[sel] = np.asarray(klass.codes)
+            status[sel[local < 0]] = _ST["out_of_table"]
+    if table.t_bands is not None:
+        codes, klass = apply_bands(t, table.t_bands)
+        band_codes = list(codes.categories)
+        band_idx = np.asarray(codes.codes).astype(np.int64)
+        klass_idx = np.asarray(klass.codes)
+    bad = status != _ST["ok"]
+    for arr in (z, t, pct):
+        arr[bad] = np.nan
+    band_idx[bad] = -1
+    klass_idx[bad] = -1
+    labels = _unique_labels([r.stratum_label(table.covers.age_unit) for r in rows])
+    return {
+        "z": z,
+        "t": t,
+        "percentile": pct,
+        "norm_band": pd.Categorical.from_codes(band_idx, band_codes),
+        "norm_band_class": pd.Categorical.from_codes(klass_idx, BAND_CLASSES),
+        "norm_table": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [table.ref]),
+        "norm_stratum": pd.Categorical.from_codes(stratum, labels),
+        "norm_status": pd.Categorical.from_codes(status, NORM_STATUSES),
+    }
+
+
+def _code_index(codes: list[str], code: str) -> int:
+    if code not in codes:
+        codes.append(code)
+    return codes.index(code)
+
+
+def _lookup(entries, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """z, T, percentile and a hit mask for raw scores ``x`` in a lookup."""
+    ivs = [e.interval() for e in entries]
+    lo = np.array([-np.inf if iv.lower is None else iv.lower for iv in ivs])
+    lo_excl = np.array([iv.gt is not None for iv in ivs])
+    idx = np.searchsorted(lo, x, side="right") - 1
+    idx = np.clip(idx, 0, len(ivs) - 1)
+    step_back = (x == lo[idx]) & lo_excl[idx] & (idx > 0)
+    idx = np.where(step_back, idx - 1, idx)
+    hit = np.zeros(len(x), dtype=bool)
+    for j, iv in enumerate(ivs):
+        on = idx == j
+        if on.any():
+            hit[on] = iv.mask(x[on])
+    tv = np.array([np.nan if e.t is None else e.t for e in entries])[idx]
+    pv = np.array([np.nan if e.percentile is None else e.percentile for e in entries])[idx]
+    z = np.where(np.isnan(tv), ndtri(pv / 100.0), (tv - 50.0) / 10.0)
+    t = np.where(np.isnan(tv), 50.0 + 10.0 * z, tv)
+    p = np.where(np.isnan(pv), 100.0 * ndtr(z), pv)
+    z[~hit] = t[~hit] = p[~hit] = np.nan
+    return z, t, p, hit
