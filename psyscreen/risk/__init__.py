@@ -42,6 +42,7 @@ __all__ = [
     "ScreeningRecord",
     "list_profiles",
     "load_profile",
+    "norm_tables",
     "provenance",
     "screen",
     "screen_records",
@@ -67,14 +68,37 @@ def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
                 "norms=None cannot be used with it"
             )
         return None
-    if isinstance(norms, str) and norms == "auto":
-        if not _norms_available():
-            if any(b.band_source == "norm" for b in prof.battery):
-                raise ValueError("this profile needs psyscreen.norms, which is not available")
+    if not _norms_available():
+        if any(b.band_source == "norm" for b in prof.battery):
+            raise ValueError("this profile needs psyscreen.norms, which is not available")
+        if isinstance(norms, str) and norms == "auto":
             return None
+        raise ValueError("norm tables were given but psyscreen.norms is not available")
+    if isinstance(norms, str) and norms == "auto":
         pinned = [t for b in prof.battery for t in b.norm_tables]
-        return pinned or "auto"
+        return [*pinned, "auto"]
     return norms
+
+
+def norm_tables(profile: ProfileLike, norms: Any = "auto") -> list:
+    """The norm tables :func:`screen` uses with this profile and ``norms`` argument.
+
+    The choice depends on the profile and ``norms`` only, never on the data.
+
+    Example:
+        >>> import psyscreen
+        >>> from psyscreen.risk import norm_tables
+        >>> isinstance(norm_tables("default"), list)
+        True
+    """
+    prof = load_profile(profile)
+    resolved = _resolve_norms(prof, norms)
+    if resolved is None:
+        return []
+    select_tables = importlib.import_module("psyscreen.norms").select_tables
+    chosen = select_tables(resolved, instruments_of(prof))
+    unique = {t.ref: t for t in chosen.values()}
+    return [unique[k] for k in sorted(unique)]
 
 
 def _score_battery(
@@ -85,25 +109,20 @@ def _score_battery(
     demographics: Mapping[str, str] | None,
     norms: Any,
     missing_columns: str,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, list]:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
-    norms = _resolve_norms(prof, norms)
+    tables = norm_tables(prof, norms)
+    insts = instruments_of(prof)
     parts = []
-    for b in prof.battery:
-        inst = prof.instrument(b.instrument)
+    for b, inst in zip(prof.battery, insts):
         mc = missing_columns if b.required else "missing"
-        parts.append(
-            score(
-                data,
-                inst,
-                columns=columns,
-                missing_columns=mc,
-                norms=norms,
-                demographics=demographics,
-            )
-        )
-    return pd.concat(parts, axis=1)
+        parts.append(score(data, inst, columns=columns, missing_columns=mc))
+    scores = pd.concat(parts, axis=1)
+    if tables:
+        apply_norms = importlib.import_module("psyscreen.norms").apply_norms
+        scores = apply_norms(scores, data, insts, tables, demographics=demographics)
+    return scores, tables
 
 
 def screen(
@@ -142,7 +161,7 @@ def screen(
         ('危机', 'critical_item')
     """
     prof = load_profile(profile)
-    scores = _score_battery(
+    scores, _ = _score_battery(
         data,
         prof,
         columns=columns,
@@ -175,7 +194,7 @@ def screen_records(
         'insufficient_data'
     """
     prof = load_profile(profile)
-    scores = _score_battery(
+    scores, tables = _score_battery(
         data,
         prof,
         columns=columns,
@@ -187,15 +206,16 @@ def screen_records(
     ids = None
     if id_column is not None:
         ids = [None if pd.isna(v) else str(v) for v in data[id_column].tolist()]
-    prov = Provenance.model_validate(provenance(prof, scores))
-    return build_records(scores, ev, prov, ids)
+    prov = Provenance.model_validate(_provenance(prof, tables))
+    return build_records(scores, ev, prov, ids, tables)
 
 
-def provenance(profile: ProfileLike, scores: pd.DataFrame | None = None) -> dict:
-    """Library version and SHA-256 of the profile, its instruments and norm tables used.
+def provenance(profile: ProfileLike, norms: Any = "auto") -> dict:
+    """Library version and SHA-256 of the profile, its instruments and norm tables.
 
-    Norm tables are listed when ``scores`` (a :func:`screen` or :func:`psyscreen.score`
-    result) is given: those named in its ``*.norm_table`` columns.
+    The norm tables are those :func:`screen` uses with the same ``norms``
+    argument (the choice does not depend on the data), so a batch manifest can
+    call this once per run.
 
     Example:
         >>> import psyscreen
@@ -204,41 +224,16 @@ def provenance(profile: ProfileLike, scores: pd.DataFrame | None = None) -> dict
         ('default', 64)
     """
     prof = load_profile(profile)
-    out = {
+    return _provenance(prof, norm_tables(prof, norms))
+
+
+def _provenance(prof: RiskProfile, tables: list) -> dict:
+    return {
         "library": "psyscreen",
         "library_version": __version__,
         "profile": {"id": prof.id, "version": prof.version, "sha256": prof.sha256},
         "instruments": [
             {"id": i.id, "version": i.version, "sha256": i.sha256} for i in instruments_of(prof)
         ],
-        "norm_tables": _norm_tables(scores),
+        "norm_tables": [{"id": t.id, "version": t.version, "sha256": t.sha256} for t in tables],
     }
-    return out
-
-
-def _norm_tables(scores: pd.DataFrame | None) -> list[dict]:
-    if scores is None:
-        return []
-    names: set[str] = set()
-    for c in scores.columns:
-        if str(c).endswith(".norm_table"):
-            names.update(str(v) for v in scores[c].dropna().unique() if str(v))
-    out = []
-    for name in sorted(names):
-        tid, _, version = name.partition("@")
-        out.append({"id": tid, "version": version, "sha256": _norm_sha(tid)})
-    return out
-
-
-def _norm_sha(table_id: str) -> str | None:
-    if not _norms_available():
-        return None
-    _norms = importlib.import_module("psyscreen.norms")
-    loader = getattr(_norms, "load_norms", None)
-    if loader is None:
-        return None
-    try:
-        table = loader(table_id)
-    except (KeyError, ValueError, OSError):
-        return None
-    return getattr(table, "sha256", None)

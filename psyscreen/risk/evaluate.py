@@ -10,7 +10,7 @@ How one row is graded (see ``docs/risk.md``):
    (the lowest level when none fired);
 2. ``invalid``: a selected validity check of a battery instrument fired;
    ``insufficient``: a required battery instrument lacks data a rule needs (a
-   screening scale without a band, a critical item that cannot be told, a
+   screening or required scale without a score or band, a
    score a rule reads);
 3. if ``invalid`` and the rule level is below
    ``statuses.invalid_response.keep_level_from`` the result is the status
@@ -219,6 +219,11 @@ class _Evaluator:
         for b in self.p.battery:
             if b.required:
                 needs[b.instrument] = [(f"{b.instrument}.{s}", "class") for s in b.screening_scales]
+                needs[b.instrument] += [
+                    (f"{b.instrument}.{s}", "raw")
+                    for s in b.required_scales
+                    if s not in b.screening_scales
+                ]
         for r in self.p.rules:
             for node in r.when.walk():
                 refs: list[tuple[str, str]] = []
@@ -237,17 +242,14 @@ class _Evaluator:
         return needs
 
     def missing(self) -> None:
-        for inst_id, needs in self._needs().items():
+        for needs in self._needs().values():
             for ref, fld in needs:
                 if fld == "class":
                     m = self.scale(ref).klass == None  # noqa: E711
                 else:
                     m = np.isnan(_float(self.col(f"{ref}.{fld}"), self.n))
-                key = ref if fld == "class" else f"{ref}.{fld}"
+                key = ref if fld in ("class", "raw") else f"{ref}.{fld}"
                 self.ev.missing[key] = np.asarray(m, dtype=bool)
-            for (i, cid), known in self.ev.critical_known.items():
-                if i == inst_id:
-                    self.ev.missing[f"{i}.critical.{cid}"] = ~known
 
     # -- the whole profile --------------------------------------------------------------
     def run(self) -> Evaluation:

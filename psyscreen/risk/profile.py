@@ -40,7 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..definitions import Citation, Identifier, Instrument, Text
+from ..definitions import Citation, Identifier, Instrument, Text, ValidityCheck
 from ..registry import data_dir, load_instrument, schema
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
@@ -140,7 +140,13 @@ class BatteryEntry(_Model):
     )
     screening_scales: list[Identifier] = Field(
         default_factory=list,
-        description="Scales counted by 'count' rules (avoid a total and its own subscales).",
+        description="Scales counted by 'count' rules (avoid a total and its own subscales). "
+        "A required instrument must have a band for each of them.",
+    )
+    required_scales: list[Identifier] = Field(
+        default_factory=list,
+        description="Further scales that a required instrument must score (not counted), "
+        "e.g. the ASQ screen, so that blank answers are never read as 'no'.",
     )
     band_source: Literal["auto", "instrument", "norm"] = Field(
         "auto",
@@ -156,7 +162,14 @@ class BatteryEntry(_Model):
         None, description="Critical items used (null: all of the instrument's)."
     )
     validity_checks: list[Identifier] | None = Field(
-        None, description="Validity checks that make a response invalid (null: all)."
+        None,
+        description="Validity checks (of the instrument or added below) that make a response "
+        "invalid (null: all).",
+    )
+    extra_validity_checks: list[ValidityCheck] = Field(
+        default_factory=list,
+        description="Validity checks this profile adds to the instrument (e.g. straight-lining "
+        "on a questionnaire with reverse-keyed items).",
     )
 
 
@@ -390,6 +403,9 @@ class RiskProfile(_Model):
         for b in self.battery:
             inst = self.instrument(b.instrument)
             scales = {s.id for s in inst.scales}
+            for s in b.required_scales:
+                if s not in scales:
+                    raise ValueError(f"battery {b.instrument}: unknown scale {s!r}")
             for s in b.screening_scales:
                 if s not in scales:
                     raise ValueError(f"battery {b.instrument}: unknown scale {s!r}")
@@ -468,12 +484,29 @@ def _unique(values, what: str) -> None:
 
 def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> Instrument:
     if entry.path is None:
-        return load_instrument(entry.instrument)
-    base = Path(profile_file).parent if profile_file else Path.cwd()
-    inst = load_instrument(base / entry.path)
-    if inst.id != entry.instrument:
-        raise ValueError(f"battery {entry.instrument}: the file at 'path' defines {inst.id!r}")
-    return inst
+        inst = load_instrument(entry.instrument)
+    else:
+        base = Path(profile_file).parent if profile_file else Path.cwd()
+        inst = load_instrument(base / entry.path)
+        if inst.id != entry.instrument:
+            raise ValueError(f"battery {entry.instrument}: the file at 'path' defines {inst.id!r}")
+    if not entry.extra_validity_checks:
+        return inst
+    # a validated copy of the definition with the profile's checks added; provenance keeps
+    # the definition file's hash (the added checks are covered by the profile's hash)
+    data = inst.model_dump(by_alias=True, exclude_none=True)
+    data["validity_checks"] = [
+        *data.get("validity_checks", []),
+        *(v.model_dump(by_alias=True, exclude_none=True) for v in entry.extra_validity_checks),
+    ]
+    try:
+        extended = Instrument.model_validate(data)
+    except ValidationError as e:
+        msg = e.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"battery {entry.instrument}: extra_validity_checks: {msg}") from None
+    extended._source = inst.source_path
+    extended._sha256 = inst.sha256
+    return extended
 
 
 # -- loading -----------------------------------------------------------------------

@@ -159,7 +159,8 @@ def _fmt(v: float) -> str:
 
 
 class _Builder:
-    def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance):
+    def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance, tables: list):
+        self.tables = {t.ref: t for t in tables}
         self.s = scores
         self.ev = ev
         self.p: RiskProfile = ev.profile
@@ -199,8 +200,29 @@ class _Builder:
         elif source == "norm":
             e.norm_table = _str(self.cell(i, f"{ref}.norm_table"))
             e.norm_stratum = _str(self.cell(i, f"{ref}.norm_stratum"))
-            e.threshold = f"norm band {band} ({klass})"
+            e.threshold = self.norm_threshold(e.norm_table, scale_id, e.norm_stratum, band, klass)
         return e
+
+    def norm_threshold(
+        self, ref: str | None, scale_id: str, stratum: str | None, band: Any, klass: Any
+    ) -> str:
+        """The interval of a norm band: raw-score bounds in the stratum, or T-score bounds."""
+        fallback = f"norm band {band} ({klass})"
+        table = self.tables.get(ref or "")
+        if table is None:
+            return fallback
+        if table.t_bands is not None:
+            for b in table.t_bands.bands:
+                if b.code == band:
+                    return f"T {b.interval()} ({b.classification})"
+            return fallback
+        for _, row in table.rows_for(scale_id):
+            if row.stratum_label(table.covers.age_unit) != stratum:
+                continue
+            for b in row.bands:
+                if b.code == band:
+                    return f"{b.interval()} ({b.classification})"
+        return fallback
 
     def _band_set(self, inst: Instrument, scale_id: str):
         sc = inst.scale(scale_id)
@@ -350,7 +372,8 @@ def build_records(
     ev: Evaluation,
     provenance: Provenance,
     ids: list[str | None] | None = None,
+    tables: list | None = None,
 ) -> list[ScreeningRecord]:
-    """One :class:`ScreeningRecord` per row of ``scores``."""
-    b = _Builder(scores, ev, provenance)
+    """One :class:`ScreeningRecord` per row of ``scores`` (``tables``: norm tables used)."""
+    b = _Builder(scores, ev, provenance, tables or [])
     return [b.record(i, None if ids is None else ids[i]) for i in range(len(scores))]
