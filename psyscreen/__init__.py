@@ -15,6 +15,7 @@ Example:
 """
 
 from ._version import __version__
+from .batch import run as run_batch
 from .definitions import Instrument
 from .norms import NormTable, build_norms, list_norms, load_norms, save_norms
 from .registry import list_instruments, load_instrument, validate_file
@@ -48,6 +49,7 @@ __all__ = [
     "load_norms",
     "load_profile",
     "provenance",
+    "run_batch",
     "save_norms",
     "score",
     "score_detailed",

@@ -20,6 +20,7 @@ from pathlib import Path
 #: schema name -> (module, model class, title)
 SCHEMAS: dict[str, tuple[str, str, str]] = {
     "instrument": ("psyscreen.definitions", "Instrument", "psyscreen instrument definition"),
+    "mapping": ("psyscreen.batch.mapping", "MappingSpec", "psyscreen batch mapping file"),
     "norm_table": ("psyscreen.norms.models", "NormTable", "psyscreen norm table"),
     "risk_profile": ("psyscreen.risk.profile", "RiskProfile", "psyscreen risk profile"),
     "screening_record": ("psyscreen.risk.records", "ScreeningRecord", "psyscreen screening record"),

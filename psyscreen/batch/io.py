@@ -1,0 +1,421 @@
+"""Reading exports in chunks and writing results, whatever the file size.
+
+Readers yield pandas DataFrames of at most ``chunk_rows`` rows holding only the
+columns asked for, in file order:
+
+=========  =====================================================================
+format     how
+=========  =====================================================================
+CSV/TXT    pyarrow streaming reader; every column read as text (answer columns
+           dictionary-encoded); encoding detected (UTF-8, UTF-8 with BOM,
+           GB18030, a superset of GBK/GB2312) unless given
+XLSX       openpyxl read-only rows (one worksheet)
+SAV        pyreadstat in chunks; user-missing codes read as missing, value labels
+           applied (optional)
+Parquet    pyarrow row batches
+=========  =====================================================================
+
+Writers stream chunks to CSV (UTF-8 with BOM, so Excel shows Chinese), XLSX
+(openpyxl write-only) or Parquet, chosen by the file extension.
+
+Example:
+    >>> detect_encoding(b"\\xef\\xbb\\xbfid\\n1\\n")
+    'utf-8-sig'
+    >>> detect_encoding("学号\\n1\\n".encode("gb18030"))
+    'gb18030'
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: input formats by file extension
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".sav": "sav",
+    ".zsav": "sav",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+#: Excel's row limit (one header row)
+XLSX_MAX_ROWS = 1_048_575
+
+
+class InputFileError(ValueError):
+    """The input file cannot be used as a whole (wrong format, encoding, columns).
+
+    The message says what to fix; it never quotes cell contents.
+    """
+
+
+def file_format(path: str | Path, table: dict[str, str] = FORMATS) -> str:
+    """The format of ``path`` from its extension, or InputFileError."""
+    ext = Path(path).suffix.lower()
+    if ext not in table:
+        known = ", ".join(sorted(table))
+        raise InputFileError(
+            f"{Path(path).name}: unsupported file type {ext!r}; use one of {known}"
+        )
+    return table[ext]
+
+
+def sha256_file(path: str | Path, block: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def detect_encoding(head: bytes) -> str:
+    """Encoding of CSV bytes: a BOM wins, then strict UTF-8, then GB18030.
+
+    ``head`` may be cut inside a multi-byte character: an incomplete final
+    sequence is not held against an encoding.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for enc in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        return enc
+    raise InputFileError(
+        "cannot tell the text encoding (not UTF-8 or GB18030); pass --encoding "
+        "(e.g. --encoding big5)"
+    )
+
+
+def hash_and_detect(path: str | Path, block: int = 1 << 22) -> tuple[str, str]:
+    """(sha256, encoding) of a CSV file in one pass; UTF-8 is checked on every byte."""
+    h = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    is_utf8 = True
+    first = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+            if not first:
+                first = chunk
+            if is_utf8:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+    if is_utf8:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    enc = detect_encoding(first)
+    if enc == "utf-8" and not is_utf8:
+        # the first block was valid UTF-8 (e.g. only ASCII) but later bytes are not
+        enc = "gb18030"
+    return h.hexdigest(), enc
+
+
+# ---------------------------------------------------------------------------
+# readers
+
+
+@dataclass
+class Source:
+    """An opened input: its headers, format, encoding and a chunk iterator factory."""
+
+    path: Path
+    format: str
+    headers: list[str]
+    encoding: str | None = None
+    sha256: str = ""
+    unreadable_lines: list[int | None] = field(default_factory=list)
+    _opts: dict[str, Any] = field(default_factory=dict)
+
+    def chunks(
+        self, columns: Sequence[str], categorical: Sequence[str], chunk_rows: int
+    ) -> Iterator[pd.DataFrame]:
+        """DataFrames of ``columns`` (``categorical`` ones as categoricals) in file order."""
+        reader = {
+            "csv": self._csv_chunks,
+            "parquet": self._parquet_chunks,
+            "xlsx": self._xlsx_chunks,
+            "sav": self._sav_chunks,
+        }[self.format]
+        yield from reader(list(columns), set(categorical), chunk_rows)
+
+    # -- CSV -------------------------------------------------------------------
+    def _csv_opts(self, block_size: int = 1 << 24):
+        import pyarrow.csv as pacsv
+
+        delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
+        ropts = pacsv.ReadOptions(encoding=self.encoding or "utf-8", block_size=block_size)
+        popts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+        return pacsv, ropts, popts
+
+    def _csv_chunks(self, columns, categorical, chunk_rows):
+        import pyarrow as pa
+
+        pacsv, ropts, popts = self._csv_opts()
+        popts.invalid_row_handler = self._invalid_row
+        types = {
+            c: pa.dictionary(pa.int32(), pa.string()) if c in categorical else pa.string()
+            for c in columns
+        }
+        copts = pacsv.ConvertOptions(
+            include_columns=columns, column_types=types, strings_can_be_null=False
+        )
+        try:
+            reader = pacsv.open_csv(
+                str(self.path), read_options=ropts, parse_options=popts, convert_options=copts
+            )
+            for batch in reader:
+                for start in range(0, batch.num_rows, chunk_rows):
+                    yield batch.slice(start, chunk_rows).to_pandas()
+        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+            raise InputFileError(_csv_error(e, self.encoding)) from None
+
+    def _invalid_row(self, row) -> str:
+        self.unreadable_lines.append(row.number)
+        return "skip"
+
+    # -- Parquet -----------------------------------------------------------------
+    def _parquet_chunks(self, columns, categorical, chunk_rows):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(self.path)
+        for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield batch.to_pandas()
+
+    # -- XLSX --------------------------------------------------------------------
+    def _xlsx_chunks(self, columns, categorical, chunk_rows):
+        wb, ws = _open_sheet(self.path, self._opts.get("sheet"))
+        try:
+            rows = ws.iter_rows(values_only=True)
+            header = [_header_text(h) for h in next(rows, ())]
+            pos = [header.index(c) for c in columns]
+            buf: list[tuple] = []
+            empty: list[tuple] = []  # empty rows count only when data follows them
+            for r in rows:
+                if all(v is None for v in r):
+                    empty.append(r)
+                    continue
+                buf.extend(empty)
+                empty = []
+                buf.append(r)
+                if len(buf) >= chunk_rows:
+                    yield _xlsx_frame(buf, columns, pos)
+                    buf = []
+            if buf:
+                yield _xlsx_frame(buf, columns, pos)
+        finally:
+            wb.close()
+
+    # -- SPSS --------------------------------------------------------------------
+    def _sav_chunks(self, columns, categorical, chunk_rows):
+        import pyreadstat
+
+        labels = self._opts.get("value_labels", True)
+        it = pyreadstat.read_file_in_chunks(
+            pyreadstat.read_sav,
+            str(self.path),
+            chunksize=chunk_rows,
+            usecols=columns,
+            apply_value_formats=labels,
+            formats_as_category=labels,
+            user_missing=False,  # user-missing codes become missing values
+        )
+        for df, _meta in it:
+            yield df[columns]
+
+
+def _csv_error(e: Exception, encoding: str | None) -> str:
+    text = str(e)
+    if isinstance(e, UnicodeDecodeError) or "decode" in text.lower():
+        return (
+            f"the file is not valid {encoding or 'UTF-8'} text; pass --encoding "
+            "(utf-8, utf-8-sig, gb18030, big5, ...)"
+        )
+    # pyarrow messages can quote a line of the file: keep only the first clause
+    return "cannot read the CSV file: " + text.split(":")[0].strip()
+
+
+def _header_text(h: Any) -> str:
+    return "" if h is None else str(h).strip()
+
+
+def _open_sheet(path: Path, sheet: str | None):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    if sheet is not None and sheet not in wb.sheetnames:
+        wb.close()
+        raise InputFileError(
+            f"{path.name}: no worksheet {sheet!r}; worksheets: {', '.join(wb.sheetnames)}"
+        )
+    return wb, (wb[sheet] if sheet else wb.worksheets[0])
+
+
+def _xlsx_frame(buf: list[tuple], columns: list[str], pos: list[int]) -> pd.DataFrame:
+    data = {
+        c: pd.Series([r[p] if p < len(r) else None for r in buf], dtype=object)
+        for c, p in zip(columns, pos)
+    }
+    return pd.DataFrame(data)
+
+
+def open_source(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    value_labels: bool = True,
+) -> Source:
+    """Open ``path``: check it exists, detect format/encoding, read the headers, hash it."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such file")
+    fmt = file_format(p)
+    src = Source(
+        path=p, format=fmt, headers=[], _opts={"sheet": sheet, "value_labels": value_labels}
+    )
+    if fmt == "csv":
+        digest, detected = hash_and_detect(p)
+        src.sha256, src.encoding = digest, encoding or detected
+        try:
+            codecs.lookup(src.encoding)
+        except LookupError:
+            raise InputFileError(f"unknown encoding {src.encoding!r}") from None
+        src.headers = _csv_headers(src)
+    else:
+        src.sha256 = sha256_file(p)
+        src.headers = _other_headers(src)
+    return src
+
+
+def _csv_headers(src: Source) -> list[str]:
+    import pyarrow as pa
+
+    pacsv, ropts, popts = src._csv_opts(block_size=1 << 16)
+    try:
+        reader = pacsv.open_csv(
+            str(src.path),
+            read_options=ropts,
+            parse_options=popts,
+            convert_options=pacsv.ConvertOptions(include_columns=[]),
+        )
+        names = list(reader.schema.names)
+        reader.close()
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        if "Empty CSV file" in str(e):
+            raise InputFileError(f"{src.path.name}: the file is empty") from None
+        raise InputFileError(_csv_error(e, src.encoding)) from None
+    if not names:
+        # include_columns=[] can hide the names on some versions: read one small block
+        reader = pacsv.open_csv(str(src.path), read_options=ropts, parse_options=popts)
+        names = list(reader.schema.names)
+    return [n.strip() for n in names]
+
+
+def _other_headers(src: Source) -> list[str]:
+    if src.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(src.path).schema_arrow.names)
+    if src.format == "xlsx":
+        wb, ws = _open_sheet(src.path, src._opts.get("sheet"))
+        try:
+            first = next(ws.iter_rows(values_only=True, max_row=1), ())
+        finally:
+            wb.close()
+        return [_header_text(h) for h in first]
+    import pyreadstat
+
+    _, meta = pyreadstat.read_sav(str(src.path), metadataonly=True)
+    return list(meta.column_names)
+
+
+# ---------------------------------------------------------------------------
+# writers
+
+
+class Writer:
+    """Streams Arrow tables of one schema to a CSV, XLSX or Parquet file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.format = file_format(self.path, OUTPUT_FORMATS)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._w: Any = None
+        self._f: Any = None
+        self.rows = 0
+
+    def write(self, table) -> None:
+        """Append ``table`` (a ``pyarrow.Table``)."""
+        if self.format == "csv":
+            self._write_csv(table)
+        elif self.format == "parquet":
+            self._write_parquet(table)
+        else:
+            self._write_xlsx(table)
+        self.rows += table.num_rows
+
+    def _write_csv(self, table) -> None:
+        import pyarrow.csv as pacsv
+
+        if self._w is None:
+            self._f = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._f.write(codecs.BOM_UTF8)
+            self._w = pacsv.CSVWriter(self._f, table.schema)
+        self._w.write_table(table)
+
+    def _write_parquet(self, table) -> None:
+        import pyarrow.parquet as pq
+
+        if self._w is None:
+            self._w = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self._w.write_table(table)
+
+    def _write_xlsx(self, table) -> None:
+        import openpyxl
+
+        if self.rows + table.num_rows > XLSX_MAX_ROWS:
+            raise InputFileError(
+                f"more than {XLSX_MAX_ROWS:,} rows do not fit in an Excel sheet; "
+                "write the results as .csv or .parquet"
+            )
+        if self._w is None:
+            self._f = openpyxl.Workbook(write_only=True)
+            self._w = self._f.create_sheet("results")
+            self._w.append(table.schema.names)
+        cols = [c.to_pylist() for c in table.columns]
+        for row in zip(*cols):
+            self._w.append(list(row))
+
+    def close(self) -> None:
+        """Finish the file (an empty table still gets its header row)."""
+        if self.format == "csv":
+            if self._w is not None:
+                self._w.close()
+            if self._f is not None:
+                self._f.close()
+        elif self.format == "parquet":
+            if self._w is not None:
+                self._w.close()
+        elif self._f is not None:
+            self._f.save(self.path)
+        self._w = self._f = None

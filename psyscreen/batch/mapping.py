@@ -1,0 +1,249 @@
+"""The mapping file: how an export's headers and answer texts become item ids and codes.
+
+Survey platforms export one column per question with the question text as header
+and the answer *text* in each cell (从不 / 有时 / 经常). A mapping file (YAML, read
+with the safe loader of :mod:`psyscreen.yamlio` and checked against the published
+``mapping.schema.json``) says:
+
+* ``columns``: which export header holds the id, sex, birth date, age, grade,
+  school and assessment date (all optional; ``required`` lists those that must exist);
+* ``items``: item id -> export header (an item not listed is looked for under its id);
+* ``answers``: answer text -> code, for the items of listed instruments or listed items;
+  a code of ``null`` means "not answered";
+* ``missing_answers``: texts meaning "not answered" in any item column (e.g. ``未作答``);
+* ``keep``: further columns copied to the results unchanged (e.g. class);
+* ``encoding`` (CSV), ``sheet`` (XLSX) and ``value_labels`` (SPSS) reading options.
+
+Mapped codes are validated by the instrument's response scale like any other
+answer: a text that no table maps stays text and is flagged ``non_numeric``.
+
+Example:
+    >>> spec = parse_mapping({"columns": {"id": "学号"}, "items": {"phq9_1": "Q1"},
+    ...     "answers": [{"instruments": ["phq9"], "codes": {"完全不会": 0, "好几天": 1}}]})
+    >>> spec.answer_table("phq9_1", "phq9")["好几天"]
+    '1'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..definitions import Identifier
+from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+
+#: Roles a mapping can give a column; the results use these as column names.
+ROLES = ("id", "school", "grade", "sex", "birth_date", "age", "assessment_date")
+Role = Literal["id", "school", "grade", "sex", "birth_date", "age", "assessment_date"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Columns(_Model):
+    """Export header of each role column (omit a role the export does not have)."""
+
+    id: str | None = Field(None, description="Respondent id (checked for blanks, duplicates).")
+    school: str | None = None
+    grade: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None
+    age: str | None = Field(None, description="Age in years, used when no birth date is given.")
+    assessment_date: str | None = None
+
+
+class AnswerTable(_Model):
+    """Answer text -> code for the items of ``instruments`` and/or the listed ``items``."""
+
+    instruments: list[Identifier] = Field(default_factory=list)
+    items: list[Identifier] = Field(default_factory=list)
+    codes: dict[str, float | None] = Field(
+        min_length=1, description="Answer text (trimmed) -> code; null means not answered."
+    )
+
+    @model_validator(mode="after")
+    def _target(self) -> AnswerTable:
+        if not (self.instruments or self.items):
+            raise ValueError("an answer table needs 'instruments' or 'items'")
+        return self
+
+
+class MappingSpec(_Model):
+    """A mapping file. See the module docstring and ``docs/batch.md``."""
+
+    mapping_version: Literal[1] = Field(1, description="Format version of this file.")
+    description: str | None = None
+    columns: Columns = Field(default_factory=Columns)
+    required: list[Role] = Field(
+        default_factory=lambda: ["id"],
+        description="Roles whose column must be in the export (the run stops otherwise).",
+    )
+    items: dict[Identifier, str] = Field(default_factory=dict)
+    answers: list[AnswerTable] = Field(default_factory=list)
+    missing_answers: list[str] = Field(default_factory=list)
+    keep: list[str] = Field(default_factory=list)
+    encoding: str | None = Field(None, description="CSV encoding; default: detected.")
+    sheet: str | None = Field(None, description="XLSX worksheet; default: the first.")
+    value_labels: bool = Field(
+        True, description="SPSS .sav: replace coded values by their value labels before mapping."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MappingSpec:
+        for role in self.required:
+            if getattr(self.columns, role) is None:
+                raise ValueError(f"required role {role!r} has no column in 'columns'")
+        headers = [h for h in self.role_headers().values()] + list(self.items.values())
+        headers += self.keep
+        seen: set[str] = set()
+        for h in headers:
+            if h in seen:
+                raise ValueError(f"export header {h!r} is mapped twice")
+            seen.add(h)
+        return self
+
+    def role_headers(self) -> dict[str, str]:
+        """role -> export header, for the roles given."""
+        return {r: getattr(self.columns, r) for r in ROLES if getattr(self.columns, r)}
+
+    def header(self, item_id: str) -> str:
+        """Export header of an item (its id when the mapping does not list it)."""
+        return self.items.get(item_id, item_id)
+
+    def answer_table(self, item_id: str, instrument_id: str) -> dict[str, str]:
+        """Trimmed answer text -> code text ('' = not answered) for one item.
+
+        Tables naming the item win over tables naming its instrument; later tables
+        win over earlier ones of the same kind. ``missing_answers`` apply to every item.
+        """
+        table: dict[str, str] = {_key(t): "" for t in self.missing_answers}
+        for by_item in (False, True):
+            for t in self.answers:
+                hit = item_id in t.items if by_item else instrument_id in t.instruments
+                if hit:
+                    table.update({_key(k): _code_text(v) for k, v in t.codes.items()})
+        return table
+
+
+def _key(text: Any) -> str:
+    return str(text).strip()
+
+
+def _code_text(v: float | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def parse_mapping(data: Any, file: str = "<mapping>") -> MappingSpec:
+    """Validate parsed mapping data (schema, then model rules)."""
+    from ..registry import schema
+
+    if not isinstance(data, dict):
+        raise DefinitionError(file, "", "a mapping file must be a YAML mapping")
+    data = _texts(data)
+    validate_json_schema(data, schema("mapping"), file)
+    try:
+        return MappingSpec.model_validate(data)
+    except ValidationError as e:
+        raise pydantic_error(e, file) from None
+
+
+def _texts(data: dict) -> dict:
+    """Headers and answer texts as strings (YAML reads ``1:`` or ``- 2024`` as numbers)."""
+    out = dict(data)
+    if isinstance(out.get("columns"), dict):
+        out["columns"] = {k: _str(v) for k, v in out["columns"].items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = {k: _str(v) for k, v in out["items"].items()}
+    for key in ("keep", "missing_answers"):
+        if isinstance(out.get(key), list):
+            out[key] = [_str(v) for v in out[key]]
+    if isinstance(out.get("answers"), list):
+        out["answers"] = [
+            {**t, "codes": {_str(k): v for k, v in t["codes"].items()}}
+            if isinstance(t, dict) and isinstance(t.get("codes"), dict)
+            else t
+            for t in out["answers"]
+        ]
+    return out
+
+
+def _str(v: Any) -> Any:
+    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+        return v
+    return _cell_text(v) if isinstance(v, (int, float)) else v
+
+
+def load_mapping(path: str | Path) -> tuple[MappingSpec, str]:
+    """Read and validate a mapping file. Returns (spec, sha256 of the file)."""
+    data, digest = read_yaml(path)
+    return parse_mapping(data, str(path)), digest
+
+
+# ---------------------------------------------------------------------------
+# applying a mapping to a chunk
+
+
+def as_text_category(col: pd.Series) -> pd.Series:
+    """A column as a categorical of trimmed texts; numbers as plain text (``1.0`` -> ``1``).
+
+    Example:
+        >>> as_text_category(pd.Series([1.0, None, 2.5])).tolist()
+        ['1', nan, '2.5']
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if pd.api.types.is_string_dtype(cats.dtype) or cats.dtype == object:
+            new = [_cell_text(c) for c in cats]
+            return _recode(col, new)
+        col = col.astype(cats.dtype)
+    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        cat = col.astype("category")
+        return _recode(cat, [_cell_text(c) for c in cat.cat.categories])
+    cat = col.astype("object").astype("category")
+    return _recode(cat, [_cell_text(c) for c in cat.cat.categories])
+
+
+def _cell_text(v: Any) -> str:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (bool, np.bool_)):
+        return str(int(v))
+    if hasattr(v, "isoformat"):
+        s = v.isoformat()
+        return s[:10] if s.endswith("T00:00:00") else s
+    return str(v).strip()
+
+
+def _recode(cat: pd.Series, new_categories: list[str]) -> pd.Series:
+    """Rename the categories of ``cat`` (several may merge into one)."""
+    uniq, inverse = np.unique(
+        np.asarray(new_categories, dtype=object).astype(str), return_inverse=True
+    )
+    codes = cat.cat.codes.to_numpy()
+    remapped = np.where(codes >= 0, inverse[codes] if len(inverse) else -1, -1)
+    return pd.Series(
+        pd.Categorical.from_codes(remapped, pd.Index(uniq, dtype=object)), index=cat.index
+    )
+
+
+def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
+    """Translate one item column by ``table`` (trimmed text -> code text).
+
+    Numeric columns without a table pass through unchanged (fast path).
+
+    Example:
+        >>> map_answers(pd.Series(["从不", " 经常", "?"]), {"从不": "0", "经常": "2"}).tolist()
+        ['0', '2', '?']
+    """
+    if not table and pd.api.types.is_numeric_dtype(col.dtype):
+        return col
+    cat = as_text_category(col)
+    cats = list(cat.cat.categories)
+    return _recode(cat, [table.get(c, c) for c in cats])

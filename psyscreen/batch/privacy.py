@@ -1,0 +1,100 @@
+"""Safe output cells: formula neutralisation and keyed pseudonyms.
+
+* A text cell that a spreadsheet would run as a formula (it starts with ``=``,
+  ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe
+  (the OWASP "CSV injection" advice), so Excel and WPS show it as text.
+* An id is replaced by ``HMAC-SHA256(key, id)`` (first 32 hex digits): the same
+  id and key always give the same pseudonym, so yearly files can still be
+  linked by whoever holds the key, and without the key the id cannot be
+  recovered by trying candidate ids. The key comes from an environment
+  variable or a key file and is never logged or written to the manifest
+  (the manifest records only a fingerprint of it: SHA-256 of "psyscreen-key:" + key,
+  first 12 hex digits, so two runs can be checked for using the same key).
+
+Example:
+    >>> import pyarrow as pa
+    >>> neutralise_formulas(pa.array(["=1+1", "ok", None, "-3"])).to_pylist()
+    ["'=1+1", 'ok', None, "'-3"]
+    >>> p = Pseudonymiser(b"0123456789abcdef")
+    >>> p.pseudonym("S001") == p.pseudonym(" S001 "), len(p.pseudonym("S001"))
+    (True, 32)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: first characters that make a spreadsheet treat a cell as a formula
+FORMULA_START = r"^[=+\-@\t\r]"
+KEY_ENV = "PSYSCREEN_PSEUDONYM_KEY"
+
+
+def neutralise_formulas(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Prefix text cells that start like a formula with an apostrophe."""
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        return arr
+    hit = pc.match_substring_regex(arr, FORMULA_START)
+    if not pc.any(hit).as_py():
+        return arr
+    return pc.if_else(hit, pc.binary_join_element_wise("'", arr, ""), arr)
+
+
+def neutralise_table(table: pa.Table) -> pa.Table:
+    """:func:`neutralise_formulas` on every text column of ``table``."""
+    cols = [neutralise_formulas(c) for c in table.columns]
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+class PseudonymKeyError(ValueError):
+    """No usable pseudonymisation key."""
+
+
+def load_key(key_file: str | Path | None = None, env: str = KEY_ENV) -> bytes:
+    """The pseudonymisation key from ``key_file`` or else the environment variable ``env``.
+
+    The key must have at least 16 bytes. Error messages never show it.
+    """
+    if key_file is not None:
+        try:
+            key = Path(key_file).read_bytes().strip()
+        except OSError as e:
+            raise PseudonymKeyError(f"cannot read the key file: {e.strerror}") from None
+        where = "the key file"
+    else:
+        key = os.environ.get(env, "").encode("utf-8")
+        where = f"the environment variable {env}"
+    if len(key) < 16:
+        raise PseudonymKeyError(
+            f"pseudonymisation needs a secret key of at least 16 bytes in {where} "
+            "(e.g. from: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return key
+
+
+class Pseudonymiser:
+    """Keyed pseudonyms for id cells (HMAC-SHA256, 32 hex digits); blanks stay blank."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+        self.fingerprint = hashlib.sha256(b"psyscreen-key:" + key).hexdigest()[:12]
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Pseudonymiser(fingerprint={self.fingerprint})"
+
+    def pseudonym(self, value: str) -> str:
+        """The pseudonym of one id (trimmed)."""
+        return hmac.new(self._key, value.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def array(self, arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Pseudonyms of a text column (nulls and blank cells stay null)."""
+        values = arr.cast(pa.string()).to_pylist()
+        return pa.array(
+            [None if v is None or not v.strip() else self.pseudonym(v) for v in values],
+            type=pa.string(),
+        )

@@ -1,0 +1,774 @@
+"""The batch pipeline: read in chunks, map, score, check rows, write, account for every row.
+
+One call, :func:`run`, turns an export into
+
+* the results file (one row per input row, in input order, with ``row``,
+  ``row.status`` and ``row.problems`` and every scoring / risk column),
+* the problems file (one row per problem: 0-based ``row``, export ``column``,
+  ``field``, ``problem``, ``detail``; never a name, id or cell text),
+* the run manifest (JSON: hashes, versions, counts in and out by status, options,
+  times) and, if asked, the HTML summary report.
+
+Memory is bounded by the chunk size: only aggregates (counts, the sorted hashes
+of ids seen, for duplicate detection) grow with the file.
+
+Every chunk goes through :func:`process_chunk`, a pure function of the chunk, the
+:class:`Plan` and the row offset (plus the ids seen before); the Dask path runs
+the same function per partition.
+
+Example:
+    >>> from psyscreen.batch import run  # doctest: +SKIP
+    >>> res = run("export.csv", "out/results.csv", profile="default",
+    ...           mapping="mapping.yaml")  # doctest: +SKIP
+    >>> res.exit_code, res.manifest["rows"]["in"]  # doctest: +SKIP
+    (1, 2000)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import demographics as demo
+from .._version import __version__
+from ..definitions import Instrument
+from .io import Writer, open_source, sha256_file
+from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
+
+#: roles (besides items) read as categoricals: few distinct values
+_CATEGORICAL_ROLES = ("school", "grade", "sex", "birth_date", "age", "assessment_date")
+#: an age outside this range (years) is reported as implausible for child screening
+AGE_PLAUSIBLE = (3.0, 25.0)
+ROW_STATUSES = ("ok", "problems", "unreadable")
+PROBLEM_COLUMNS = ("row", "column", "field", "problem", "detail")
+
+
+class BatchError(ValueError):
+    """The run cannot start or continue: a wrong file, mapping or profile.
+
+    The message says what to fix; it never quotes cell contents.
+    """
+
+
+# ---------------------------------------------------------------------------
+# the plan
+
+
+@dataclass
+class Plan:
+    """What every chunk needs; picklable (it travels to Dask workers).
+
+    ``headers`` maps canonical column names (item ids and roles) to export headers.
+    """
+
+    spec: MappingSpec
+    instruments: list[Instrument]
+    profile: Any = None
+    norms: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    answer_tables: dict[str, dict[str, str]] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i for inst in self.instruments for i in inst.item_ids]
+
+    def read_columns(self) -> list[str]:
+        """Export headers to read, in a fixed order: roles, keep, items."""
+        return (
+            list(self.roles.values())
+            + list(self.spec.keep)
+            + [self.headers[i] for i in self.item_ids]
+        )
+
+    def categorical_columns(self) -> list[str]:
+        cats = [self.roles[r] for r in _CATEGORICAL_ROLES if r in self.roles]
+        return cats + [self.headers[i] for i in self.item_ids]
+
+    def demographics(self) -> dict[str, str]:
+        return {r: r for r in demo.ROLES if r in self.roles}
+
+
+def make_plan(
+    headers: Sequence[str],
+    spec: MappingSpec,
+    instruments: Sequence[Instrument],
+    *,
+    profile: Any = None,
+    norms: Any = None,
+) -> Plan:
+    """Check the export's headers against the mapping; fail fast with what to fix."""
+    present = list(headers)
+    dupes = sorted({h for h in present if present.count(h) > 1})
+    roles = spec.role_headers()
+    item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
+    needed = list(roles.values()) + list(spec.keep) + list(item_headers.values())
+    bad_dupes = [h for h in dupes if h in needed]
+    if bad_dupes:
+        raise BatchError(
+            f"the export has several columns named {', '.join(map(repr, bad_dupes))}; "
+            "rename them so each header is unique"
+        )
+    problems = []
+    missing_roles = [f"{r} ({h!r})" for r, h in roles.items() if h not in present]
+    if missing_roles:
+        problems.append("role columns not found: " + ", ".join(missing_roles))
+    missing_keep = [h for h in spec.keep if h not in present]
+    if missing_keep:
+        problems.append("'keep' columns not found: " + ", ".join(map(repr, missing_keep)))
+    absent_optional = set()
+    for inst in instruments:
+        gone = [i for i in inst.item_ids if item_headers[i] not in present]
+        if gone and len(gone) == len(inst.item_ids) and not _required(profile, inst.id):
+            absent_optional.add(inst.id)  # an optional instrument not in this export
+            continue
+        if gone:
+            shown = ", ".join(f"{i} ({item_headers[i]!r})" for i in gone[:8])
+            more = f" and {len(gone) - 8} more" if len(gone) > 8 else ""
+            problems.append(f"{inst.id}: {len(gone)} item column(s) not found: {shown}{more}")
+    if problems:
+        raise BatchError(
+            "the input file does not match the mapping: "
+            + "; ".join(problems)
+            + ". Fix the headers in the mapping file (columns/items/keep) or the export."
+        )
+    instruments = [i for i in instruments if i.id not in absent_optional]
+    item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
+    canon = set(item_headers) | set(roles)
+    clash = canon & set(spec.keep)
+    if clash:
+        raise BatchError(f"'keep' column(s) {sorted(clash)} clash with item ids or roles")
+    tables = {i: spec.answer_table(i, inst.id) for inst in instruments for i in inst.item_ids}
+    return Plan(
+        spec=spec,
+        instruments=list(instruments),
+        profile=profile,
+        norms=norms,
+        headers={**item_headers, **roles},
+        answer_tables=tables,
+        roles=roles,
+    )
+
+
+def _required(profile: Any, instrument_id: str) -> bool:
+    """Whether the profile requires the instrument (no profile: every instrument)."""
+    if profile is None:
+        return True
+    try:
+        return bool(profile.entry(instrument_id).required)
+    except KeyError:
+        return True
+
+
+# ---------------------------------------------------------------------------
+# one chunk
+
+
+def prepare(chunk: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Export columns -> canonical columns: roles and item ids, answers mapped to codes."""
+    out: dict[str, pd.Series] = {}
+    for role, h in plan.roles.items():
+        col = chunk[h]
+        out[role] = as_text_category(col) if role in _CATEGORICAL_ROLES else _text(col)
+    for item in plan.item_ids:
+        out[item] = map_answers(chunk[plan.headers[item]], plan.answer_tables[item])
+    return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)))
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Any column as nullable text with surrounding blanks removed ('' -> NA)."""
+    if pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
+        s = col.astype("string").str.strip()
+    else:
+        s = as_text_category(col).astype("string")
+    return s.mask(s == "")
+
+
+def score_frame(canon: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The one seam to the scoring layers: risk screening when a profile is given."""
+    if plan.profile is not None:
+        from ..risk import screen
+
+        return screen(
+            canon,
+            plan.profile,
+            demographics=plan.demographics(),
+            norms=plan.norms,
+            missing_columns="error",
+        )
+    from ..scoring import score
+
+    return score(canon, plan.instruments, demographics=plan.demographics(), norms=plan.norms)
+
+
+def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a demographics parser to the distinct values of a categorical, broadcast back."""
+    cats = col.cat.categories
+    values, status = fn(pd.Series(np.asarray(cats, dtype=object)))
+    codes = col.cat.codes.to_numpy()
+    known = codes >= 0
+    v = np.asarray(values.to_numpy(), dtype=values.to_numpy().dtype)
+    v_out = np.where(known, v[codes] if len(v) else v[:0], np.nan if v.dtype.kind == "f" else None)
+    st = np.where(known, status[codes] if len(status) else 0, demo.MISSING).astype(np.int8)
+    if v.dtype.kind == "M":
+        v_out = np.where(known, v[codes] if len(v) else v[:0], np.datetime64("NaT"))
+    return v_out, st
+
+
+def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, str, str]]:
+    """Row problems of the role columns: (mask, field, problem, detail) per kind.
+
+    Uses the parsers of :mod:`psyscreen.demographics` on distinct values only.
+    Duplicate ids need the rows seen before: see :class:`IdTracker`.
+    """
+    out: list[tuple[np.ndarray, str, str, str]] = []
+    n = len(canon)
+    if "id" in canon:
+        out.append((canon["id"].isna().to_numpy(), "id", "missing", ""))
+    if "sex" in canon:
+        _, st = _from_categories(canon["sex"], demo.sex_status)
+        out.append((st == demo.INVALID, "sex", "unknown_code", ""))
+    if "grade" in canon:
+        _, st = _from_categories(canon["grade"], demo.parse_grade)
+        out.append((st == demo.INVALID, "grade", "unknown_grade", ""))
+    age = np.full(n, np.nan)
+    if "age" in canon:
+        a, st = _from_categories(canon["age"], demo.parse_age)
+        out.append((st == demo.INVALID, "age", "impossible", "not a number in 0-120"))
+        age = a.astype(float)
+    dates = {}
+    for role in ("birth_date", "assessment_date"):
+        if role in canon:
+            d, st = _from_categories(canon[role], demo.parse_dates)
+            out.append((st == demo.INVALID, role, "invalid_date", "not a year-month-day date"))
+            dates[role] = d.astype("datetime64[ns]")
+    if len(dates) == 2:
+        b, a = dates["birth_date"], dates["assessment_date"]
+        both = ~np.isnat(b) & ~np.isnat(a)
+        out.append((both & (b > a), "birth_date", "impossible", "after the assessment date"))
+        exact = demo.exact_age(pd.Series(b), pd.Series(a)).to_numpy()
+        age = np.where(both & np.isfinite(exact), exact, age)
+    lo, hi = AGE_PLAUSIBLE
+    with np.errstate(invalid="ignore"):
+        odd = np.isfinite(age) & ((age < lo) | (age >= hi))
+    out.append((odd, "age", "implausible", f"age outside {lo:g}-{hi:g} years"))
+    return out
+
+
+class IdTracker:
+    """Remembers ids seen (as 64-bit hashes, sorted) to flag duplicates across chunks.
+
+    A repeated id is flagged on every later row, with the row of its first
+    occurrence as detail. Memory: 16 bytes per distinct id. Two different ids
+    share a hash with probability about n²/2⁶⁵ (3e-8 for a million ids); such a
+    pair would be reported as a duplicate, never silently merged.
+
+    Example:
+        >>> t = IdTracker()
+        >>> t.first_rows(np.array(["a", "b", "a"], dtype=object), np.arange(3)).tolist()
+        [-1, -1, 0]
+        >>> t.first_rows(np.array(["b", None], dtype=object), np.array([3, 4])).tolist()
+        [1, -1]
+    """
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype=np.uint64)
+        self._rows = np.empty(0, dtype=np.int64)
+
+    def first_rows(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Row of the first occurrence for each repeated id, -1 otherwise (and for blanks)."""
+        first = np.full(len(ids), -1, dtype=np.int64)
+        present = np.array([v is not None and v == v for v in ids], dtype=bool)
+        if not present.any():
+            return first
+        idx = np.nonzero(present)[0]
+        h = pd.util.hash_array(np.asarray(ids[idx], dtype=object).astype(str).astype(object))
+        r = np.asarray(rows, dtype=np.int64)[idx]
+        order = np.argsort(h, kind="stable")
+        hs, rs = h[order], r[order]
+        start = np.r_[True, hs[1:] != hs[:-1]]
+        run_first = rs[np.maximum.accumulate(np.where(start, np.arange(len(hs)), 0))]
+        pos = np.searchsorted(self._hashes, hs)
+        pos_c = np.minimum(pos, max(len(self._hashes) - 1, 0))
+        seen = (
+            (len(self._hashes) > 0) & (self._hashes[pos_c] == hs)
+            if len(self._hashes)
+            else (np.zeros(len(hs), dtype=bool))
+        )
+        prior = np.where(seen, self._rows[pos_c] if len(self._rows) else -1, -1)
+        res = np.where(seen, prior, np.where(start, -1, run_first))
+        first[idx[order]] = res
+        new = start & ~seen
+        self._hashes = np.insert(self._hashes, pos[new], hs[new])
+        self._rows = np.insert(self._rows, pos[new], rs[new])
+        return first
+
+
+@dataclass
+class ChunkResult:
+    """Results and problems of one chunk (canonical columns, not yet written)."""
+
+    results: pd.DataFrame
+    problems: pd.DataFrame
+
+
+def process_chunk(
+    chunk: pd.DataFrame,
+    plan: Plan,
+    row0: int,
+    ids: IdTracker | np.ndarray | None = None,
+) -> ChunkResult:
+    """Map, score and check one chunk whose first row is input row ``row0``.
+
+    ``ids`` finds repeated ids: an :class:`IdTracker` of the rows before (streaming),
+    or per row the row of an earlier occurrence of its id, -1 for none (Dask).
+    """
+    n = len(chunk)
+    rows = np.arange(row0, row0 + n, dtype=np.int64)
+    canon = prepare(chunk, plan)
+    scored = score_frame(canon, plan)
+    checks = check_rows(canon, plan)
+    dup_first = None
+    if isinstance(ids, IdTracker) and "id" in canon:
+        dup_first = ids.first_rows(_id_values(canon), rows)
+    elif ids is not None:
+        dup_first = np.asarray(ids, dtype=np.int64)
+    if dup_first is not None:
+        checks.append((dup_first >= 0, "id", "duplicate", ""))
+    prob_rows, prob_fields, prob_kinds, prob_details = [], [], [], []
+    for mask, fld, kind, detail in checks:
+        hit = np.nonzero(mask)[0]
+        if len(hit) == 0:
+            continue
+        prob_rows.append(hit)
+        prob_fields.append(np.full(len(hit), fld, dtype=object))
+        prob_kinds.append(np.full(len(hit), kind, dtype=object))
+        if kind == "duplicate":
+            prob_details.append(
+                np.array([f"same id as row {int(f)}" for f in dup_first[hit]], dtype=object)
+            )
+        else:
+            prob_details.append(np.full(len(hit), detail, dtype=object))
+    # answer problems, from the scoring layer's per-instrument problem lists
+    for inst in plan.instruments:
+        col = f"{inst.id}.problems"
+        if col not in scored:
+            continue
+        txt = scored[col].to_numpy(dtype=object)
+        for i in np.nonzero([bool(t) and t == t for t in txt])[0]:
+            for part in str(txt[i]).split(";"):
+                item, _, kind = part.partition(":")
+                prob_rows.append(np.array([i]))
+                prob_fields.append(np.array([item], dtype=object))
+                prob_kinds.append(np.array([kind], dtype=object))
+                prob_details.append(np.array([inst.id], dtype=object))
+    if prob_rows:
+        r = np.concatenate(prob_rows)
+        f = np.concatenate(prob_fields)
+        k = np.concatenate(prob_kinds)
+        d = np.concatenate(prob_details)
+        order = np.lexsort((k, f, r))
+        probs = pd.DataFrame(
+            {
+                "row": rows[r[order]],
+                "column": [plan.headers.get(x, x) for x in f[order]],
+                "field": f[order],
+                "problem": k[order],
+                "detail": d[order],
+            }
+        )
+        per_row = probs.assign(tag=probs["field"] + ":" + probs["problem"])
+        joined = per_row.groupby("row", sort=True)["tag"].agg(";".join)
+        row_problems = pd.Series(rows).map(joined).fillna("").to_numpy(dtype=object)
+    else:
+        probs = empty_problems()
+        row_problems = np.full(n, "", dtype=object)
+    has = row_problems != ""
+    head = {"row": rows}
+    for role in plan.roles:
+        head[role] = canon[role].astype(object).where(canon[role].notna(), None).to_numpy()
+    for h in plan.spec.keep:
+        head[h] = _text(chunk[h]).astype(object).to_numpy()
+    head["row.status"] = np.where(has, "problems", "ok").astype(object)
+    head["row.problems"] = row_problems
+    front = pd.DataFrame(head, index=scored.index)
+    results = pd.concat([front, scored], axis=1)
+    results.index = pd.RangeIndex(row0, row0 + n)
+    return ChunkResult(results=results, problems=probs)
+
+
+def _id_values(canon: pd.DataFrame) -> np.ndarray:
+    return canon["id"].astype(object).where(canon["id"].notna(), None).to_numpy()
+
+
+def empty_problems() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype="int64"),
+            "column": pd.Series(dtype=object),
+            "field": pd.Series(dtype=object),
+            "problem": pd.Series(dtype=object),
+            "detail": pd.Series(dtype=object),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------
+# output tables
+
+
+def to_arrow(df: pd.DataFrame):
+    """A results/problems frame as an Arrow table with types that do not depend on the data.
+
+    Categoricals and other text become strings, nullable booleans stay booleans,
+    lists (e.g. fired rules) are joined with ``;``.
+    """
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for name in df.columns:
+        col = df[name]
+        dt = col.dtype
+        if (
+            isinstance(dt, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(dt)
+            or dt is np.dtype(object)
+        ):
+            vals = col.astype(object).to_numpy()
+            arr = pa.array([_cell(v) for v in vals], type=pa.string())
+        elif pd.api.types.is_bool_dtype(dt):
+            arr = pa.array(col.astype("boolean"), type=pa.bool_())
+        elif pd.api.types.is_integer_dtype(dt):
+            arr = pa.array(col.astype("Int64"), type=pa.int64())
+        elif pd.api.types.is_float_dtype(dt):
+            arr = pa.array(
+                col.to_numpy(dtype=float, na_value=np.nan), type=pa.float64(), from_pandas=True
+            )
+        elif pd.api.types.is_datetime64_any_dtype(dt):
+            arr = pa.array(col.dt.strftime("%Y-%m-%d").astype(object), type=pa.string())
+        else:
+            arr = pa.array([_cell(v) for v in col.astype(object)], type=pa.string())
+        arrays.append(arr)
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _cell(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return None
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(x) for x in v)
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+class _TableSink:
+    """A writer that keeps the schema of the first table and casts later ones to it."""
+
+    def __init__(self, path: Path, neutralise: bool):
+        self.writer = Writer(path)
+        self.schema = None
+        self.neutralise = neutralise and self.writer.format in ("csv", "xlsx")
+
+    def write(self, table) -> None:
+        from .privacy import neutralise_table
+
+        if self.schema is None:
+            self.schema = table.schema
+        elif table.schema != self.schema:
+            table = table.select(self.schema.names).cast(self.schema)
+        if self.neutralise:
+            table = neutralise_table(table)
+        self.writer.write(table)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# ---------------------------------------------------------------------------
+# the run
+
+
+@dataclass
+class BatchResult:
+    """What a run produced: paths, the manifest (as written) and the exit code."""
+
+    results: Path
+    problems: Path
+    manifest_path: Path
+    report: Path | None
+    manifest: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 1 success with row problems (see ``psyscreen.cli``)."""
+        return int(self.manifest["exit_code"])
+
+
+def _resolve_profile(profile: Any):
+    """(profile or None, instruments) from a profile id/path/object."""
+    from ..risk import load_profile
+
+    prof = load_profile(profile)
+    insts = [prof.instrument(i) for i in prof.instruments]
+    return prof, insts
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _progress(enabled: bool | None, total: int | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is optional
+        return None
+    return tqdm(total=total, unit="rows", unit_scale=True, desc="psyscreen score", file=sys.stderr)
+
+
+def default_paths(output: Path) -> tuple[Path, Path, Path]:
+    """(problems, manifest, report) paths next to ``output``.
+
+    Example:
+        >>> [p.name for p in default_paths(Path("out/results.csv"))]
+        ['results.problems.csv', 'results.manifest.json', 'results.report.html']
+    """
+    stem = output.with_suffix("")
+    return (
+        stem.with_name(stem.name + ".problems.csv"),
+        stem.with_name(stem.name + ".manifest.json"),
+        stem.with_name(stem.name + ".report.html"),
+    )
+
+
+def run(
+    input: str | Path,
+    output: str | Path,
+    *,
+    profile: Any = "default",
+    mapping: str | Path | MappingSpec | None = None,
+    problems: str | Path | None = None,
+    manifest: str | Path | None = None,
+    report: str | Path | bool | None = True,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    chunk_rows: int = 50_000,
+    pseudonymise: Iterable[str] = (),
+    key: bytes | None = None,
+    key_file: str | Path | None = None,
+    drop: Iterable[str] = (),
+    neutralise: bool = True,
+    norms: Any = "auto",
+    progress: bool | None = None,
+) -> BatchResult:
+    """Score an export file in chunks and write results, problems, manifest and report.
+
+    Args:
+        input: CSV/TXT/TSV, XLSX, SAV or Parquet file.
+        output: results file; ``.csv`` (UTF-8 with BOM), ``.xlsx`` or ``.parquet``.
+        profile: risk profile id, path or object (its battery names the instruments).
+        mapping: mapping file or :class:`MappingSpec`; ``None``: headers are item ids.
+        problems, manifest: paths; default next to ``output`` (``<stem>.problems.csv``,
+            ``<stem>.manifest.json``).
+        report: HTML report path, ``True`` for ``<stem>.report.html``, ``False`` for none.
+        encoding, sheet: override the mapping's CSV encoding / XLSX sheet.
+        chunk_rows: rows per chunk (memory is proportional to it).
+        pseudonymise: output columns (roles such as ``id`` or kept headers) to replace by
+            keyed pseudonyms; the key is ``key``, else read from ``key_file``, else from
+            the environment variable ``PSYSCREEN_PSEUDONYM_KEY``.
+        drop: output columns to leave out (e.g. ``school`` or a kept name column).
+        neutralise: neutralise formula-like text cells in CSV/XLSX outputs.
+        norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
+        progress: show a progress bar; ``None``: only when stderr is a terminal.
+
+    Returns:
+        :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
+        ``DefinitionError``) when the run cannot be done; row problems never raise.
+    """
+    from .privacy import Pseudonymiser, load_key
+    from .report import ReportStats
+
+    started, t0 = _now(), time.perf_counter()
+    output = Path(output)
+    d_problems, d_manifest, d_report = default_paths(output)
+    problems_path = Path(problems) if problems else d_problems
+    manifest_path = Path(manifest) if manifest else d_manifest
+    report_path = d_report if report is True else (Path(report) if report else None)
+    if chunk_rows < 1:
+        raise BatchError("chunk_rows must be at least 1")
+
+    if isinstance(mapping, MappingSpec):
+        spec, mapping_sha, mapping_name = mapping, None, "<object>"
+    elif mapping is None:
+        spec, mapping_sha, mapping_name = MappingSpec(required=[]), None, None
+    else:
+        spec, mapping_sha = load_mapping(mapping)
+        mapping_name = str(mapping)
+    prof, insts = _resolve_profile(profile)
+    pseudo_cols = list(pseudonymise)
+    pseudo = None
+    if pseudo_cols:
+        pseudo = Pseudonymiser(key if key is not None else load_key(key_file))
+    drop_cols = list(drop)
+
+    src = open_source(
+        input,
+        encoding=encoding or spec.encoding,
+        sheet=sheet or spec.sheet,
+        value_labels=spec.value_labels,
+    )
+    plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
+    out_names_known = ["row", *plan.roles, *spec.keep]
+    for c in pseudo_cols + drop_cols:
+        if c not in out_names_known:
+            raise BatchError(
+                f"cannot pseudonymise or drop {c!r}: not an output column "
+                f"(choose from {', '.join(out_names_known[1:])})"
+            )
+
+    stats = ReportStats(plan)
+    tracker = IdTracker()
+    res_sink = _TableSink(output, neutralise)
+    prob_sink = _TableSink(problems_path, neutralise)
+    bar = _progress(progress, None)
+    n_rows = 0
+    try:
+        for chunk in src.chunks(plan.read_columns(), plan.categorical_columns(), chunk_rows):
+            cr = process_chunk(chunk, plan, n_rows, tracker)
+            n_rows += len(chunk)
+            stats.update(cr.results, cr.problems)
+            res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
+            prob_sink.write(to_arrow(cr.problems))
+            if bar is not None:
+                bar.update(len(chunk))
+        if res_sink.schema is None:  # an export with a header and no rows
+            cr = process_chunk(_empty_chunk(plan), plan, 0, tracker)
+            res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
+        if prob_sink.schema is None:
+            prob_sink.write(to_arrow(empty_problems()))
+        unreadable = list(src.unreadable_lines)
+        if unreadable:
+            res_sink.write(_unreadable_rows(res_sink.schema, unreadable))
+            stats.add_unreadable(len(unreadable))
+    finally:
+        res_sink.close()
+        prob_sink.close()
+        if bar is not None:
+            bar.close()
+
+    finished = _now()
+    counts = stats.counts()
+    exit_code = 1 if (counts["rows_with_problems"] or unreadable) else 0
+    man: dict[str, Any] = {
+        "psyscreen_version": __version__,
+        "started_at": started,
+        "finished_at": finished,
+        "duration_seconds": round(time.perf_counter() - t0, 3),
+        "input": {
+            "file": str(input),
+            "format": src.format,
+            "encoding": src.encoding,
+            "sha256": src.sha256,
+            "bytes": src.path.stat().st_size,
+        },
+        "mapping": {"file": mapping_name, "sha256": mapping_sha},
+        "definitions": _provenance(prof, insts),
+        "options": {
+            "chunk_rows": chunk_rows,
+            "pseudonymised_columns": pseudo_cols,
+            "pseudonym_key_fingerprint": pseudo.fingerprint if pseudo else None,
+            "dropped_columns": drop_cols,
+            "formulas_neutralised": res_sink.neutralise,
+            "norms": norms if isinstance(norms, str) or norms is None else "custom",
+        },
+        "rows": {
+            "in": n_rows + len(unreadable),
+            "out": res_sink.writer.rows,
+            "read": n_rows,
+            "unreadable": len(unreadable),
+            "unreadable_lines": unreadable,
+            **counts,
+        },
+        "outputs": {
+            "results": _out_entry(output),
+            "problems": _out_entry(problems_path),
+        },
+        "exit_code": exit_code,
+    }
+    if man["rows"]["in"] != man["rows"]["out"]:  # pragma: no cover - an internal error
+        raise RuntimeError("rows in and out differ: this is a bug in psyscreen, please report it")
+    if report_path is not None:
+        from .report import render_report
+
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(render_report(stats, man), encoding="utf-8")
+        man["outputs"]["report"] = _out_entry(report_path)
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(
+        json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    return BatchResult(output, problems_path, manifest_path, report_path, man)
+
+
+def _out_entry(p: Path) -> dict[str, Any]:
+    return {"file": str(p), "sha256": sha256_file(p), "bytes": os.path.getsize(p)}
+
+
+def _empty_chunk(plan: Plan) -> pd.DataFrame:
+    return pd.DataFrame({h: pd.Series(dtype=object) for h in plan.read_columns()})
+
+
+def _finish(results: pd.DataFrame, pseudo, pseudo_cols: list[str], drop_cols: list[str]):
+    table = to_arrow(results.drop(columns=drop_cols) if drop_cols else results)
+    for c in pseudo_cols:
+        if c in table.column_names:
+            i = table.column_names.index(c)
+            table = table.set_column(i, c, pseudo.array(table.column(c)))
+    return table
+
+
+def _unreadable_rows(schema, lines: list[int | None]):
+    """Result rows for lines the CSV parser could not split into the right columns."""
+    import pyarrow as pa
+
+    n = len(lines)
+    cols = []
+    for f in schema:
+        if f.name == "row.status":
+            cols.append(pa.array(["unreadable"] * n, type=f.type))
+        elif f.name == "row.problems":
+            txt = [
+                f"line:{ln}:wrong_number_of_fields" if ln else "wrong_number_of_fields"
+                for ln in lines
+            ]
+            cols.append(pa.array(txt, type=f.type))
+        else:
+            cols.append(pa.nulls(n, type=f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _provenance(prof, insts: list[Instrument]) -> dict[str, Any]:
+    """Versions and content hashes of the profile, instruments and norm tables used."""
+    try:
+        from ..risk import provenance
+
+        return provenance(prof)
+    except ImportError:  # pragma: no cover - risk layer always present in releases
+        return {
+            "instruments": [{"id": i.id, "version": i.version, "sha256": i.sha256} for i in insts],
+        }

@@ -1,0 +1,100 @@
+"""The ``psyscreen score`` sub-command (registered with :func:`psyscreen.cli.command`).
+
+Example:
+    $ psyscreen score examples/annual_export.csv --map examples/mapping.yaml \\
+          --profile default -o out/results.csv
+
+Exit codes: 0 success, 1 success with row problems (see the problems file),
+2 failure (the message says what to fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli import EXIT_FAILURE, command
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
+    p.add_argument("-o", "--output", required=True, help="results: .csv, .xlsx or .parquet")
+    p.add_argument(
+        "--profile", default="default", help="risk profile id or file (default: default)"
+    )
+    p.add_argument(
+        "--map", dest="mapping", help="mapping file (YAML): headers, answer texts, roles"
+    )
+    p.add_argument("--problems", help="problems file (default: <output>.problems.csv)")
+    p.add_argument("--manifest", help="run manifest (default: <output>.manifest.json)")
+    p.add_argument("--report", help="HTML report (default: <output>.report.html)")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
+    p.add_argument("--sheet", help="XLSX worksheet (default: the first)")
+    p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (memory)")
+    p.add_argument(
+        "--pseudonymise",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="replace this output column (e.g. id) by a keyed pseudonym (HMAC-SHA256); "
+        "key from --key-file or the environment variable PSYSCREEN_PSEUDONYM_KEY",
+    )
+    p.add_argument("--key-file", help="file holding the pseudonymisation key")
+    p.add_argument(
+        "--drop", action="append", default=[], metavar="COLUMN", help="leave a column out"
+    )
+    p.add_argument(
+        "--no-neutralise",
+        action="store_true",
+        help="do not neutralise formula-like text cells in CSV/XLSX output",
+    )
+    p.add_argument("--no-norms", action="store_true", help="do not standardise with norm tables")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="always show progress")
+    bar.add_argument("--quiet", action="store_true", help="never show progress or the summary")
+
+
+@command("score", "score an export file in chunks: results, problems, manifest, report", _args)
+def _score(args: argparse.Namespace) -> int:
+    from .batch import BatchError, InputFileError, run
+    from .batch.privacy import PseudonymKeyError
+
+    progress = False if args.quiet else args.progress
+    try:
+        res = run(
+            args.input,
+            args.output,
+            profile=args.profile,
+            mapping=args.mapping,
+            problems=args.problems,
+            manifest=args.manifest,
+            report=False if args.no_report else (args.report or True),
+            encoding=args.encoding,
+            sheet=args.sheet,
+            chunk_rows=args.chunk_rows,
+            pseudonymise=args.pseudonymise,
+            key_file=args.key_file,
+            drop=args.drop,
+            neutralise=not args.no_neutralise,
+            norms=None if args.no_norms else "auto",
+            progress=progress,
+        )
+    except (BatchError, InputFileError, PseudonymKeyError) as e:
+        print(f"psyscreen: error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not args.quiet:
+        rows = res.manifest["rows"]
+        print(
+            f"{rows['in']} rows in, {rows['out']} rows out "
+            f"({rows['rows_with_problems']} with problems, {rows['unreadable']} unreadable)",
+            file=sys.stderr,
+        )
+        for k, v in rows["by_outcome"].items():
+            print(f"  {k:<20} {v}", file=sys.stderr)
+        print(f"results:  {res.results}", file=sys.stderr)
+        print(f"problems: {res.problems}", file=sys.stderr)
+        print(f"manifest: {res.manifest_path}", file=sys.stderr)
+        if res.report is not None:
+            print(f"report:   {res.report}", file=sys.stderr)
+    return res.exit_code
