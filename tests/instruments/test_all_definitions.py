@@ -11,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import psyscreen
 from psyscreen.catalogue import CATALOGUE_PATH, render_catalogue
@@ -101,3 +104,25 @@ def test_catalogue_lists_every_instrument_and_flags_unverified_bands():
     for inst_id in SHIPPED:
         assert f"## {inst_id}: " in text
     assert "china (**unverified**)" in text  # SCARED Chinese cut-off is marked
+
+
+@pytest.mark.parametrize("inst_id", SHIPPED)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_complete_valid_answers_score_in_range_with_a_band(inst_id, data):
+    # Any complete set of declared codes: every scale is complete, within its declared range,
+    # and falls in exactly one band of every band set (bands partition the range).
+    inst = psyscreen.load_instrument(inst_id)
+    row = {}
+    for item in inst.items:
+        rs = inst.response_scales[item.response_scale]
+        codes = list(range(rs.min, rs.max + 1)) + [c.code for c in rs.codes if c.value is not None]
+        row[item.id] = data.draw(st.sampled_from(codes), label=item.id)
+    out = psyscreen.score(pd.DataFrame([row]), inst).iloc[0]
+    for s in inst.scales:
+        lo, hi = inst.scale_range(s.id)
+        assert out[f"{inst_id}.{s.id}.status"] == "complete"
+        assert lo <= out[f"{inst_id}.{s.id}.raw"] <= hi
+        for k, bs in enumerate(s.bands):
+            suffix = "" if k == 0 else f"_{bs.id}"
+            assert not pd.isna(out[f"{inst_id}.{s.id}.band{suffix}"])
