@@ -98,6 +98,7 @@ class _Evaluator:
         self.p = profile
         self.n = len(scores)
         self.ev = Evaluation(profile=profile, n=self.n, columns=pd.DataFrame(index=scores.index))
+        self._incomplete_cache: dict[str, np.ndarray] | None = None
 
     def col(self, name: str) -> pd.Series | None:
         return self.s[name] if name in self.s.columns else None
@@ -281,110 +282,139 @@ class _Evaluator:
 
     # -- output columns -------------------------------------------------------------------
     def _columns(self, result, invalid, insufficient) -> pd.DataFrame:
+        """Output columns. Text is built once per distinct combination of everything it
+        depends on (few in practice) and then spread to the rows: fast for big batches."""
         p, n = self.p, self.n
         nl = len(p.levels)
         key = result.astype(np.int64) * 4 + invalid.astype(np.int64) * 2 + insufficient
-        uniq, inv_idx = np.unique(key, return_inverse=True)
-        table = [_outcome(p, int(k) // 4, bool(int(k) & 2), bool(int(k) & 1)) for k in uniq]
+        inv, first = _combinations(key, self._text_inputs())
+        texts = [self._row_text(int(r), int(key[r])) for r in first]
         out: dict[str, object] = {}
 
-        def pick(field_: str) -> np.ndarray:
-            return np.array([t[field_] for t in table], dtype=object)[inv_idx]
+        def col(field_: str) -> pd.api.extensions.ExtensionArray:
+            return _take_strings([t[field_] for t in texts], inv)
+
+        def values(field_: str) -> np.ndarray:
+            return np.array([t[field_] for t in texts], dtype=object)[inv]
 
         status = np.where(result < nl, 0, np.where(result == nl, 1, 2))
         out["risk.status"] = pd.Categorical.from_codes(status, RESULT_STATUSES)
-        out["risk.level"] = pd.array(
-            np.where(result < nl, result, 0).astype("int64"), dtype="Int64"
+        out["risk.level"] = pd.arrays.IntegerArray(
+            np.where(result < nl, result, 0).astype("int64"), result >= nl
         )
-        out["risk.level"][result >= nl] = pd.NA
         for f in ("level_code", "level_zh", "level_en", "colour", "tier3"):
-            out[f"risk.{f}"] = pd.array(pick(f), dtype="string")
-        out["risk.needs_confirmation"] = pick("needs_confirmation").astype(bool)
-        out["risk.referral"] = pick("referral").astype(bool)
+            out[f"risk.{f}"] = col(f)
+        out["risk.needs_confirmation"] = values("needs_confirmation").astype(bool)
+        out["risk.referral"] = values("referral").astype(bool)
         for f in ("retest_days", "contact_days", "visit_days"):
-            out[f"risk.{f}"] = pd.array(pick(f), dtype="Int64")
-        out["risk.actions"] = pd.array(pick("actions"), dtype="string")
-        out["risk.actions_zh"] = pd.array(pick("actions_zh"), dtype="string")
-        out["risk.actions_en"] = pd.array(pick("actions_en"), dtype="string")
-        rules, reasons_en, reasons_zh = self._rule_text()
-        flags = self._flag_text(invalid, insufficient)
-        st_en = pick("status_reason_en")
-        st_zh = pick("status_reason_zh")
-        out["risk.rules"] = pd.array(rules, dtype="string")
-        out["risk.reasons"] = pd.array(_join(st_en, reasons_en, "; "), dtype="string")
-        out["risk.reasons_zh"] = pd.array(_join(st_zh, reasons_zh, "；"), dtype="string")
-        out["risk.flags"] = pd.array(flags, dtype="string")
-        out["risk.profile"] = pd.array(np.full(n, f"{p.id}@{p.version}", object), dtype="string")
+            v = values(f)
+            miss = np.array([x is None for x in v], dtype=bool)
+            out[f"risk.{f}"] = pd.arrays.IntegerArray(np.where(miss, 0, v).astype("int64"), miss)
+        for f in ("actions", "actions_zh", "actions_en", "rules", "reasons", "reasons_zh"):
+            out[f"risk.{f}"] = col(f)
+        out["risk.flags"] = col("flags")
+        out["risk.profile"] = _take_strings([f"{p.id}@{p.version}"], np.zeros(n, np.int64))
         return pd.DataFrame(out, index=self.s.index)
 
-    def _rule_text(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = self.n
-        rules = np.full(n, "", dtype=object)
-        en = np.full(n, "", dtype=object)
-        zh = np.full(n, "", dtype=object)
+    def _text_inputs(self) -> list[np.ndarray]:
+        """Every boolean array the text of a row depends on (besides the outcome key)."""
+        arrays = list(self.ev.rule_fired.values()) + list(self.ev.node_fired.values())
+        arrays += list(self.ev.critical.values()) + list(self.ev.validity.values())
+        arrays += list(self.ev.missing.values()) + list(self._incomplete().values())
         for r in self.p.rules:
-            m = self.ev.rule_fired[r.id]
-            if not m.any():
-                continue
-            detail = self._detail(r.when)
-            d = np.where(detail != "", " (" + detail.astype(object) + ")", "")
-            rules = np.where(m, _join(rules, np.full(n, r.id, object), ";"), rules)
-            en = np.where(m, _join(en, (r.en + d).astype(object), "; "), en)
-            zh = np.where(m, _join(zh, (r.zh + d).astype(object), "；"), zh)
-        return rules, en, zh
+            for node in r.when.walk():
+                if node.count is not None:
+                    for ref in self._count_refs(node):
+                        arrays.append(np.isin(self.scale(ref).klass, node.count.band_class))
+        return arrays
 
-    def _detail(self, w: When) -> np.ndarray:
-        """Which scales / items made a node fire (names only, never values)."""
-        n = self.n
-        fired = self.ev.node_fired.get(id(w), np.zeros(n, bool))
-        out = np.full(n, "", dtype=object)
+    def _count_refs(self, node: When) -> list[str]:
+        c = node.count
+        return list(c.scales) if c.scales is not None else self.p.screening_scales()
+
+    def _incomplete(self) -> dict[str, np.ndarray]:
+        """Optional instruments answered only in part (reported as flags)."""
+        if self._incomplete_cache is None:
+            out = {}
+            for b in self.p.battery:
+                st = self.col(f"{b.instrument}.status")
+                if b.required or st is None:
+                    continue
+                out[b.instrument] = np.isin(_obj(st, self.n), ["partial", "insufficient"])
+            self._incomplete_cache = out
+        return self._incomplete_cache
+
+    def _row_text(self, r: int, key: int) -> dict:
+        """All outputs of row ``r`` whose outcome key is ``key``."""
+        p = self.p
+        t = _outcome(p, key // 4, bool(key & 2), bool(key & 1))
+        ids, en, zh = [], [], []
+        for rule in p.rules:
+            if not self.ev.rule_fired[rule.id][r]:
+                continue
+            d = ", ".join(self._detail(rule.when, r))
+            ids.append(rule.id)
+            en.append(f"{rule.en} ({d})" if d else rule.en)
+            zh.append(f"{rule.zh}（{d}）" if d else rule.zh)
+        t["rules"] = ";".join(ids)
+        t["reasons"] = "; ".join([x for x in (t.pop("status_reason_en"), *en) if x])
+        t["reasons_zh"] = "；".join([x for x in (t.pop("status_reason_zh"), *zh) if x])
+        flags = [f"invalid:{i}.{c}" for (i, c), f in self.ev.validity.items() if f[r]]
+        flags += [f"missing:{k}" for k, m in self.ev.missing.items() if m[r]]
+        flags += [f"incomplete:{i}" for i, m in self._incomplete().items() if m[r]]
+        t["flags"] = ";".join(flags)
+        return t
+
+    def _detail(self, w: When, r: int) -> list[str]:
+        """Which scales / items made a node fire for row ``r`` (names only, never values)."""
+        if not self.ev.node_fired[id(w)][r]:
+            return []
         k = w.kind
         if k in ("critical", "validity"):
             c = w.critical if k == "critical" else w.validity
             flags = self.ev.critical if k == "critical" else self.ev.validity
-            for (inst_id, cid), f in flags.items():
-                if c.instrument in (None, inst_id) and c.id in (None, cid):
-                    out = np.where(f, _join(out, np.full(n, f"{inst_id}.{cid}", object), ", "), out)
-        elif k == "count":
-            refs = w.count.scales if w.count.scales is not None else self.p.screening_scales()
-            for ref in refs:
-                hit = np.isin(self.scale(ref).klass, w.count.band_class)
-                out = np.where(hit, _join(out, np.full(n, ref, object), ", "), out)
-        elif k in ("band", "score"):
-            ref = w.band.scale if k == "band" else w.score.scale
-            out = np.full(n, ref, dtype=object)
-        else:
-            for child in w.any_of or w.all_of:
-                cd = self._detail(child)
-                out = _join(out, cd, ", ")
-        return np.where(fired, out, "")
-
-    def _flag_text(self, invalid, insufficient) -> np.ndarray:
-        n = self.n
-        out = np.full(n, "", dtype=object)
-        for (inst_id, cid), f in self.ev.validity.items():
-            out = np.where(f, _join(out, np.full(n, f"invalid:{inst_id}.{cid}", object), ";"), out)
-        for key, m in self.ev.missing.items():
-            out = np.where(m, _join(out, np.full(n, f"missing:{key}", object), ";"), out)
-        for b in self.p.battery:
-            if b.required:
-                continue
-            st = self.col(f"{b.instrument}.status")
-            if st is None:
-                continue
-            s = _obj(st, n)
-            hit = np.isin(s, ["partial", "insufficient"])
-            tag = np.full(n, f"incomplete:{b.instrument}", object)
-            out = np.where(hit, _join(out, tag, ";"), out)
+            return [
+                f"{i}.{cid}"
+                for (i, cid), f in flags.items()
+                if c.instrument in (None, i) and c.id in (None, cid) and f[r]
+            ]
+        if k == "count":
+            return [
+                ref for ref in self._count_refs(w) if self.scale(ref).klass[r] in w.count.band_class
+            ]
+        if k == "band":
+            return [w.band.scale]
+        if k == "score":
+            return [w.score.scale]
+        out: list[str] = []
+        for child in w.any_of or w.all_of:
+            out += [x for x in self._detail(child, r) if x not in out]
         return out
 
 
-def _join(a: np.ndarray, b: np.ndarray, sep: str) -> np.ndarray:
-    """Elementwise join of two object string arrays, skipping empty parts."""
-    a = np.asarray(a, dtype=object)
-    b = np.asarray(b, dtype=object)
-    both = (a != "") & (b != "")
-    return np.where(both, a + sep + b, np.where(a != "", a, b))
+def _combinations(key: np.ndarray, arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(inverse, first): the distinct combinations of ``key`` and the boolean ``arrays``.
+
+    ``first[j]`` is a row with combination j; ``inverse[i]`` the combination of row i.
+    """
+    n = len(key)
+    parts = [np.ascontiguousarray(key.astype("<i8")).view(np.uint8).reshape(n, 8)]
+    if arrays:
+        parts.append(np.packbits(np.column_stack(arrays), axis=1))
+    m = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    v = m.view(np.dtype((np.void, m.shape[1]))).ravel()
+    _, first, inverse = np.unique(v, return_index=True, return_inverse=True)
+    return inverse.ravel(), first
+
+
+def _take_strings(values: list[str], idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values[idx]`` as a pandas string array (built in Arrow, no Python per row)."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is optional
+        return pd.array(np.array(values, dtype=object)[idx], dtype="string")
+    arr = pa.array(values, type=pa.large_string()).take(pa.array(idx, type=pa.int64()))
+    return pd.arrays.ArrowStringArray(arr)
 
 
 def _min_days(*vals: int | None) -> int | None:
@@ -404,8 +434,8 @@ def _outcome(p: RiskProfile, result: int, invalid: bool, insufficient: bool) -> 
             applied.append(p.statuses.insufficient_data)
         handlings = [lv, *applied]
         code, zh, en, colour, tier3 = lv.code, lv.zh, lv.en, lv.colour, lv.tier3
-        st_en = "; ".join(f"also {s.en.lower()}: level is a lower bound" for s in applied)
-        st_zh = "；".join(f"同时{s.zh}：等级为下限" for s in applied)
+        st_en = "; ".join(f"also {s.en.lower()}: re-test" for s in applied)
+        st_zh = "；".join(f"同时{s.zh}：需复测" for s in applied)
     else:
         st = p.statuses.invalid_response if result == nl else p.statuses.insufficient_data
         name = "invalid_response" if result == nl else "insufficient_data"

@@ -161,6 +161,11 @@ def _fmt(v: float) -> str:
 class _Builder:
     def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance, tables: list):
         self.tables = {t.ref: t for t in tables}
+        self._cache: dict[str, Any] = {}
+        self._risk = {
+            c: ev.columns[c].astype(object).where(ev.columns[c].notna(), None).to_numpy()
+            for c in ev.columns.columns
+        }
         self.s = scores
         self.ev = ev
         self.p: RiskProfile = ev.profile
@@ -170,9 +175,14 @@ class _Builder:
         self.actions = {a.id: a for h in handlings for a in h.actions}
 
     def cell(self, i: int, name: str) -> Any:
-        if name not in self.s.columns:
-            return None
-        return self.s[name].iat[i]
+        if name not in self._cache:
+            if name not in self.s.columns:
+                self._cache[name] = None
+            else:
+                col = self.s[name]
+                self._cache[name] = col.astype(object).where(col.notna(), None).to_numpy()
+        arr = self._cache[name]
+        return None if arr is None else arr[i]
 
     def scale_evidence(self, i: int, ref: str) -> Evidence:
         inst_id, scale_id = ref.split(".", 1)
@@ -290,8 +300,7 @@ class _Builder:
         return out
 
     def record(self, i: int, rid: str | None) -> ScreeningRecord:
-        cols = self.ev.columns
-        row = {c: cols[c].iat[i] for c in cols.columns}
+        row = {c: a[i] for c, a in self._risk.items()}
         fired = [
             FiredRule(
                 id=r.id,
@@ -337,7 +346,7 @@ class _Builder:
             row=i,
             id=rid,
             status=str(row["risk.status"]),
-            level=None if level is pd.NA else int(level),
+            level=None if level is None else int(level),
             level_code=str(row["risk.level_code"]),
             level_zh=str(row["risk.level_zh"]),
             level_en=str(row["risk.level_en"]),
