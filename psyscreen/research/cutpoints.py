@@ -50,6 +50,7 @@ from ._data import (
     higher_is_positive,
     make_sample,
     multinomial_chunks,
+    split_sample,
 )
 from ._display import Result
 from .intervals import CI_METHODS
@@ -658,12 +659,10 @@ def cutpoints_by_group(
     def one(label: Any, mask: np.ndarray, values: dict[str, Any]) -> None:
         sub = data.loc[mask]
         row: dict[str, Any] = dict(values)
-        try:
-            sample = make_sample(sub[score], sub[reference], positive)
-        except ValueError:
-            sample = None
-        n_pos = sample.n_pos if sample else 0
-        n_neg = sample.n_neg if sample else 0
+        _, rv, keep = split_sample(sub[score], sub[reference], positive)
+        n_pos = int((keep & (rv == 1)).sum())
+        n_neg = int((keep & (rv == 0)).sum())
+        sample = make_sample(sub[score], sub[reference], positive) if n_pos and n_neg else None
         row.update(n=int(mask.sum()), n_pos=n_pos, n_neg=n_neg)
         if sample is None or n_pos < min_group or n_neg < min_group:
             results[label] = None

@@ -61,7 +61,7 @@ from scipy import optimize, stats
 
 from ..definitions import Instrument
 from ..registry import load_instrument
-from ..responses import INVALID, item_values
+from ..responses import INVALID, MissingColumnsError, item_values
 from ._display import Result
 
 __all__ = [
@@ -416,7 +416,11 @@ def reliability(
     items = scale_items(inst, scale)
     if len(items) < 2:
         raise ValueError(f"{inst.id}.{scale} has {len(items)} item(s); reliability needs >= 2")
-    iv = item_values(data, inst, columns=columns)
+    colmap = dict(columns or {})
+    absent = [i for i in items if colmap.get(i, i) not in data.columns]
+    if absent:  # only this scale's columns are needed
+        raise MissingColumnsError(inst.id, absent)
+    iv = item_values(data, inst, columns=columns, missing_columns="missing")
     keyed = iv.keyed(inst)
     pos = [iv.items.index(i) for i in items]
     x_all = keyed[:, pos]
@@ -425,8 +429,11 @@ def reliability(
     n_total = x_all.shape[0]
     k = len(items)
     x = x_all[complete] if missing == "complete" else x_all[(~np.isnan(x_all)).sum(axis=1) >= 1]
-    s, npair = _cov(x, missing)
-    n_used = int(npair.min()) if x.shape[0] else 0
+    if x.shape[0] >= 3:
+        s, npair = _cov(x, missing)
+        n_used = int(npair.min())
+    else:
+        s, n_used = np.full((k, k), np.nan), int(x.shape[0])
     if n_used < 3 or not np.all(np.isfinite(s)):
         raise ValueError(
             f"{inst.id}.{scale}: too few rows with answers for reliability "
