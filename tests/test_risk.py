@@ -279,3 +279,45 @@ def test_profile_with_local_instrument_path(tmp_path, toy_path):
     assert (
         psyscreen.provenance(loaded)["instruments"][0]["sha256"] == loaded.instrument("toy").sha256
     )
+
+
+# -- the 8-11 example of docs/risk.md ----------------------------------------------------------
+
+
+def _doc_example(name: str) -> dict:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "risk.md").read_text("utf-8")
+    block = text.split(f"<!-- risk-example: {name} -->", 1)[1]
+    body = block.split("```yaml", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(body)
+
+
+def _least_problem_answers(inst_id: str) -> dict:
+    """Every item answered at its 'no problem' end (from higher_is and the reverse keys)."""
+    inst = psyscreen.load_instrument(inst_id)
+    out = {}
+    for it in inst.items:
+        rs = inst.response_scales[it.response_scale]
+        worse_high = True
+        for s in inst.scales:
+            if not s.is_composite and it.id in s.items:
+                worse_high = (s.higher_is == "worse") != inst.is_reverse(it.id)
+        out[it.id] = rs.min if worse_high else rs.max
+    return out
+
+
+def test_docs_example_for_8_to_11_is_a_valid_profile(tmp_path):
+    example = _doc_example("child_8_11")
+    data = json.loads(json.dumps(DEFAULT))
+    data.update(id="child_8_11", age_range={"min": 8, "max": 11}, **example)
+    p = tmp_path / "child_8_11.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    prof = psyscreen.load_profile(p)
+    assert prof.instruments == ["sdq_p", "scared_c", "dsrsc", "asq"]
+    calm = {}
+    for inst_id in prof.instruments:
+        calm.update(_least_problem_answers(inst_id))
+    calm.update(asq_5=None, age=9)
+    df = pd.DataFrame([calm, {**calm, "asq_2": 1}, {**calm, "age": None}])
+    out = psyscreen.screen(df, prof)
+    # all problem scores 0: every band normal; ASQ 'yes' on Q2: crisis; no age: no SDQ band
+    assert out["risk.level_code"].tolist() == ["normal", "crisis", "insufficient_data"]
