@@ -96,6 +96,8 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
         cat_value, cat_problem = _column_values(pd.Series(col.cat.categories), rs)
         codes = col.cat.codes.to_numpy()
         known = codes >= 0
+        if not len(cat_value):  # no answer at all in this column
+            return np.full(len(col), np.nan), np.full(len(col), BLANK, dtype=np.int8)
         value = np.where(known, cat_value[codes], np.nan)
         problem = np.where(known, cat_problem[codes], BLANK).astype(np.int8)
         return value, problem

@@ -311,6 +311,7 @@ def _csv_headers(src: Source) -> list[str]:
     import pyarrow as pa
 
     pacsv, ropts, popts = src._csv_opts(block_size=1 << 16)
+    popts.invalid_row_handler = lambda row: "skip"  # counted when the rows are read
     try:
         reader = pacsv.open_csv(
             str(src.path),

@@ -80,7 +80,7 @@ class MappingSpec(_Model):
     description: str | None = None
     columns: Columns = Field(default_factory=Columns)
     required: list[Role] = Field(
-        default_factory=lambda: ["id"],
+        default_factory=list,
         description="Roles whose column must be in the export (the run stops otherwise).",
     )
     items: dict[Identifier, str] = Field(default_factory=dict)

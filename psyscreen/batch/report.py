@@ -126,31 +126,35 @@ class ReportStats:
         n = len(results)
         self.rows += n
         outcome = self._outcome(results)
-        self.by_group["all"].update(zip(["all"] * n, outcome))
+        _count(self.by_group["all"], np.full(n, "all", dtype=object), outcome)
         for dim in ("school", "grade", "sex"):
             if dim in results:
-                groups = self._groups(results[dim], dim)
-                self.by_group[dim].update(zip(groups, outcome))
-        self.row_status.update(results["row.status"].tolist())
+                _count(self.by_group[dim], self._groups(results[dim], dim), outcome)
+        self.row_status.update(results["row.status"].value_counts().to_dict())
         if "risk.status" in results:
-            self.risk_status.update(results["risk.status"].astype(str).tolist())
+            self.risk_status.update(results["risk.status"].astype(str).value_counts().to_dict())
         for s in self.scales:
             inst, scale = s.split(".", 1)
             raw = results.get(f"{s}.raw")
             if raw is not None:
                 v = raw.to_numpy(dtype=float, na_value=np.nan)
-                self.raw_hist[s].update(v[np.isfinite(v)].tolist())
+                self.raw_hist[s].update(pd.Series(v[np.isfinite(v)]).value_counts().to_dict())
             band = self._band_column(results, inst, scale)
             if band is not None:
-                self.band_counts[s].update(band.astype(object).fillna("(no score)").tolist())
+                b = band.astype(object).fillna("(no score)")
+                self.band_counts[s].update(b.value_counts().to_dict())
         for inst in self.plan.instruments:
             col = results.get(f"{inst.id}.status")
             if col is not None:
-                self.instrument_status.update((inst.id, str(v)) for v in col.tolist())
+                for v, k in col.astype(str).value_counts().items():
+                    self.instrument_status[inst.id, v] += int(k)
         for c in results.columns:
             if str(c).endswith(".norm_table"):
                 self.norm_tables.update(str(v) for v in results[c].dropna().unique() if str(v))
-        self.problem_counts.update(zip(problems["field"], problems["problem"]))
+        if len(problems):
+            pairs = problems.groupby(["field", "problem"], sort=False).size()
+            for key, k in pairs.items():
+                self.problem_counts[key] += int(k)
 
     def add_unreadable(self, n: int) -> None:
         """Count ``n`` lines that could not be read as rows."""
@@ -158,23 +162,32 @@ class ReportStats:
         self.row_status["unreadable"] += n
         self.by_group["all"]["all", "unreadable"] += n
 
-    def _outcome(self, results: pd.DataFrame) -> list[str]:
+    def _outcome(self, results: pd.DataFrame) -> np.ndarray:
         if "risk.status" not in results:
-            return ["(not graded)"] * len(results)
+            return np.full(len(results), "(not graded)", dtype=object)
         status = results["risk.status"].astype(object).to_numpy()
         level = results["risk.level_code"].astype(object).to_numpy()
-        return [lv if st == "level" else st for st, lv in zip(status, level)]
+        return np.where(status == "level", level, status)
 
     @staticmethod
-    def _groups(col: pd.Series, dim: str) -> list[str]:
+    def _groups(col: pd.Series, dim: str) -> np.ndarray:
+        """Group label per row; parsed on the distinct values only."""
+        values = col.astype(object).where(col.notna(), None)
+        uniq = pd.unique(values.to_numpy())
         if dim == "sex":
-            sex, st = demo.sex_status(col.astype(object))
-            out = sex.astype(object).to_numpy()
-            return [
+            sex, st = demo.sex_status(pd.Series(uniq, dtype=object))
+            labels = [
                 v if s == demo.OK else ("(invalid)" if s == demo.INVALID else "(missing)")
-                for v, s in zip(out, st)
+                for v, s in zip(sex.to_numpy(), st)
             ]
-        return ["(missing)" if v is None or v != v else str(v) for v in col.astype(object)]
+        else:
+            labels = ["(missing)" if v is None else str(v) for v in uniq]
+        lookup = dict(zip(uniq, labels))
+        return (
+            np.array([lookup[v] for v in values.to_numpy()], dtype=object)
+            if len(values)
+            else np.empty(0, dtype=object)
+        )
 
     def _band_column(self, results: pd.DataFrame, inst: str, scale: str) -> pd.Series | None:
         src = "instrument"
@@ -213,6 +226,15 @@ class ReportStats:
             [[cnt.get((g, o), 0) for o in self.outcomes] for g in groups], dtype=np.int64
         ).reshape(len(groups), len(self.outcomes))
         return groups, arr
+
+
+def _count(counter: Counter, groups: np.ndarray, outcome: np.ndarray) -> None:
+    """Add the (group, outcome) pair counts of one chunk to ``counter``."""
+    if len(groups) == 0:
+        return
+    pairs = pd.DataFrame({"g": groups, "o": outcome}).value_counts(sort=False)
+    for (g, o), k in pairs.items():
+        counter[g, o] += int(k)
 
 
 def _natural(s: str) -> tuple:

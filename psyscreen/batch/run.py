@@ -437,30 +437,35 @@ def to_arrow(df: pd.DataFrame):
 
     arrays, names = [], []
     for name in df.columns:
-        col = df[name]
-        dt = col.dtype
-        if (
-            isinstance(dt, pd.CategoricalDtype)
-            or pd.api.types.is_string_dtype(dt)
-            or dt is np.dtype(object)
-        ):
-            vals = col.astype(object).to_numpy()
-            arr = pa.array([_cell(v) for v in vals], type=pa.string())
-        elif pd.api.types.is_bool_dtype(dt):
-            arr = pa.array(col.astype("boolean"), type=pa.bool_())
-        elif pd.api.types.is_integer_dtype(dt):
-            arr = pa.array(col.astype("Int64"), type=pa.int64())
-        elif pd.api.types.is_float_dtype(dt):
-            arr = pa.array(
-                col.to_numpy(dtype=float, na_value=np.nan), type=pa.float64(), from_pandas=True
-            )
-        elif pd.api.types.is_datetime64_any_dtype(dt):
-            arr = pa.array(col.dt.strftime("%Y-%m-%d").astype(object), type=pa.string())
-        else:
-            arr = pa.array([_cell(v) for v in col.astype(object)], type=pa.string())
-        arrays.append(arr)
+        arrays.append(_arrow_column(df[name]))
         names.append(str(name))
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _arrow_column(col: pd.Series):
+    import pyarrow as pa
+
+    dt = col.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        cats = pa.array([_cell(c) for c in dt.categories], type=pa.string())
+        codes = col.cat.codes.to_numpy()
+        idx = pa.array(codes, mask=codes < 0, type=pa.int32())
+        return pa.DictionaryArray.from_arrays(idx, cats).cast(pa.string())
+    if pd.api.types.is_bool_dtype(dt):
+        return pa.array(col.astype("boolean"), type=pa.bool_())
+    if pd.api.types.is_integer_dtype(dt):
+        return pa.array(col.astype("Int64"), type=pa.int64())
+    if pd.api.types.is_float_dtype(dt):
+        return pa.array(
+            col.to_numpy(dtype=float, na_value=np.nan), type=pa.float64(), from_pandas=True
+        )
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return pa.array(col.dt.strftime("%Y-%m-%d").astype(object), type=pa.string())
+    values = col.astype(object).to_numpy()
+    try:  # plain text (and missing values): no Python loop
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_cell(v) for v in values], type=pa.string())
 
 
 def _cell(v: Any) -> str | None:
@@ -615,7 +620,7 @@ def run(
     if isinstance(mapping, MappingSpec):
         spec, mapping_sha, mapping_name = mapping, None, "<object>"
     elif mapping is None:
-        spec, mapping_sha, mapping_name = MappingSpec(required=[]), None, None
+        spec, mapping_sha, mapping_name = MappingSpec(), None, None
     else:
         spec, mapping_sha = load_mapping(mapping)
         mapping_name = str(mapping)

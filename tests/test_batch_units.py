@@ -1,0 +1,101 @@
+"""Units of the batch pipeline: duplicate-id tracking, small-cell suppression, formula
+neutralisation, answer mapping and the categorical fast path of ``responses``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from psyscreen import load_instrument
+from psyscreen.batch.mapping import map_answers, parse_mapping
+from psyscreen.batch.privacy import Pseudonymiser, neutralise_formulas
+from psyscreen.batch.report import THRESHOLD, suppress
+from psyscreen.batch.run import IdTracker
+from psyscreen.responses import item_values
+
+ids_st = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=ids_st, cut=st.integers(0, 40))
+def test_id_tracker_matches_a_plain_dict_whatever_the_chunking(ids, cut):
+    expected, first = [], {}
+    for r, v in enumerate(ids):
+        expected.append(first.get(v, -1) if v is not None else -1)
+        if v is not None:
+            first.setdefault(v, r)
+    t = IdTracker()
+    arr = np.array(ids, dtype=object)
+    cut = min(cut, len(ids))
+    got = np.concatenate(
+        [t.first_rows(arr[:cut], np.arange(cut)), t.first_rows(arr[cut:], np.arange(cut, len(ids)))]
+    )
+    assert got.tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda c: st.lists(
+            st.lists(st.integers(0, 30), min_size=c, max_size=c), min_size=1, max_size=6
+        )
+    )
+)
+def test_suppression_hides_small_counts_and_leaves_no_lone_hidden_cell(rows):
+    c = np.array(rows)
+    hide = suppress(c)
+    assert hide[(c > 0) & (c < THRESHOLD)].all()
+    small_rows = (c.sum(axis=1) > 0) & (c.sum(axis=1) < THRESHOLD)
+    assert hide[small_rows].all()
+    # a row or column total minus the shown cells never reveals exactly one hidden cell
+    # (a table of one row or one column has no other cell: its total is hidden instead)
+    if c.shape[1] > 1:
+        assert not (hide.sum(axis=1) == 1).any()
+    if c.shape[0] > 1:
+        assert not (hide.sum(axis=0) == 1).any()
+
+
+def test_formula_cells_are_neutralised_and_others_kept():
+    arr = pa.array(["=SUM(A1)", "+1", "-2", "@x", "\tx", "\rx", "ok", "a=b", None])
+    out = neutralise_formulas(arr).to_pylist()
+    assert out[:6] == ["'=SUM(A1)", "'+1", "'-2", "'@x", "'\tx", "'\rx"]
+    assert out[6:] == ["ok", "a=b", None]
+
+
+def test_pseudonyms_are_keyed_and_stable():
+    a, b = Pseudonymiser(b"k" * 16), Pseudonymiser(b"j" * 16)
+    assert a.pseudonym("S1") == a.pseudonym("S1") != b.pseudonym("S1")
+    assert "k" * 16 not in repr(a)
+    assert a.array(pa.array(["S1", "", None])).to_pylist()[1:] == [None, None]
+
+
+def test_answer_tables_item_beats_instrument_and_null_is_missing():
+    spec = parse_mapping(
+        {
+            "missing_answers": ["未答"],
+            "answers": [
+                {"instruments": ["gad7"], "codes": {"从不": 0, "经常": 3, "不适用": None}},
+                {"items": ["gad7_1"], "codes": {"经常": 2}},
+            ],
+        }
+    )
+    t1, t2 = spec.answer_table("gad7_1", "gad7"), spec.answer_table("gad7_2", "gad7")
+    assert t1["经常"] == "2" and t2["经常"] == "3"
+    assert t1["未答"] == "" and t1["不适用"] == ""
+    col = map_answers(pd.Series([" 从不", "经常", "未答", "乱写", None]), t2)
+    assert col.tolist()[:4] == ["0", "3", "", "乱写"] and pd.isna(col.iloc[4])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["0", "1", "3", " 2 ", "7", "x", "", "2.5", None]), max_size=30))
+def test_categorical_answers_score_like_text_answers(cells):
+    inst = load_instrument("gad7")
+    obj = pd.DataFrame({f"gad7_{i}": pd.Series(cells, dtype=object) for i in range(1, 8)})
+    cat = obj.astype("category")
+    a = item_values(obj, inst)
+    b = item_values(cat, inst)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.problem, b.problem)
