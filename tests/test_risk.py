@@ -321,3 +321,11 @@ def test_docs_example_for_8_to_11_is_a_valid_profile(tmp_path):
     out = psyscreen.screen(df, prof)
     # all problem scores 0: every band normal; ASQ 'yes' on Q2: crisis; no age: no SDQ band
     assert out["risk.level_code"].tolist() == ["normal", "crisis", "insufficient_data"]
+    # DSRSC at its worst end (total 36 >= 15, abnormal) alone: one_abnormal -> attention; the
+    # record carries the band set's 'unverified' note (the cut-off 15 is from secondary sources)
+    worst = {k: (2 if v == 0 else 0) for k, v in _least_problem_answers("dsrsc").items()}
+    rec = psyscreen.screen_records(pd.DataFrame([{**calm, **worst}]), prof)[0]
+    assert rec.level_code == "attention" and [r.id for r in rec.rules] == ["one_abnormal"]
+    ev = rec.rules[0].evidence[0]
+    assert (ev.instrument, ev.value, ev.threshold) == ("dsrsc", 36, "[15, 36] (abnormal)")
+    assert ev.unverified and "secondary" in ev.unverified

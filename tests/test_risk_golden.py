@@ -203,3 +203,21 @@ def test_reasons_name_scales_not_values(screened):
     assert "10" not in r["risk.reasons"].replace("phq9", "")
     assert "两个及以上筛查量表异常" in r["risk.reasons_zh"]
     assert screened.loc["phq9_item9", "risk.reasons"] == "critical item positive (phq9.self_harm)"
+
+
+def test_status_reasons_name_what_is_missing_or_invalid(screened):
+    assert screened.loc["no_age", "risk.reasons"] == "Insufficient data (missing: sdq_s.total)"
+    assert screened.loc["no_age", "risk.reasons_zh"] == "数据不足（缺失：sdq_s.total）"
+    assert screened.loc["sdq_all_0", "risk.reasons"] == "Invalid response (sdq_s.straight_line)"
+    assert screened.loc["sdq_all_1", "risk.reasons"] == (
+        "one screening scale abnormal (sdq_s.total); "
+        "also invalid response (sdq_s.straight_line): re-test"
+    )
+
+
+def test_validity_flags_and_evidence_levels_in_the_record():
+    rec = psyscreen.screen_records(frame(_sdq_straight(0, row(phq9_item9=1))))[0]
+    assert rec.flags == ["invalid:sdq_s.straight_line"]
+    assert [v.fired for v in rec.validity] == [True]
+    rec2 = psyscreen.screen_records(frame(_sdq_straight(1, row())))[0]
+    assert rec2.rules[0].evidence[0].unverified is None  # Du 2008 bands: primary evidence

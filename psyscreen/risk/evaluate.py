@@ -356,14 +356,39 @@ class _Evaluator:
             ids.append(rule.id)
             en.append(f"{rule.en} ({d})" if d else rule.en)
             zh.append(f"{rule.zh}（{d}）" if d else rule.zh)
+        invalid = [f"{i}.{c}" for (i, c), f in self.ev.validity.items() if f[r]]
+        missing = [k for k, m in self.ev.missing.items() if m[r]]
+        st_en, st_zh = self._status_text(key // 4, invalid, missing)
         t["rules"] = ";".join(ids)
-        t["reasons"] = "; ".join([x for x in (t.pop("status_reason_en"), *en) if x])
-        t["reasons_zh"] = "；".join([x for x in (t.pop("status_reason_zh"), *zh) if x])
-        flags = [f"invalid:{i}.{c}" for (i, c), f in self.ev.validity.items() if f[r]]
-        flags += [f"missing:{k}" for k, m in self.ev.missing.items() if m[r]]
+        t["reasons"] = "; ".join([*en, *st_en])
+        t["reasons_zh"] = "；".join([*zh, *st_zh])
+        flags = [f"invalid:{x}" for x in invalid]
+        flags += [f"missing:{k}" for k in missing]
         flags += [f"incomplete:{i}" for i, m in self._incomplete().items() if m[r]]
         t["flags"] = ";".join(flags)
         return t
+
+    def _status_text(
+        self, result: int, invalid: list[str], missing: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Reasons for the statuses that apply: the result itself, or flags on a kept level."""
+        st = self.p.statuses
+        parts = []
+        if invalid:
+            parts.append((st.invalid_response, ", ".join(invalid), ", ".join(invalid)))
+        if missing:
+            m = ", ".join(missing)
+            parts.append((st.insufficient_data, f"missing: {m}", f"缺失：{m}"))
+        en, zh = [], []
+        kept = result < len(self.p.levels)
+        for status, d_en, d_zh in parts:
+            if kept:
+                en.append(f"also {status.en.lower()} ({d_en}): re-test")
+                zh.append(f"同时{status.zh}（{d_zh}）：需复测")
+            else:
+                en.append(f"{status.en} ({d_en})")
+                zh.append(f"{status.zh}（{d_zh}）")
+        return en, zh
 
     def _detail(self, w: When, r: int) -> list[str]:
         """Which scales / items made a node fire for row ``r`` (names only, never values)."""
@@ -434,8 +459,6 @@ def _outcome(p: RiskProfile, result: int, invalid: bool, insufficient: bool) -> 
             applied.append(p.statuses.insufficient_data)
         handlings = [lv, *applied]
         code, zh, en, colour, tier3 = lv.code, lv.zh, lv.en, lv.colour, lv.tier3
-        st_en = "; ".join(f"also {s.en.lower()}: re-test" for s in applied)
-        st_zh = "；".join(f"同时{s.zh}：需复测" for s in applied)
     else:
         st = p.statuses.invalid_response if result == nl else p.statuses.insufficient_data
         name = "invalid_response" if result == nl else "insufficient_data"
@@ -443,7 +466,6 @@ def _outcome(p: RiskProfile, result: int, invalid: bool, insufficient: bool) -> 
         if result == nl and insufficient:
             handlings.append(p.statuses.insufficient_data)
         code, zh, en, colour, tier3 = name, st.zh, st.en, st.colour, st.tier3
-        st_en, st_zh = st.en, st.zh
     actions = []
     seen = set()
     for h in handlings:
@@ -465,8 +487,6 @@ def _outcome(p: RiskProfile, result: int, invalid: bool, insufficient: bool) -> 
         "actions": ";".join(a.id for a in actions),
         "actions_zh": "；".join(a.zh for a in actions),
         "actions_en": "; ".join(a.en for a in actions),
-        "status_reason_en": st_en,
-        "status_reason_zh": st_zh,
     }
 
 

@@ -53,6 +53,9 @@ class Evidence(_Model):
     norm_table: str | None = Field(None, description="'id@version' of the norm table used.")
     norm_stratum: str | None = None
     meaning: str | None = None
+    unverified: str | None = Field(
+        None, description="Why the cut-off, band, item or check used is not verified, if so."
+    )
 
 
 class FiredRule(_Model):
@@ -204,6 +207,7 @@ class _Builder:
         if source == "instrument":
             bs = self._band_set(inst, scale_id)
             e.band_set = bs.id
+            e.unverified = bs.unverified
             for b in bs.bands:
                 if b.code == band:
                     e.threshold = f"{b.interval()} ({b.classification})"
@@ -211,6 +215,16 @@ class _Builder:
             e.norm_table = _str(self.cell(i, f"{ref}.norm_table"))
             e.norm_stratum = _str(self.cell(i, f"{ref}.norm_stratum"))
             e.threshold = self.norm_threshold(e.norm_table, scale_id, e.norm_stratum, band, klass)
+            table = self.tables.get(e.norm_table or "")
+            if table is not None:
+                notes = list(table.unverified)
+                if table.evidence == "unverified":
+                    notes.append("norm table evidence: unverified")
+                for _, nrow in table.rows_for(scale_id):
+                    label = nrow.stratum_label(table.covers.age_unit)
+                    if label == e.norm_stratum and nrow.unverified:
+                        notes.append(nrow.unverified)
+                e.unverified = "; ".join(notes) or None
         return e
 
     def norm_threshold(
@@ -257,10 +271,12 @@ class _Builder:
                         ci = next(x for x in inst.critical_items if x.id == cid)
                         items, cond, meaning = ci.items, ci.condition.describe(), ci.meaning
                         thr = f"{ci.mode} of items {cond}"
+                        unverified = ci.unverified
                     else:
                         vc = next(x for x in inst.validity_checks if x.id == cid)
                         items, meaning = vc.items, vc.meaning
                         thr = vc.condition.describe() if vc.condition is not None else vc.kind
+                        unverified = vc.unverified
                     out.append(
                         Evidence(
                             kind=k,
@@ -270,6 +286,7 @@ class _Builder:
                             value=True,
                             threshold=thr,
                             meaning=meaning.best("en"),
+                            unverified=unverified,
                         )
                     )
         elif k == "count":
