@@ -116,17 +116,10 @@ def _blank(s: pd.Series) -> np.ndarray:
 
 def _norm_text(s: pd.Series) -> pd.Series:
     """Lower-cased stripped text; integral floats (``1.0``) become ``'1'``."""
-    if pd.api.types.is_float_dtype(s.dtype):
-        v = s.to_numpy(dtype=float)
-        integral = np.isfinite(v) & (v == np.round(v))
-        out = s.astype("string")
-        out[integral] = pd.Series(v[integral].astype(np.int64), index=s.index[integral]).astype(
-            "string"
-        )
-        return out.str.strip().str.lower()
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(pd.NA, index=s.index, dtype="string").where(s.isna(), "invalid-bool")
-    return s.astype("string").str.strip().str.lower()
+    txt = s.astype("string").str.strip().str.lower()
+    return txt.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
 
 
 def sex_status(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -347,6 +340,29 @@ def parse_age(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(np.where(status == OK, num, np.nan), index=values.index), status
 
 
+def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``fn(s)``, computed once per distinct value of ``s`` (same result, much faster).
+
+    Every parser here is a function of the cell alone, so parsing the distinct
+    values and mapping back gives exactly the per-row result.
+    """
+    if len(s) < 1000:
+        return fn(s)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) > len(s) // 2 or any(isinstance(u, (bool, np.bool_)) for u in uniq[:1000]):
+        return fn(s)  # True == 1 would merge with 1 in factorize: parse row by row
+    if s.dtype == object:
+        uniq = np.asarray(uniq, dtype=object)
+    vals, st = fn(pd.Series(uniq))
+    arr = vals.to_numpy()
+    na = np.array([np.datetime64("NaT")], dtype=arr.dtype) if arr.dtype.kind == "M" else None
+    if na is None:
+        na = np.array([np.nan], dtype=arr.dtype)
+    full = np.concatenate([arr, na])
+    status = np.append(st, np.int8(MISSING)).astype(np.int8)
+    return pd.Series(full[codes], index=s.index), status[codes]
+
+
 @dataclass(frozen=True)
 class Demographics:
     """Per-row age (years), age source, sex, grade and their statuses."""
@@ -401,14 +417,14 @@ def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demogra
     age_st = np.full(n, MISSING, dtype=np.int8)
     given = col("age")
     if given is not None:
-        g, gst = parse_age(given)
+        g, gst = _per_distinct(parse_age, given)
         age = g.to_numpy(dtype=float)
         age_st = gst.copy()
         source[gst == OK] = "given"
     b, a = col("birth_date"), col("assessment_date")
     if b is not None and a is not None:
-        bd, bst = parse_dates(b)
-        ad, ast = parse_dates(a)
+        bd, bst = _per_distinct(parse_dates, b)
+        ad, ast = _per_distinct(parse_dates, a)
         both = (bst != MISSING) & (ast != MISSING)
         readable = (bst == OK) & (ast == OK)
         exact = exact_age(bd, ad).to_numpy(dtype=float)
@@ -424,12 +440,12 @@ def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demogra
     sex_st = np.full(n, MISSING, dtype=np.int8)
     s = col("sex")
     if s is not None:
-        sx, sex_st = sex_status(s)
+        sx, sex_st = _per_distinct(sex_status, s)
         sex = sx.to_numpy(dtype=object)
     grade = np.full(n, np.nan)
     grade_st = np.full(n, MISSING, dtype=np.int8)
     g = col("grade")
     if g is not None:
-        gr, grade_st = parse_grade(g)
+        gr, grade_st = _per_distinct(parse_grade, g)
         grade = gr.to_numpy(dtype=float)
     return Demographics(age, source, age_st, sex, sex_st, grade, grade_st)

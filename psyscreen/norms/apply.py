@@ -175,8 +175,8 @@ def apply_norms(
             if table is None:
                 continue
             raw_col = f"{inst.id}.{scale.id}.raw"
-            if raw_col not in scores.columns:
-                raise ValueError(f"column {raw_col!r} is missing from the scores")
+            if raw_col not in scores.columns:  # a caller passing only some scales
+                continue
             raw = scores[raw_col].to_numpy(dtype=float, na_value=np.nan)
             out = standardise(raw, table, scale.id, demo)
             for f in NORM_FIELDS:
@@ -275,16 +275,16 @@ def standardise(
                 continue
             bs = BandSet(id="norm", source=table.source, bands=r.bands)
             codes, klass = apply_bands(raw[sel], bs)
-            local = np.asarray(codes.codes)
+            local = np.array(codes.codes, dtype=np.int64)
             mapping = np.array([_code_index(band_codes, c) for c in codes.categories] + [-1])
             band_idx[sel] = mapping[local]
-            klass_idx[sel] = np.asarray(klass.codes)
+            klass_idx[sel] = np.array(klass.codes, dtype=np.int8)
             status[sel[local < 0]] = _ST["out_of_table"]
     if table.t_bands is not None:
         codes, klass = apply_bands(t, table.t_bands)
         band_codes = list(codes.categories)
-        band_idx = np.asarray(codes.codes).astype(np.int64)
-        klass_idx = np.asarray(klass.codes)
+        band_idx = np.array(codes.codes, dtype=np.int64)
+        klass_idx = np.array(klass.codes, dtype=np.int8)
     bad = status != _ST["ok"]
     for arr in (z, t, pct):
         arr[bad] = np.nan

@@ -527,6 +527,19 @@ def check_instrument(t: NormTable, inst: Instrument) -> None:
                 ],
             )
             _partition(bs, lo, hi, integer, f"{p}.lookup", "raw score")
+            scale_iv = Interval(ge=lo, le=hi)
+            for j, e in enumerate(row.lookup):
+                iv = e.interval()
+                possible = (
+                    any(iv.contains(x) for x in range(math.ceil(lo), math.floor(hi) + 1))
+                    if integer
+                    else _intersects(iv, scale_iv)
+                )
+                if not possible:
+                    raise TableError(
+                        f"{p}.lookup[{j}]",
+                        f"raw {iv.describe()} lies outside the scale range {_num(lo)}-{_num(hi)}",
+                    )
         if row.bands:
             bs = BandSet(id="norm", source=t.source, bands=row.bands)
             _partition(bs, lo, hi, integer, f"{p}.bands", "score")
@@ -544,3 +557,15 @@ def _partition(bs: BandSet, lo: float, hi: float, integer: bool, path: str, what
         bs.check_partition(lo, hi, integer=False)
     except ValueError as e:
         raise TableError(path, str(e).replace("band set 'lookup'", "lookup")) from None
+
+
+def _intersects(a: Interval, b: Interval) -> bool:
+    """Whether two intervals share a point."""
+    lo_a = -math.inf if a.lower is None else a.lower
+    hi_a = math.inf if a.upper is None else a.upper
+    lo_b = -math.inf if b.lower is None else b.lower
+    hi_b = math.inf if b.upper is None else b.upper
+    lo, hi = max(lo_a, lo_b), min(hi_a, hi_b)
+    if lo < hi:
+        return True
+    return lo == hi and a.contains(lo) and b.contains(lo)

@@ -1,0 +1,181 @@
+"""Age from dates, sex codes and grades (psyscreen.demographics)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psyscreen.demographics import (
+    INVALID,
+    MISSING,
+    OK,
+    SEX_CODES,
+    exact_age,
+    parse_age,
+    parse_dates,
+    parse_grade,
+    read_demographics,
+    resolve_columns,
+    sex_status,
+)
+
+
+def _age(b, a, unit="years"):
+    return exact_age(pd.Series([b]), pd.Series([a]), unit).iloc[0]
+
+
+def test_exact_age_is_whole_on_the_birthday_and_below_the_day_before():
+    assert _age("2012-06-15", "2020-06-15") == 8.0
+    before = _age("2012-06-15", "2020-06-14")
+    assert 7.99 < before < 8.0
+    # 2020 is a leap year: from 2019-06-15 to 2020-06-15 is 366 days, 365 elapsed
+    assert before == pytest.approx(7 + 365 / 366)
+
+
+def test_exact_age_fraction_is_calendar_based_not_days_over_365_25():
+    # days / 365.25 would give 0.9993 on the first birthday
+    assert _age("2019-03-01", "2020-03-01") == 1.0
+    assert _age("2015-01-01", "2024-01-01") == 9.0  # 3 leap days in between
+    assert _age("2015-01-01", "2015-07-02") == pytest.approx(182 / 365)
+
+
+def test_29_february_birthday_falls_on_1_march_in_other_years():
+    assert _age("2012-02-29", "2021-02-28") < 9.0
+    assert _age("2012-02-29", "2021-03-01") == 9.0
+    assert _age("2012-02-29", "2020-02-29") == 8.0
+
+
+def test_exact_age_in_months():
+    assert _age("2012-06-15", "2013-01-15", "months") == 7.0
+    assert _age("2012-01-31", "2012-02-29", "months") == 1.0  # 31st -> last day of February
+    half = _age("2012-06-15", "2012-07-01", "months")
+    assert half == pytest.approx(16 / 30)
+
+
+def test_birth_after_assessment_gives_no_age():
+    assert np.isnan(_age("2020-01-02", "2020-01-01"))
+
+
+def test_parse_dates_formats_and_statuses():
+    s = pd.Series(
+        ["2012-03-05", "2012/3/5", "2012.03.05", "2012年3月5日", "20120305", " 2012-3-5 "]
+    )
+    d, st = parse_dates(s)
+    assert (d == pd.Timestamp("2012-03-05")).all()
+    assert st.tolist() == [OK] * 6
+    d, st = parse_dates(pd.Series(["05/03/2012", "2023-02-30", "soon", "", None]))
+    assert st.tolist() == [INVALID, INVALID, INVALID, MISSING, MISSING]
+    assert d.isna().all()
+
+
+def test_parse_dates_accepts_datetime_values():
+    d, st = parse_dates(pd.Series(pd.to_datetime(["2012-03-05", None])))
+    assert st.tolist() == [OK, MISSING]
+    d, st = parse_dates(pd.Series([dt.date(2012, 3, 5), dt.datetime(2013, 1, 2, 10, 0)]))
+    assert st.tolist() == [OK, OK]
+    assert d.iloc[0] == pd.Timestamp("2012-03-05")
+
+
+@pytest.mark.parametrize(
+    "code,expected",
+    [
+        (1, "male"),
+        (2, "female"),
+        (1.0, "male"),
+        (2.0, "female"),
+        ("1", "male"),
+        ("2", "female"),
+        ("M", "male"),
+        ("f", "female"),
+        (" Male ", "male"),
+        ("FEMALE", "female"),
+        ("boy", "male"),
+        ("girl", "female"),
+        ("男", "male"),
+        ("女", "female"),
+        ("男生", "male"),
+        ("女孩", "female"),
+    ],
+)
+def test_sex_codes(code, expected):
+    sex, st = sex_status(pd.Series([code], dtype=object))
+    assert sex.iloc[0] == expected
+    assert st[0] == OK
+
+
+@pytest.mark.parametrize("code", [0, 9, "0", "9", "unknown", "未知", "未说明", None, "", "  "])
+def test_known_unknown_sex_is_missing(code):
+    sex, st = sex_status(pd.Series([code], dtype=object))
+    assert st[0] == MISSING
+    assert pd.isna(sex.iloc[0])
+
+
+@pytest.mark.parametrize("code", [3, "x", "mf", 1.5, True, "其他"])
+def test_unrecognised_sex_is_invalid_never_guessed(code):
+    sex, st = sex_status(pd.Series([code], dtype=object))
+    assert st[0] == INVALID
+    assert pd.isna(sex.iloc[0])
+
+
+def test_sex_code_table_is_consistent():
+    assert set(SEX_CODES.values()) == {"female", "male", None}
+    assert all(k == k.strip().lower() for k in SEX_CODES)
+
+
+def test_sex_on_numeric_and_string_dtypes():
+    sex, st = sex_status(pd.Series([1, 2, None], dtype="Int64"))
+    assert sex.tolist()[:2] == ["male", "female"]
+    assert st.tolist() == [OK, OK, MISSING]
+    sex, st = sex_status(pd.Series(["M", None], dtype="string"))
+    assert st.tolist() == [OK, MISSING]
+
+
+def test_parse_grade():
+    g, st = parse_grade(
+        pd.Series([3, "4", "Grade 5", "G6", "三年级", "小学六年级", "初一", "初三", "高一", "高三"])
+    )
+    assert g.tolist() == [3, 4, 5, 6, 3, 6, 7, 9, 10, 12]
+    assert (st == OK).all()
+    g, st = parse_grade(pd.Series([0, 13, 3.5, "大一", None, ""], dtype=object))
+    assert st.tolist() == [INVALID, INVALID, INVALID, INVALID, MISSING, MISSING]
+    assert g.isna().all()
+
+
+def test_parse_age():
+    a, st = parse_age(pd.Series([12, "9.5", "12岁", "abc", -1, 130, None], dtype=object))
+    assert a.tolist()[:3] == [12.0, 9.5, 12.0]
+    assert st.tolist() == [OK, OK, OK, INVALID, INVALID, INVALID, MISSING]
+
+
+def test_dates_win_over_given_age_and_given_age_is_the_fallback():
+    df = pd.DataFrame(
+        {
+            "age": [5, 11, 11, 11, None],
+            "birth_date": ["2010-01-01", None, "2010-01-01", "bad", "2010-01-01"],
+            "assessment_date": ["2020-01-01", "2020-01-01", None, "2020-01-01", "2009-01-01"],
+        }
+    )
+    d = read_demographics(df, resolve_columns(df, None))
+    assert d.age_years[0] == 10.0 and d.age_source[0] == "dates"
+    assert d.age_years[1] == 11.0 and d.age_source[1] == "given"
+    assert d.age_years[2] == 11.0 and d.age_source[2] == "given"
+    # a date that cannot be read, or birth after assessment: invalid, not the given age
+    assert np.isnan(d.age_years[3]) and d.age_status[3] == INVALID
+    assert np.isnan(d.age_years[4]) and d.age_status[4] == INVALID
+    assert d.age(unit="months")[0] == 120.0
+
+
+def test_resolve_columns():
+    df = pd.DataFrame(columns=["age", "gender", "dob"])
+    assert resolve_columns(df, {"sex": "gender", "birth_date": "dob"}) == {
+        "sex": "gender",
+        "birth_date": "dob",
+        "age": "age",
+    }
+    with pytest.raises(ValueError, match="not in the data"):
+        resolve_columns(df, {"sex": "nope"})
+    with pytest.raises(ValueError, match="unknown demographics role"):
+        resolve_columns(df, {"height": "age"})
