@@ -348,9 +348,11 @@ def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """
     if len(s) < 1000:
         return fn(s)
+    if s.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in s.to_numpy()):
+        return fn(s)  # factorize would merge True with 1: parse row by row
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    if len(uniq) > len(s) // 2 or any(isinstance(u, (bool, np.bool_)) for u in uniq[:1000]):
-        return fn(s)  # True == 1 would merge with 1 in factorize: parse row by row
+    if len(uniq) > len(s) // 2:
+        return fn(s)
     if s.dtype == object:
         uniq = np.asarray(uniq, dtype=object)
     vals, st = fn(pd.Series(uniq))

@@ -179,3 +179,29 @@ def test_resolve_columns():
         resolve_columns(df, {"sex": "nope"})
     with pytest.raises(ValueError, match="unknown demographics role"):
         resolve_columns(df, {"height": "age"})
+
+
+def test_large_columns_parse_exactly_as_row_by_row():
+    """Columns of >= 1000 rows are parsed once per distinct value: same result as per row."""
+    from psyscreen.demographics import _per_distinct
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    sex = pd.Series(rng.choice(np.array([1, 2, "F", "男", "x", None, 9, 2.0], object), n))
+    dates = pd.Series(rng.choice(np.array(["2012-03-05", "2012/3/5", "bad", None, ""]), n))
+    grades = pd.Series(rng.choice(np.array(["初二", 3, "Grade 4", "大一", None], object), n))
+    for fn, s in ((sex_status, sex), (parse_dates, dates), (parse_grade, grades)):
+        fast_v, fast_st = _per_distinct(fn, s)
+        slow_v, slow_st = fn(s)
+        assert fast_st.tolist() == slow_st.tolist()
+        assert fast_v.isna().tolist() == slow_v.isna().tolist()
+        ok = ~slow_v.isna().to_numpy()
+        assert fast_v[ok].tolist() == slow_v[ok].tolist()
+
+
+def test_booleans_are_not_merged_with_1_in_large_columns():
+    from psyscreen.demographics import _per_distinct
+
+    s = pd.Series(np.array([1, True] * 1000, dtype=object))
+    _, st = _per_distinct(sex_status, s)
+    assert st.tolist() == [OK, INVALID] * 1000

@@ -271,3 +271,16 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_auto_warns_when_a_shipped_table_is_for_another_instrument_version(tmp_path):
+    import yaml as _yaml
+
+    path = Path(psyscreen.registry.data_dir("instruments")) / "scared_c.yaml"
+    data = _yaml.safe_load(path.read_text("utf-8"))
+    data["version"] = "local variant"
+    local = write(tmp_path, data, "scared_c.yaml")
+    df = pd.DataFrame({f"scared_c_{i}": [1] for i in range(1, 42)} | {"sex": ["F"], "age": [10]})
+    with pytest.warns(UserWarning, match="not the scored version 'local variant'"):
+        out = psyscreen.score(df, local, norms="auto")
+    assert "scared_c.total.t" not in out.columns

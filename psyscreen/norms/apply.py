@@ -43,6 +43,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -123,7 +124,15 @@ def select_tables(norms: Any, insts: Sequence[Instrument]) -> dict[tuple[str, st
         for tid in list_norms():
             table = read_table(tid)
             inst = by_id.get(table.instrument)
-            if inst is None or inst.version != table.instrument_version:
+            if inst is None:
+                continue
+            if inst.version != table.instrument_version:
+                warnings.warn(
+                    f"shipped norm table {table.ref} is for {inst.id} version "
+                    f"{table.instrument_version!r}, not the scored version {inst.version!r}; "
+                    "not used",
+                    stacklevel=3,
+                )
                 continue
             checked(table, inst)
             for scale in table.scales:
@@ -154,7 +163,8 @@ def apply_norms(
     """Add standard-score columns to ``scores`` (see the module docstring).
 
     Args:
-        scores: output of scoring (must hold ``{instrument}.{scale}.raw``).
+        scores: output of scoring, with ``{instrument}.{scale}.raw`` columns;
+            a scale whose raw column is absent is left out.
         data: the input rows (same length and order as ``scores``) holding the
             demographic columns.
         insts: the scored instruments.

@@ -57,7 +57,7 @@ from ..definitions import Instrument
 from ..demographics import OK, read_demographics, resolve_columns
 from ..registry import load_instrument
 from .loading import checked
-from .models import NormTable
+from .models import Interval, NormTable
 
 DEFAULT_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
 
@@ -197,9 +197,9 @@ def build_norms(
             if sex is not None:
                 m &= demo.sex == sex
             if gc:
-                m &= _in(demo.grade, gc)
+                m &= Interval(**gc).mask(demo.grade)
             if ac:
-                m &= _in(age, ac)
+                m &= Interval(**ac).mask(age)
             x = raw[m]
             row: dict[str, Any] = {"scale": s}
             if ac:
@@ -281,14 +281,6 @@ def build_norms(
     }
     table = NormTable.model_validate(data)
     return checked(table, inst)
-
-
-def _in(x: np.ndarray, bounds: Mapping[str, float]) -> np.ndarray:
-    m = ~np.isnan(x)
-    with np.errstate(invalid="ignore"):
-        for op, v in bounds.items():
-            m &= {"ge": x >= v, "gt": x > v, "le": x <= v, "lt": x < v}[op]
-    return m
 
 
 def _describe(scale: str, sex, gc, ac, unit: str) -> str:
