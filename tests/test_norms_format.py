@@ -157,7 +157,7 @@ def test_lookup_must_cover_every_possible_raw_score(tmp_path):
     data["rows"][0]["lookup"] = [e for e in entries if e.get("raw") != 7]
     err = load_error(tmp_path, data)
     assert err.path == "rows[0].lookup"
-    assert "raw score 7 is not covered" in err.problem
+    assert "band set 'lookup': score 7 falls in no band" in err.problem
 
 
 def test_lookup_beyond_the_scale_range_is_rejected(tmp_path):
@@ -221,7 +221,7 @@ def test_bands_must_partition_the_scale_range(tmp_path):
         rows=[{"scale": "total", "age": {"ge": 12, "lt": 18}, "bands": bands}],
     )
     err = load_error(tmp_path, data)
-    assert err.path == "rows[0].bands" and "score 10 is not covered" in err.problem
+    assert err.path == "rows[0].bands" and "score 10 falls in no band" in err.problem
 
 
 def test_unknown_scale_and_wrong_version_are_rejected(tmp_path):

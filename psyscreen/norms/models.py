@@ -46,7 +46,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..definitions import Band, BandSet, Citation, Identifier, Instrument, Text
+from ..definitions import Band, BandSet, Citation, Condition, Identifier, Instrument, Text
 
 Sex = Literal["female", "male"]
 FORMS = ("mean_sd", "lookup", "bands")
@@ -117,17 +117,10 @@ class Interval(_Model):
         """Elementwise :meth:`contains` of a numpy array (False where NaN)."""
         import numpy as np
 
-        m = ~np.isnan(x)
-        with np.errstate(invalid="ignore"):
-            if self.ge is not None:
-                m &= x >= self.ge
-            if self.gt is not None:
-                m &= x > self.gt
-            if self.le is not None:
-                m &= x <= self.le
-            if self.lt is not None:
-                m &= x < self.lt
-        return m
+        from ..scoring import condition_mask
+
+        bounds = {k: v for k, v in self.model_dump().items() if v is not None}
+        return condition_mask(x, Condition(**bounds)) if bounds else ~np.isnan(x)
 
     def within(self, other: Interval) -> bool:
         """Whether every point of this interval lies in ``other``."""
@@ -526,7 +519,7 @@ def check_instrument(t: NormTable, inst: Instrument) -> None:
                     for j, e in enumerate(row.lookup)
                 ],
             )
-            _partition(bs, lo, hi, integer, f"{p}.lookup", "raw score")
+            _partition(bs, lo, hi, integer, f"{p}.lookup")
             scale_iv = Interval(ge=lo, le=hi)
             for j, e in enumerate(row.lookup):
                 iv = e.interval()
@@ -542,21 +535,15 @@ def check_instrument(t: NormTable, inst: Instrument) -> None:
                     )
         if row.bands:
             bs = BandSet(id="norm", source=t.source, bands=row.bands)
-            _partition(bs, lo, hi, integer, f"{p}.bands", "score")
+            _partition(bs, lo, hi, integer, f"{p}.bands")
 
 
-def _partition(bs: BandSet, lo: float, hi: float, integer: bool, path: str, what: str) -> None:
-    if integer:
-        for x in range(math.ceil(lo), math.floor(hi) + 1):
-            hits = [b.code for b in bs.bands if b.contains(x)]
-            if len(hits) != 1:
-                problem = "is not covered" if not hits else "is covered twice"
-                raise TableError(path, f"{what} {x} {problem} (scale range {_num(lo)}-{_num(hi)})")
-        return
+def _partition(bs: BandSet, lo: float, hi: float, integer: bool, path: str) -> None:
+    """``BandSet.check_partition`` over the scale range, as a TableError at ``path``."""
     try:
-        bs.check_partition(lo, hi, integer=False)
+        bs.check_partition(lo, hi, integer)
     except ValueError as e:
-        raise TableError(path, str(e).replace("band set 'lookup'", "lookup")) from None
+        raise TableError(path, f"{e} (scale range {_num(lo)}-{_num(hi)})") from None
 
 
 def _intersects(a: Interval, b: Interval) -> bool:
