@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..definitions import Instrument
+from ..scoring import condition_mask
 from .profile import BandCond, CountCond, RiskProfile, ScoreCond, When
 
 RESULT_STATUSES = ["level", "invalid_response", "insufficient_data"]
@@ -201,17 +202,7 @@ class _Evaluator:
         return np.isin(v.band, c.band)
 
     def _score(self, c: ScoreCond) -> np.ndarray:
-        x = _float(self.col(f"{c.scale}.{c.field}"), self.n)
-        m = ~np.isnan(x)
-        if c.ge is not None:
-            m &= x >= c.ge
-        if c.gt is not None:
-            m &= x > c.gt
-        if c.le is not None:
-            m &= x <= c.le
-        if c.lt is not None:
-            m &= x < c.lt
-        return m
+        return condition_mask(_float(self.col(f"{c.scale}.{c.field}"), self.n), c.condition)
 
     # -- missing data -----------------------------------------------------------------
     def _needs(self) -> dict[str, list[tuple[str, str]]]:

@@ -40,7 +40,15 @@ from pydantic import (
     model_validator,
 )
 
-from ..definitions import Citation, Identifier, Instrument, Text, ValidityCheck
+from ..definitions import (
+    Citation,
+    Condition,
+    Identifier,
+    Instrument,
+    Text,
+    ValidityCheck,
+    _unique,
+)
 from ..registry import data_dir, load_instrument, schema
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
@@ -226,13 +234,14 @@ class ScoreCond(_Model):
             raise ValueError("a score condition needs at least one of ge, gt, le, lt")
         return self
 
+    @property
+    def condition(self) -> Condition:
+        """The comparison as an instrument-definition :class:`Condition`."""
+        return Condition(ge=self.ge, gt=self.gt, le=self.le, lt=self.lt)
+
     def describe(self) -> str:
-        parts = []
-        for op, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            v = getattr(self, op)
-            if v is not None:
-                parts.append(f"{sym} {int(v) if float(v).is_integer() else v}")
-        return " and ".join(parts)
+        """The comparison as text, e.g. ``>= 20``."""
+        return self.condition.describe()
 
 
 class When(_Model):
@@ -472,14 +481,6 @@ def _node_scales(node: When) -> list[str]:
     if node.score is not None:
         return [node.score.scale]
     return []
-
-
-def _unique(values, what: str) -> None:
-    seen: set[str] = set()
-    for v in values:
-        if v in seen:
-            raise ValueError(f"duplicate {what} {v!r}")
-        seen.add(v)
 
 
 def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> Instrument:
