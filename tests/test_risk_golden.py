@@ -221,3 +221,15 @@ def test_validity_flags_and_evidence_levels_in_the_record():
     assert [v.fired for v in rec.validity] == [True]
     rec2 = psyscreen.screen_records(frame(_sdq_straight(1, row())))[0]
     assert rec2.rules[0].evidence[0].unverified is None  # Du 2008 bands: primary evidence
+
+
+def test_record_lists_every_critical_item_with_its_state():
+    # PHQ-9 item 9 = 0, ASQ all 'no' with Q5 not asked: self_harm and positive are False,
+    # acute cannot be told (blank Q5)
+    rec = psyscreen.screen_records(frame(row()))[0]
+    states = {(c.instrument, c.check): c.fired for c in rec.critical}
+    assert states == {
+        ("phq9", "self_harm"): False,
+        ("asq", "positive"): False,
+        ("asq", "acute"): None,
+    }

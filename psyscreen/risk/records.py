@@ -79,10 +79,12 @@ class Intervals(_Model):
     visit_days: int | None = None
 
 
-class ValidityFlag(_Model):
+class CheckState(_Model):
+    """A critical item or validity check of the battery and whether it fired."""
+
     instrument: str
     check: str
-    fired: bool | None = Field(description="null: could not be told (too few answers).")
+    fired: bool | None = Field(description="null: could not be told (answers missing).")
 
 
 class ScaleResult(_Model):
@@ -133,7 +135,8 @@ class ScreeningRecord(_Model):
     flags: list[str]
     actions: list[ActionOut]
     intervals: Intervals
-    validity: list[ValidityFlag]
+    critical: list[CheckState]
+    validity: list[CheckState]
     scales: list[ScaleResult]
     provenance: Provenance
 
@@ -316,6 +319,14 @@ class _Builder:
                 out.extend(self.node_evidence(i, child))
         return out
 
+    @staticmethod
+    def _states(i: int, fired: dict, known: dict) -> list[CheckState]:
+        out = []
+        for (inst_id, cid), f in fired.items():
+            state = bool(f[i]) if known[(inst_id, cid)][i] else None
+            out.append(CheckState(instrument=inst_id, check=cid, fired=state))
+        return out
+
     def record(self, i: int, rid: str | None) -> ScreeningRecord:
         row = {c: a[i] for c, a in self._risk.items()}
         fired = [
@@ -330,14 +341,8 @@ class _Builder:
             for r in self.p.rules
             if self.ev.rule_fired[r.id][i]
         ]
-        validity = []
-        for (inst_id, cid), fired_arr in self.ev.validity.items():
-            known = self.ev.validity_known[(inst_id, cid)][i]
-            validity.append(
-                ValidityFlag(
-                    instrument=inst_id, check=cid, fired=bool(fired_arr[i]) if known else None
-                )
-            )
+        critical = self._states(i, self.ev.critical, self.ev.critical_known)
+        validity = self._states(i, self.ev.validity, self.ev.validity_known)
         scales = []
         for ref in self.p.screening_scales():
             inst_id, scale_id = ref.split(".", 1)
@@ -383,6 +388,7 @@ class _Builder:
                 contact_days=_int(row["risk.contact_days"]),
                 visit_days=_int(row["risk.visit_days"]),
             ),
+            critical=critical,
             validity=validity,
             scales=scales,
             provenance=self.prov,
