@@ -64,25 +64,80 @@ def _show(args: argparse.Namespace) -> int:
 
 def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="definition files (YAML)")
+    p.add_argument(
+        "--kind",
+        choices=["auto", *KINDS],
+        default="auto",
+        help="what the files are (default: told from their top-level keys)",
+    )
 
 
-@command("validate", "validate instrument definition files", _validate_args)
-def _validate(args: argparse.Namespace) -> int:
+#: kind of definition file -> top-level keys that identify it
+KINDS = {
+    "norms": ("rows", "form"),
+    "profile": ("battery", "levels"),
+    "mapping": ("mapping_version",),
+    "instrument": ("items", "scales"),
+}
+
+
+def _kind_of(data: object) -> str:
+    if isinstance(data, dict):
+        for kind, keys in KINDS.items():
+            if any(k in data for k in keys):
+                return kind
+    return "instrument"
+
+
+def validate_any(path: str, kind: str = "auto") -> str:
+    """Validate one definition file of any kind; return a one-line summary.
+
+    Raises :class:`~psyscreen.yamlio.DefinitionError` naming file, path and problem.
+    """
+    from .yamlio import read_yaml
+
+    data, _ = read_yaml(path)
+    kind = _kind_of(data) if kind == "auto" else kind
+    if kind == "norms":
+        from .norms import load_norms
+
+        t = load_norms(path)
+        return f"norm table {t.id} {t.version} for {t.instrument} ({len(t.rows)} rows)"
+    if kind == "profile":
+        from .risk import load_profile
+
+        prof = load_profile(path)
+        return f"risk profile {prof.id} {prof.version} ({', '.join(prof.instruments)})"
+    if kind == "mapping":
+        from .batch.mapping import load_mapping
+
+        load_mapping(path)
+        return "mapping file"
     from .registry import validate_file
+
+    inst = validate_file(path)
+    return (
+        f"instrument {inst.id} {inst.version} ({len(inst.items)} items, {len(inst.scales)} scales)"
+    )
+
+
+@command(
+    "validate",
+    "validate definition files (instruments, norm tables, profiles, mappings)",
+    _validate_args,
+)
+def _validate(args: argparse.Namespace) -> int:
     from .yamlio import DefinitionError
 
     code = EXIT_OK
     for f in args.files:
         try:
-            inst = validate_file(f)
+            summary = validate_any(f, args.kind)
         except DefinitionError as e:
             print(f"INVALID {e}", file=sys.stderr)
             code = EXIT_FAILURE
         else:
-            print(
-                f"ok      {f}: {inst.id} {inst.version} ({len(inst.items)} items, "
-                f"{len(inst.scales)} scales)"
-            )
+            print(f"ok      {f}: {summary}")
     return code
 
 

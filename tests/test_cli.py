@@ -40,3 +40,34 @@ def test_version(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert "psyscreen" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("norms/sdq_s_cn_du2008.yaml", "norm table"),
+        ("profiles/default.yaml", "risk profile"),
+        ("instruments/sdq_s.yaml", "instrument"),
+    ],
+)
+def test_validate_other_kinds(path, kind, capsys):
+    from pathlib import Path
+
+    p = Path(__file__).resolve().parent.parent / path
+    assert main(["validate", str(p)]) == EXIT_OK
+    assert kind in capsys.readouterr().out
+
+
+def test_validate_bad_norm_table_names_place(tmp_path, capsys):
+    from pathlib import Path
+
+    import yaml
+
+    src = Path(__file__).resolve().parent.parent / "norms" / "sdq_s_cn_du2008.yaml"
+    data = yaml.safe_load(src.read_text("utf-8"))
+    data["rows"][0]["bands"][0]["le"] = 99  # overlaps the next band
+    bad = tmp_path / "norm.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["validate", str(bad)]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert str(bad) in err and "rows[0]" in err
