@@ -186,4 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the registry of the imported module, not of this __main__ copy
+    from psyscreen.cli import main as _main
+
+    sys.exit(_main())
