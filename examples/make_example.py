@@ -75,8 +75,12 @@ def header(inst, item) -> str:
     return f"{item.id.upper()} {label}".strip()
 
 
-def make_export(n: int, instruments: list[str], seed: int = 2024) -> pd.DataFrame:
-    """A synthetic export of ``n`` rows (one per child) for ``instruments``."""
+def make_export(n: int, instruments: list[str], seed: int = 2024, start: int = 0) -> pd.DataFrame:
+    """A synthetic export of ``n`` rows (one per child) for ``instruments``.
+
+    Ids run from ``start + 1``; generate a large file in parts with distinct
+    ``seed`` and ``start``.
+    """
     rng = np.random.default_rng(seed)
     schools = [f"合成示例中学{k:02d}" for k in range(1, 7)]
     grade = rng.choice(GRADES, n)
@@ -85,7 +89,7 @@ def make_export(n: int, instruments: list[str], seed: int = 2024) -> pd.DataFram
     birth = assess - pd.to_timedelta((age * 365.25 + rng.integers(0, 360, n)).astype(int), unit="D")
     df = pd.DataFrame(
         {
-            "学号": [f"SYN{k:07d}" for k in range(1, n + 1)],
+            "学号": [f"SYN{k:07d}" for k in range(start + 1, start + n + 1)],
             "学校": rng.choice(schools, n, p=[0.3, 0.25, 0.2, 0.15, 0.0975, 0.0025]),
             "年级": grade,
             "班级": [f"{k}班" for k in rng.integers(1, 9, n)],

@@ -49,6 +49,8 @@ FORMATS = {
     ".pq": "parquet",
 }
 OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+#: CSV read block; pyarrow reads up to 32 blocks ahead (about 128 MiB at 4 MiB)
+CSV_BLOCK_BYTES = 1 << 22
 #: Excel's row limit (one header row)
 XLSX_MAX_ROWS = 1_048_575
 
@@ -159,7 +161,7 @@ class Source:
         yield from reader(list(columns), set(categorical), chunk_rows)
 
     # -- CSV -------------------------------------------------------------------
-    def _csv_opts(self, block_size: int = 1 << 24):
+    def _csv_opts(self, block_size: int = CSV_BLOCK_BYTES):
         import pyarrow.csv as pacsv
 
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
@@ -183,9 +185,21 @@ class Source:
             reader = pacsv.open_csv(
                 str(self.path), read_options=ropts, parse_options=popts, convert_options=copts
             )
+            # small blocks: pyarrow reads up to 32 blocks ahead, so the block size bounds
+            # the read-ahead memory; blocks are gathered into chunks of chunk_rows rows
+            pending: list = []
+            n_pending = 0
             for batch in reader:
-                for start in range(0, batch.num_rows, chunk_rows):
-                    yield batch.slice(start, chunk_rows).to_pandas()
+                pending.append(batch)
+                n_pending += batch.num_rows
+                if n_pending >= chunk_rows:
+                    table = pa.Table.from_batches(pending)
+                    while table.num_rows >= chunk_rows:
+                        yield table.slice(0, chunk_rows).to_pandas()
+                        table = table.slice(chunk_rows)
+                    pending, n_pending = table.to_batches(), table.num_rows
+            if n_pending:
+                yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             raise InputFileError(_csv_error(e, self.encoding)) from None
 

@@ -212,17 +212,18 @@ def score_frame(canon: pd.DataFrame, plan: Plan) -> pd.DataFrame:
 
 
 def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a demographics parser to the distinct values of a categorical, broadcast back."""
-    cats = col.cat.categories
-    values, status = fn(pd.Series(np.asarray(cats, dtype=object)))
+    """Apply a demographics parser to the distinct values of a categorical, broadcast back.
+
+    Rows without a value get NaN / NaT and the status ``missing``.
+    """
+    from pandas.api.extensions import take
+
+    values, status = fn(pd.Series(np.asarray(col.cat.categories, dtype=object)))
     codes = col.cat.codes.to_numpy()
-    known = codes >= 0
-    v = np.asarray(values.to_numpy(), dtype=values.to_numpy().dtype)
-    v_out = np.where(known, v[codes] if len(v) else v[:0], np.nan if v.dtype.kind == "f" else None)
-    st = np.where(known, status[codes] if len(status) else 0, demo.MISSING).astype(np.int8)
-    if v.dtype.kind == "M":
-        v_out = np.where(known, v[codes] if len(v) else v[:0], np.datetime64("NaT"))
-    return v_out, st
+    return (
+        take(values.to_numpy(), codes, allow_fill=True),
+        take(np.asarray(status), codes, allow_fill=True, fill_value=demo.MISSING),
+    )
 
 
 def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, str, str]]:

@@ -1,0 +1,286 @@
+"""Batch benchmark: rows/s and peak memory of ``psyscreen score`` against two references.
+
+Generates synthetic exports (examples/make_example.py; 4 instruments: the default
+profile's battery PHQ-9, GAD-7, SDQ self-report, ASQ = 46 answer columns, Chinese
+answer texts, UTF-8 with BOM) of 100,000 and 1,000,000 rows, then measures, each
+in a fresh process (peak memory = the process's maximum resident set size):
+
+* ``psyscreen``: ``psyscreen.run_batch`` (chunked: read, map, score, norms, risk,
+  checks, write CSV + problems + manifest; the HTML report is included);
+* ``floor``: pyarrow streaming the same CSV and writing a CSV of about the same
+  size as psyscreen's results (input columns repeated), nothing else;
+* ``per-row screen``: ``psyscreen.screen`` called on one row at a time (what a user of
+  the library who loops over rows gets), on ``--loop-rows / 25`` rows, extrapolated;
+* ``per-row loop``: a straightforward pure-Python loop (csv module, dict lookups,
+  sums, proration, bands, a simplified risk rule) over a subsample of
+  ``--loop-rows`` rows, extrapolated linearly to the full file. It does less than
+  psyscreen (no norms, no reasons, no problem report), so the ratio flatters it.
+
+Usage::
+
+    python benchmarks/batch.py                 # 100k and 1M rows
+    python benchmarks/batch.py --rows 100000   # one size
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PART = 100_000
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def generate(rows: int, out: Path, mapping: Path) -> None:
+    """Write a ``rows``-row export in parts of 100k rows (bounded memory)."""
+    ex = _example()
+    insts = ex.default_battery()
+    with open(out, "w", encoding="utf-8-sig", newline="") as f:
+        for k, start in enumerate(range(0, rows, PART)):
+            n = min(PART, rows - start)
+            df = ex.make_export(n, insts, seed=1000 + k, start=start)
+            df.to_csv(f, index=False, header=(k == 0), lineterminator="\r\n")
+    mapping.write_text(ex.mapping_yaml(insts), encoding="utf-8")
+
+
+# --- the three measured tasks (each run in a child process) -------------------------
+
+
+def task_psyscreen(inp: str, mapping: str, out: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import psyscreen
+
+    t = time.perf_counter()
+    res = psyscreen.run_batch(inp, out, mapping=mapping, progress=False)
+    return {"seconds": time.perf_counter() - t, "rows": res.manifest["rows"]["out"]}
+
+
+def task_floor(inp: str, out: str, target_bytes: int) -> dict:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    t = time.perf_counter()
+    in_bytes = os.path.getsize(inp)
+    reps = max(1, round(target_bytes / in_bytes))
+    reader = pacsv.open_csv(inp, read_options=pacsv.ReadOptions(block_size=1 << 24))
+    writer = None
+    rows = 0
+    with open(out, "wb") as f:
+        for batch in reader:
+            cols, names = [], []
+            for r in range(reps):
+                cols += batch.columns
+                names += [f"{n}_{r}" for n in batch.schema.names]
+            table = pa.Table.from_arrays(cols, names=names)
+            if writer is None:
+                writer = pacsv.CSVWriter(f, table.schema)
+            writer.write_table(table)
+            rows += batch.num_rows
+        writer.close()
+    return {"seconds": time.perf_counter() - t, "rows": rows, "out_bytes": os.path.getsize(out)}
+
+
+def task_loop(inp: str, mapping: str, limit: int) -> dict:
+    """A straightforward per-row scorer written the way a one-off script would be."""
+    sys.path.insert(0, str(ROOT))
+    import psyscreen
+    from psyscreen.batch import load_mapping
+
+    spec, _ = load_mapping(mapping)
+    insts = [psyscreen.load_instrument(i) for i in psyscreen.load_profile("default").instruments]
+    tables = {i.id: spec.answer_table(i.id, inst.id) for inst in insts for i in inst.items}
+    t = time.perf_counter()
+    n = 0
+    levels = {}
+    with open(inp, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            abnormal = borderline = 0
+            critical = False
+            for inst in insts:
+                values = {}
+                for item in inst.items:
+                    text = row[spec.header(item.id)].strip()
+                    code = tables[item.id].get(text, text)
+                    try:
+                        v = float(code)
+                    except ValueError:
+                        continue
+                    rs = inst.response_scales[item.response_scale]
+                    if rs.min <= v <= rs.max:
+                        values[item.id] = (rs.min + rs.max - v) if inst.is_reverse(item.id) else v
+                for ci in inst.critical_items:
+                    if any(values.get(i, -1) >= (ci.condition.ge or 1) for i in ci.items):
+                        critical = True
+                for s in inst.scales:
+                    if s.is_composite:
+                        continue
+                    got = [values[i] for i in s.items if i in values]
+                    if len(got) < s.missing.required(len(s.items)):
+                        continue
+                    raw = sum(got) * len(s.items) / len(got)
+                    raw = float(int(raw + 0.5))
+                    for bs in s.bands[:1]:
+                        for b in bs.bands:
+                            if b.contains(raw):
+                                abnormal += b.classification == "abnormal"
+                                borderline += b.classification == "borderline"
+            level = (
+                3 if critical else 2 if abnormal >= 2 else 1 if abnormal or borderline >= 2 else 0
+            )
+            levels[level] = levels.get(level, 0) + 1
+            n += 1
+            if n >= limit:
+                break
+    return {"seconds": time.perf_counter() - t, "rows": n}
+
+
+def task_loop_library(inp: str, mapping: str, limit: int) -> dict:
+    """The per-row loop a library user might write: ``psyscreen.screen`` on one row at a time."""
+    sys.path.insert(0, str(ROOT))
+    import pandas as pd
+
+    import psyscreen
+    from psyscreen.batch import load_mapping
+
+    spec, _ = load_mapping(mapping)
+    prof = psyscreen.load_profile("default")
+    items = {
+        spec.header(i): i
+        for inst in prof.instruments
+        for i in psyscreen.load_instrument(inst).item_ids
+    }
+    roles = {h: r for r, h in spec.role_headers().items()}
+    demo = {r: r for r in ("sex", "birth_date", "assessment_date", "grade") if r in roles.values()}
+    t = time.perf_counter()
+    n = 0
+    with open(inp, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            rec = {}
+            for h, v in row.items():
+                if h in items:
+                    i = items[h]
+                    inst = (
+                        i.rsplit("_", 1)[0]
+                        if i.split("_")[0] in ("phq9", "gad7", "asq")
+                        else "sdq_s"
+                    )
+                    rec[i] = spec.answer_table(i, inst).get(v.strip(), v.strip())
+                elif h in roles:
+                    rec[roles[h]] = v
+            psyscreen.screen(pd.DataFrame([rec]), prof, demographics=demo)
+            n += 1
+            if n >= limit:
+                break
+    return {"seconds": time.perf_counter() - t, "rows": n}
+
+
+def _child(task: str, *args: object) -> dict:
+    """Run a task in a fresh interpreter (``batch.py _task NAME ARGS``); add its peak RSS."""
+    out = subprocess.run(
+        [sys.executable, __file__, "_task", task, *map(str, args)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _run_task(name: str, args: list[str]) -> None:
+    fn = globals()["task_" + name]
+    r = fn(*[int(x) if x.isdigit() else x for x in args])
+    r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(r))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_task":
+        _run_task(argv[1], argv[2:])
+        return
+    p = argparse.ArgumentParser(description="psyscreen batch benchmark")
+    p.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    p.add_argument("--loop-rows", type=int, default=5_000)
+    p.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
+    a = p.parse_args(argv)
+    print(f"machine: {machine()}")
+    work = Path(a.dir or tempfile.mkdtemp(prefix="psyscreen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    for rows in a.rows:
+        inp, mapping = work / f"export_{rows}.csv", work / f"mapping_{rows}.yaml"
+        if not inp.exists():
+            t = time.perf_counter()
+            generate(rows, inp, mapping)
+            print(
+                f"generated {rows:,} rows ({inp.stat().st_size / 2**20:.0f} MiB) "
+                f"in {time.perf_counter() - t:.0f} s"
+            )
+        ours = _child("psyscreen", inp, mapping, work / f"results_{rows}.csv")
+        out_bytes = (work / f"results_{rows}.csv").stat().st_size
+        floor = _child("floor", inp, work / f"floor_{rows}.csv", out_bytes)
+        loop = _child("loop", inp, mapping, min(a.loop_rows, rows))
+        lib = _child("loop_library", inp, mapping, min(a.loop_rows // 25, rows))
+        loop_rate = loop["rows"] / loop["seconds"]
+        ours_rate = ours["rows"] / ours["seconds"]
+        floor_rate = floor["rows"] / floor["seconds"]
+        print(
+            f"\n== {rows:,} rows; input {inp.stat().st_size / 2**20:.0f} MiB, "
+            f"results {out_bytes / 2**20:.0f} MiB"
+        )
+        print(
+            f"psyscreen      {ours['seconds']:8.1f} s  {ours_rate:10,.0f} rows/s  "
+            f"peak {ours['peak_mb']:6.0f} MB"
+        )
+        print(
+            f"floor (pyarrow){floor['seconds']:8.1f} s  {floor_rate:10,.0f} rows/s  "
+            f"peak {floor['peak_mb']:6.0f} MB  (wrote {floor['out_bytes'] / 2**20:.0f} MiB)"
+        )
+        print(
+            f"per-row loop   {rows / loop_rate:8.1f} s  {loop_rate:10,.0f} rows/s  "
+            f"peak {loop['peak_mb']:6.0f} MB  (measured on {loop['rows']:,} rows, extrapolated)"
+        )
+        lib_rate = lib["rows"] / lib["seconds"]
+        print(
+            f"per-row screen {rows / lib_rate:8.0f} s  {lib_rate:10,.1f} rows/s  "
+            f"peak {lib['peak_mb']:6.0f} MB  (psyscreen.screen on one row at a time, "
+            f"measured on {lib['rows']:,} rows, extrapolated)"
+        )
+        print(
+            f"psyscreen / floor time: {ours['seconds'] / floor['seconds']:.1f}x (target <= 2x); "
+            f"speed-up over the plain loop: {ours_rate / loop_rate:.1f}x, over the per-row "
+            f"screen loop: {ours_rate / lib_rate:.0f}x (target >= 100x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
