@@ -154,7 +154,7 @@ def test_records_validate_against_published_schema():
     assert crit.id == "critical_item" and crit.evidence[0].check == "self_harm"
     assert crit.evidence[0].items == ["phq9_9"]
     assert recs[3].status == "insufficient_data" and recs[3].level is None
-    assert "missing:sdq_s.total" in recs[3].flags
+    assert "missing:sdq_s.total [norm no_demographics]" in recs[3].flags
 
 
 def test_record_norm_evidence_names_table_and_stratum():

@@ -191,7 +191,8 @@ def test_kept_level_adds_status_retest_and_flag(screened):
     assert bool(r["risk.needs_confirmation"])
     r = screened.loc["no_age_but_phq_10"]
     assert r["risk.retest_days"] == 14
-    assert "missing:sdq_s.total" in r["risk.flags"].split(";")
+    # the SDQ sheet is complete: what is missing is the norm band (no age for the stratum)
+    assert "missing:sdq_s.total [norm no_demographics]" in r["risk.flags"].split(";")
     assert "retest_complete" in r["risk.actions"].split(";")
 
 
@@ -206,8 +207,12 @@ def test_reasons_name_scales_not_values(screened):
 
 
 def test_status_reasons_name_what_is_missing_or_invalid(screened):
-    assert screened.loc["no_age", "risk.reasons"] == "Insufficient data (missing: sdq_s.total)"
-    assert screened.loc["no_age", "risk.reasons_zh"] == "数据不足（缺失：sdq_s.total）"
+    assert screened.loc["no_age", "risk.reasons"] == (
+        "Insufficient data (missing: sdq_s.total [norm no_demographics])"
+    )
+    assert screened.loc["no_age", "risk.reasons_zh"] == (
+        "数据不足（缺失：sdq_s.total [norm no_demographics]）"
+    )
     assert screened.loc["sdq_all_0", "risk.reasons"] == "Invalid response (sdq_s.straight_line)"
     assert screened.loc["sdq_all_1", "risk.reasons"] == (
         "one screening scale abnormal (sdq_s.total); "

@@ -234,14 +234,27 @@ class _Evaluator:
         return needs
 
     def missing(self) -> None:
+        """What a required result lacks, by cause: no score at all (key ``inst.scale``), or a
+        score without a norm band (key ``inst.scale [norm <status>]``, e.g. no stratum for
+        the child's age), so that reasons never call a complete answer sheet 'missing'."""
         for needs in self._needs().values():
             for ref, fld in needs:
-                if fld == "class":
-                    m = self.scale(ref).klass == None  # noqa: E711
-                else:
-                    m = np.isnan(_float(self.col(f"{ref}.{fld}"), self.n))
                 key = ref if fld in ("class", "raw") else f"{ref}.{fld}"
-                self.ev.missing[key] = np.asarray(m, dtype=bool)
+                if fld != "class":
+                    m = np.isnan(_float(self.col(f"{ref}.{fld}"), self.n))
+                    self.ev.missing[key] = np.asarray(m, dtype=bool)
+                    continue
+                m = np.asarray(self.scale(ref).klass == None, dtype=bool)  # noqa: E711
+                raw = self.col(f"{ref}.raw")
+                norm_status = self.col(f"{ref}.norm_status")
+                if raw is None or norm_status is None:
+                    self.ev.missing[key] = m
+                    continue
+                scored = ~np.isnan(_float(raw, self.n))
+                self.ev.missing[key] = m & ~scored
+                why = _obj(norm_status, self.n)
+                for status in sorted({str(x) for x in why[m & scored]}):
+                    self.ev.missing[f"{key} [norm {status}]"] = m & scored & (why == status)
 
     # -- the whole profile --------------------------------------------------------------
     def run(self) -> Evaluation:
