@@ -55,7 +55,7 @@ def generate(rows: int, out: Path, mapping: Path) -> None:
     with open(out, "w", encoding="utf-8-sig", newline="") as f:
         for k, start in enumerate(range(0, rows, PART)):
             n = min(PART, rows - start)
-            df = ex.make_export(n, insts, seed=1000 + k, start=start)
+            df = ex.make_export(n, insts, seed=1000 + k, start=start, slips=True)
             df.to_csv(f, index=False, header=(k == 0), lineterminator="\r\n")
     mapping.write_text(ex.mapping_yaml(insts), encoding="utf-8")
 

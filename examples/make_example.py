@@ -3,10 +3,11 @@
 Every value is made up by a seeded random generator: no real child, school or
 answer is in these files. The export imitates what a Chinese survey platform
 gives a school district: GB18030 encoding, Chinese headers, answer *texts*
-(完全不会 / 好几天 / ...) instead of codes, and the usual slips of real data
-(blank and unreadable answers, a missing or repeated id, an unknown sex code,
-a birth date after the assessment date, a cell that starts like a formula),
-so that the mapping file, the problems file and the report have work to do.
+(完全不会 / 好几天 / ...) instead of codes, blank answers and a cell that starts
+like a formula. With ``--with-slips`` it adds the usual slips of real data
+(unreadable answers, a missing or repeated id, an unknown sex code, a birth date
+after the assessment date) so that the problems file has work to do; the
+committed example has none, so the README's main job exits 0.
 
 Usage (from the repository root)::
 
@@ -75,11 +76,15 @@ def header(inst, item) -> str:
     return f"{item.id.upper()} {label}".strip()
 
 
-def make_export(n: int, instruments: list[str], seed: int = 2024, start: int = 0) -> pd.DataFrame:
+def make_export(
+    n: int, instruments: list[str], seed: int = 2024, start: int = 0, slips: bool = True
+) -> pd.DataFrame:
     """A synthetic export of ``n`` rows (one per child) for ``instruments``.
 
     Ids run from ``start + 1``; generate a large file in parts with distinct
-    ``seed`` and ``start``.
+    ``seed`` and ``start``. ``slips`` injects row problems (missing and repeated
+    ids, unknown sex codes, impossible birth dates, unreadable answers); blank
+    answers and a formula-like cell are always there.
     """
     rng = np.random.default_rng(seed)
     schools = [f"合成示例中学{k:02d}" for k in range(1, 7)]
@@ -119,6 +124,9 @@ def make_export(n: int, instruments: list[str], seed: int = 2024, start: int = 0
             blank = rng.random(n) < 0.004
             col[blank] = MISSING_TEXT if rng.random() < 0.5 else ""
             df[header(inst, item)] = col
+    df.loc[rng.integers(0, n), "班级"] = "=1+1"
+    if not slips:
+        return df
     # the slips of real data (deterministic positions)
     df.loc[rng.choice(n, max(1, n // 500), replace=False), "学号"] = ""
     dup = rng.choice(n, max(1, n // 700), replace=False)
@@ -130,7 +138,6 @@ def make_export(n: int, instruments: list[str], seed: int = 2024, start: int = 0
     for _ in range(max(1, n // 300)):
         r, c = rng.integers(0, n), rng.integers(0, len(item_cols))
         df.loc[r, item_cols[c]] = rng.choice(["5", "不知道", "2.5"])
-    df.loc[rng.integers(0, n), "班级"] = "=1+1"
     return df
 
 
@@ -185,9 +192,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=str(HERE / "annual_export.csv"))
     p.add_argument("--mapping", default=str(HERE / "mapping.yaml"))
     p.add_argument("--encoding", default="gb18030")
+    p.add_argument(
+        "--with-slips",
+        action="store_true",
+        help="inject row problems (the committed example has none, so the README's "
+        "main job exits 0; with slips it exits 1 = success with row problems)",
+    )
     a = p.parse_args(argv)
     a.instruments = a.instruments or default_battery()
-    df = make_export(a.rows, a.instruments, a.seed)
+    df = make_export(a.rows, a.instruments, a.seed, slips=a.with_slips)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(a.out, index=False, encoding=a.encoding, lineterminator="\r\n")
     Path(a.mapping).write_text(mapping_yaml(a.instruments), encoding="utf-8")
