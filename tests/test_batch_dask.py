@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psyscreen.batch import load_mapping, make_plan, process_chunk
-from psyscreen.batch.run import IdTracker, _resolve_profile, to_arrow
+from psyscreen.batch import plan_for, process_chunk
+from psyscreen.batch.run import IdTracker, to_arrow
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -22,9 +22,7 @@ def test_dask_partitions_give_the_in_memory_results():
         ROOT / "examples/annual_export.csv", encoding="gb18030", dtype=str, keep_default_na=False
     ).iloc[:90]
     df.loc[80, "学号"] = df.loc[5, "学号"]  # a duplicate id across partitions
-    spec, _ = load_mapping(ROOT / "examples/mapping.yaml")
-    prof, insts = _resolve_profile("default")
-    plan = make_plan(list(df.columns), spec, insts, profile=prof, norms="auto")
+    plan = plan_for(list(df.columns), ROOT / "examples/mapping.yaml", profile="default")
     expected = to_arrow(process_chunk(df[plan.read_columns()], plan, 0, IdTracker()).results)
     with (
         distributed.LocalCluster(

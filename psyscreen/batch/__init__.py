@@ -5,7 +5,7 @@ Public API:
 * :func:`run` (also ``psyscreen.run_batch``) - file in, results + problems +
   manifest + HTML report out; the ``psyscreen score`` command calls it;
 * :class:`MappingSpec`, :func:`load_mapping` - the mapping file model;
-* :func:`process_chunk`, :class:`Plan`, :func:`make_plan` - the per-chunk function
+* :func:`process_chunk`, :class:`Plan`, :func:`plan_for` - the per-chunk function
   (the same one runs per partition on Dask, see :mod:`psyscreen.batch.dask`);
 * :class:`BatchError`, :class:`InputFileError` - a file that cannot be used.
 
@@ -17,7 +17,7 @@ Example:
 
 from .io import InputFileError
 from .mapping import MappingSpec, load_mapping, parse_mapping
-from .run import BatchError, BatchResult, Plan, make_plan, process_chunk, run
+from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chunk, run
 
 __all__ = [
     "BatchError",
@@ -28,6 +28,7 @@ __all__ = [
     "load_mapping",
     "make_plan",
     "parse_mapping",
+    "plan_for",
     "process_chunk",
     "run",
 ]

@@ -202,17 +202,16 @@ class ReportStats:
     # -- summaries ---------------------------------------------------------------
     def counts(self) -> dict[str, Any]:
         """Row counts for the manifest."""
+        overall = {k: self.by_group["all"].get(("all", k), 0) for k in self.outcomes}
+        if not overall.get("unreadable"):
+            overall.pop("unreadable", None)  # listed only when there were such lines
         return {
             "by_row_status": {
                 k: self.row_status.get(k, 0) for k in ("ok", "problems", "unreadable")
             },
             "rows_with_problems": self.row_status.get("problems", 0),
             "by_risk_status": dict(sorted(self.risk_status.items())),
-            "by_outcome": {
-                k: self.by_group["all"].get(("all", k), 0)
-                for k in self.outcomes
-                if self.by_group["all"].get(("all", k), 0) or k not in ("unreadable",)
-            },
+            "by_outcome": overall,
             "problems_by_kind": {
                 f"{f}:{p}": n for (f, p), n in sorted(self.problem_counts.items())
             },

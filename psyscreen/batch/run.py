@@ -531,6 +531,32 @@ def _resolve_profile(profile: Any):
     return prof, insts
 
 
+def _mapping(mapping: str | Path | MappingSpec | None) -> tuple[MappingSpec, str | None, Any]:
+    """(spec, sha256 of the file, name for the manifest)."""
+    if isinstance(mapping, MappingSpec):
+        return mapping, None, "<object>"
+    if mapping is None:
+        return MappingSpec(), None, None
+    spec, digest = load_mapping(mapping)
+    return spec, digest, str(mapping)
+
+
+def plan_for(
+    headers: Sequence[str],
+    mapping: str | Path | MappingSpec | None = None,
+    profile: Any = "default",
+    norms: Any = "auto",
+) -> Plan:
+    """The :class:`Plan` for an export with ``headers`` (e.g. for :mod:`psyscreen.batch.dask`).
+
+    Example:
+        >>> plan = plan_for(["学号", *[f"gad7_{i}" for i in range(1, 8)]])  # doctest: +SKIP
+    """
+    spec = _mapping(mapping)[0]
+    prof, insts = _resolve_profile(profile)
+    return make_plan(headers, spec, insts, profile=prof, norms=norms)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -618,13 +644,7 @@ def run(
     if chunk_rows < 1:
         raise BatchError("chunk_rows must be at least 1")
 
-    if isinstance(mapping, MappingSpec):
-        spec, mapping_sha, mapping_name = mapping, None, "<object>"
-    elif mapping is None:
-        spec, mapping_sha, mapping_name = MappingSpec(), None, None
-    else:
-        spec, mapping_sha = load_mapping(mapping)
-        mapping_name = str(mapping)
+    spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile)
     pseudo_cols = list(pseudonymise)
     pseudo = None
@@ -693,7 +713,7 @@ def run(
             "bytes": src.path.stat().st_size,
         },
         "mapping": {"file": mapping_name, "sha256": mapping_sha},
-        "definitions": _provenance(prof, insts),
+        "definitions": _provenance(prof, insts, norms),
         "options": {
             "chunk_rows": chunk_rows,
             "pseudonymised_columns": pseudo_cols,
@@ -768,13 +788,8 @@ def _unreadable_rows(schema, lines: list[int | None]):
     return pa.Table.from_arrays(cols, schema=schema)
 
 
-def _provenance(prof, insts: list[Instrument]) -> dict[str, Any]:
+def _provenance(prof, insts: list[Instrument], norms: Any) -> dict[str, Any]:
     """Versions and content hashes of the profile, instruments and norm tables used."""
-    try:
-        from ..risk import provenance
+    from ..risk import provenance
 
-        return provenance(prof)
-    except ImportError:  # pragma: no cover - risk layer always present in releases
-        return {
-            "instruments": [{"id": i.id, "version": i.version, "sha256": i.sha256} for i in insts],
-        }
+    return provenance(prof, norms)
