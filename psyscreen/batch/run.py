@@ -49,8 +49,6 @@ from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 _CATEGORICAL_ROLES = ("school", "grade", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
-ROW_STATUSES = ("ok", "problems", "unreadable")
-PROBLEM_COLUMNS = ("row", "column", "field", "problem", "detail")
 
 
 class BatchError(ValueError):
