@@ -9,7 +9,8 @@ from psyscreen.registry import data_dir
 
 repo = Path(sys.argv[1])
 pkg = Path(psyscreen.__file__).resolve().parent
-assert repo.resolve() not in pkg.parents, f"psyscreen imported from the checkout: {pkg}"
+assert pkg != (repo / "psyscreen").resolve(), f"psyscreen imported from the checkout: {pkg}"
+assert "site-packages" in pkg.parts, f"psyscreen is not an installed copy: {pkg}"
 for kind in ("instruments", "norms", "profiles"):
     shipped = sorted(p.name for p in (repo / kind).iterdir() if p.is_file())
     installed = sorted(p.name for p in data_dir(kind).iterdir() if p.is_file())
