@@ -57,17 +57,22 @@ def list_instruments() -> list[str]:
     return sorted(p.stem for p in d.glob("*.yaml"))
 
 
-def _resolve(id_or_path: str | Path) -> Path:
+def resolve_file(id_or_path: str | Path, kind: str, what: str) -> Path:
+    """The file of a definition given by path, or by id of a shipped ``kind`` file.
+
+    ``kind`` is 'instruments', 'norms' or 'profiles'; ``what`` names it in the error
+    (e.g. 'instrument'). An unknown id raises KeyError listing the shipped ids.
+    """
     p = Path(id_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
         if not p.is_file():
             raise DefinitionError(str(p), "", "no such file")
         return p.resolve()
-    shipped = data_dir("instruments") / f"{id_or_path}.yaml"
+    shipped = data_dir(kind) / f"{id_or_path}.yaml"
     if shipped.is_file():
         return shipped
-    known = ", ".join(list_instruments())
-    raise KeyError(f"unknown instrument {str(id_or_path)!r}; shipped instruments: {known}")
+    known = ", ".join(sorted(q.stem for q in data_dir(kind).glob("*.yaml")))
+    raise KeyError(f"unknown {what} {str(id_or_path)!r}; shipped: {known}")
 
 
 def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
@@ -84,7 +89,7 @@ def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
     """
     if isinstance(id_or_path, Instrument):
         return id_or_path
-    path = _resolve(id_or_path)
+    path = resolve_file(id_or_path, "instruments", "instrument")
     return _load_file(str(path), path.stat().st_mtime_ns)
 
 

@@ -170,8 +170,15 @@ def test_auto_without_a_default_names_the_candidates(tmp_path, monkeypatch):
     write(norms_dir, gad7_table(id="gad7_a"), "gad7_a.yaml")
     write(norms_dir, gad7_table(id="gad7_b"), "gad7_b.yaml")
     import psyscreen.norms.loading as loading
+    import psyscreen.registry as registry
 
-    monkeypatch.setattr(loading, "data_dir", lambda kind: norms_dir)
+    real = registry.data_dir
+
+    def fake(kind):
+        return norms_dir if kind == "norms" else real(kind)
+
+    monkeypatch.setattr(loading, "data_dir", fake)
+    monkeypatch.setattr(registry, "data_dir", fake)
     with pytest.raises(ValueError, match=r"gad7\.total \(gad7_a@1, gad7_b@1\)"):
         select_tables("auto", [load_instrument("gad7")])
 

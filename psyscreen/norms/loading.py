@@ -28,7 +28,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..definitions import Instrument
-from ..registry import data_dir, load_instrument, schema
+from ..registry import data_dir, load_instrument, resolve_file, schema
 from ..yamlio import DefinitionError, format_path, read_yaml, validate_json_schema
 from .models import NormTable, TableError, check_instrument
 
@@ -49,24 +49,11 @@ def list_norms(instrument: str | None = None) -> list[str]:
     return [i for i in ids if _read_shipped(i).instrument == instrument]
 
 
-def _path_of(id_or_path: str | Path) -> Path:
-    p = Path(id_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_file():
-            raise DefinitionError(str(p), "", "no such file")
-        return p.resolve()
-    shipped = data_dir("norms") / f"{id_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    known = ", ".join(list_norms())
-    raise KeyError(f"unknown norm table {str(id_or_path)!r}; shipped norm tables: {known}")
-
-
 def read_table(id_or_path: NormLike) -> NormTable:
     """Load and check a table *without* checking it against its instrument."""
     if isinstance(id_or_path, NormTable):
         return id_or_path
-    path = _path_of(id_or_path)
+    path = resolve_file(id_or_path, "norms", "norm table")
     return _load_file(str(path), path.stat().st_mtime_ns)
 
 

@@ -49,7 +49,7 @@ from ..definitions import (
     ValidityCheck,
     _unique,
 )
-from ..registry import data_dir, load_instrument, schema
+from ..registry import data_dir, load_instrument, resolve_file, schema
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
 ScaleRef = Annotated[
@@ -524,19 +524,6 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in data_dir("profiles").glob("*.yaml"))
 
 
-def _resolve(id_or_path: str | Path) -> Path:
-    p = Path(id_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_file():
-            raise DefinitionError(str(p), "", "no such file")
-        return p.resolve()
-    shipped = data_dir("profiles") / f"{id_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    known = ", ".join(list_profiles())
-    raise KeyError(f"unknown risk profile {str(id_or_path)!r}; shipped profiles: {known}")
-
-
 def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
     """Load a shipped risk profile by id, or any profile file by path.
 
@@ -552,7 +539,7 @@ def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
     """
     if isinstance(id_or_path, RiskProfile):
         return id_or_path
-    path = _resolve(id_or_path)
+    path = resolve_file(id_or_path, "profiles", "risk profile")
     return _load_file(str(path), path.stat().st_mtime_ns)
 
 
