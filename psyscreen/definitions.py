@@ -137,35 +137,40 @@ class Item(_Model):
     response_scale: Identifier
 
 
-class Band(_Model):
-    """One band of a scale with explicit bounds.
+class Interval(_Model):
+    """An interval with explicit bounds: ``ge`` (>=) or ``gt`` (>), ``le`` (<=) or ``lt`` (<).
 
-    Give a lower bound as ``ge`` (inclusive) or ``gt`` (exclusive) and an upper
-    bound as ``le`` (inclusive) or ``lt`` (exclusive). An omitted bound is open.
-    ``classification`` places the band on the common normal / borderline /
-    abnormal axis used by risk rules.
+    An omitted bound is open. Example: ``{ge: 8, lt: 17}`` is 8 <= x < 17 (ages
+    "8-16" in completed years). Used for bands here and for strata in norm tables.
+
+    Example:
+        >>> Interval(gt=5, le=9).describe()
+        '(5, 9]'
     """
 
-    code: Identifier
-    label: Text
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
     lt: float | None = None
-    classification: Literal["normal", "borderline", "abnormal"]
+
+    def _what(self) -> str:
+        return "interval"
 
     @model_validator(mode="after")
-    def _bounds(self) -> Band:
+    def _bounds(self) -> Interval:
+        what = self._what()
         if self.ge is not None and self.gt is not None:
-            raise ValueError(f"band {self.code!r}: give 'ge' or 'gt', not both")
+            raise ValueError(f"{what}: give 'ge' or 'gt', not both")
         if self.le is not None and self.lt is not None:
-            raise ValueError(f"band {self.code!r}: give 'le' or 'lt', not both")
-        if self.lower is None and self.upper is None:
-            raise ValueError(f"band {self.code!r}: at least one bound is required")
-        if self.lower is not None and self.upper is not None:
-            lo, hi = self.lower, self.upper
-            if lo > hi or (lo == hi and not (self.lower_inclusive and self.upper_inclusive)):
-                raise ValueError(f"band {self.code!r} is empty")
+            raise ValueError(f"{what}: give 'le' or 'lt', not both")
+        lo, hi = self.lower, self.upper
+        empty = (
+            lo is not None
+            and hi is not None
+            and (lo > hi or (lo == hi and not (self.lower_inclusive and self.upper_inclusive)))
+        )
+        if empty:
+            raise ValueError(f"{what} {self.describe()} is empty")
         return self
 
     @property
@@ -184,8 +189,8 @@ class Band(_Model):
     def upper_inclusive(self) -> bool:
         return self.le is not None
 
-    def interval(self) -> str:
-        """The band as interval notation, e.g. ``[5, 10)``."""
+    def describe(self, unit: str = "") -> str:
+        """Interval notation, e.g. ``[5, 10)`` (``[`` includes the bound, ``(`` excludes it)."""
         lo = (
             "(-inf"
             if self.lower is None
@@ -196,15 +201,72 @@ class Band(_Model):
             if self.upper is None
             else _num(self.upper) + ("]" if self.upper_inclusive else ")")
         )
-        return f"{lo}, {hi}"
+        return f"{lo}, {hi}" + (f" {unit}" if unit else "")
+
+    def interval(self) -> str:
+        """Same as :meth:`describe` without a unit."""
+        return self.describe()
 
     def contains(self, x: float) -> bool:
-        """Whether ``x`` lies in the band."""
+        """Whether ``x`` lies in the interval."""
         if self.lower is not None and (x < self.lower or (x == self.lower and self.gt is not None)):
             return False
         return not (
             self.upper is not None and (x > self.upper or (x == self.upper and self.lt is not None))
         )
+
+    def mask(self, x):
+        """Elementwise :meth:`contains` of a numpy array (False where NaN)."""
+        import numpy as np
+
+        m = ~np.isnan(x)
+        if self.ge is not None:
+            m &= x >= self.ge
+        if self.gt is not None:
+            m &= x > self.gt
+        if self.le is not None:
+            m &= x <= self.le
+        if self.lt is not None:
+            m &= x < self.lt
+        return m
+
+    def within(self, other: Interval) -> bool:
+        """Whether every point of this interval lies in ``other``."""
+        lo, hi, olo, ohi = self.lower, self.upper, other.lower, other.upper
+        if olo is not None:
+            if lo is None or lo < olo:
+                return False
+            if lo == olo and other.gt is not None and self.ge is not None:
+                return False
+        if ohi is not None:
+            if hi is None or hi > ohi:
+                return False
+            if hi == ohi and other.lt is not None and self.le is not None:
+                return False
+        return True
+
+
+class Band(Interval):
+    """One band of a scale with explicit bounds.
+
+    Give a lower bound as ``ge`` (inclusive) or ``gt`` (exclusive) and an upper
+    bound as ``le`` (inclusive) or ``lt`` (exclusive). An omitted bound is open.
+    ``classification`` places the band on the common normal / borderline /
+    abnormal axis used by risk rules.
+    """
+
+    code: Identifier
+    label: Text
+    classification: Literal["normal", "borderline", "abnormal"]
+
+    def _what(self) -> str:
+        return f"band {self.code!r}"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Band:
+        if self.lower is None and self.upper is None:
+            raise ValueError(f"band {self.code!r}: at least one bound is required")
+        return self
 
 
 def _num(x: float) -> str:

@@ -46,7 +46,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..definitions import Band, BandSet, Citation, Condition, Identifier, Instrument, Text
+from ..definitions import Band, BandSet, Citation, Identifier, Instrument, Interval, Text
 
 Sex = Literal["female", "male"]
 FORMS = ("mean_sd", "lookup", "bands")
@@ -66,90 +66,6 @@ class TableError(ValueError):
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-class Interval(_Model):
-    """An interval with explicit bounds: ``ge`` (>=) or ``gt`` (>), ``le`` (<=) or ``lt`` (<).
-
-    An omitted bound is open. Example: ``{ge: 8, lt: 17}`` is 8 <= x < 17, i.e.
-    ages "8-16" in completed years.
-    """
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Interval:
-        if self.ge is not None and self.gt is not None:
-            raise ValueError("give 'ge' or 'gt', not both")
-        if self.le is not None and self.lt is not None:
-            raise ValueError("give 'le' or 'lt', not both")
-        lo, hi = self.lower, self.upper
-        if (
-            lo is not None
-            and hi is not None
-            and (lo > hi or (lo == hi and not (self.ge is not None and self.le is not None)))
-        ):
-            raise ValueError(f"empty interval {self.describe()}")
-        return self
-
-    @property
-    def lower(self) -> float | None:
-        return self.ge if self.ge is not None else self.gt
-
-    @property
-    def upper(self) -> float | None:
-        return self.le if self.le is not None else self.lt
-
-    def contains(self, x: float) -> bool:
-        """Whether ``x`` lies in the interval."""
-        if self.ge is not None and not x >= self.ge:
-            return False
-        if self.gt is not None and not x > self.gt:
-            return False
-        if self.le is not None and not x <= self.le:
-            return False
-        return not (self.lt is not None and not x < self.lt)
-
-    def mask(self, x):
-        """Elementwise :meth:`contains` of a numpy array (False where NaN)."""
-        import numpy as np
-
-        from ..scoring import condition_mask
-
-        bounds = {k: v for k, v in self.model_dump().items() if v is not None}
-        return condition_mask(x, Condition(**bounds)) if bounds else ~np.isnan(x)
-
-    def within(self, other: Interval) -> bool:
-        """Whether every point of this interval lies in ``other``."""
-        lo, hi, olo, ohi = self.lower, self.upper, other.lower, other.upper
-        if olo is not None:
-            if lo is None or lo < olo:
-                return False
-            if lo == olo and other.gt is not None and self.ge is not None:
-                return False
-        if ohi is not None:
-            if hi is None or hi > ohi:
-                return False
-            if hi == ohi and other.lt is not None and self.le is not None:
-                return False
-        return True
-
-    def describe(self, unit: str = "") -> str:
-        """Interval notation, e.g. ``[8, 17) years``."""
-        lo = (
-            "(-inf"
-            if self.lower is None
-            else ("[" if self.ge is not None else "(") + _num(self.lower)
-        )
-        hi = (
-            "inf)"
-            if self.upper is None
-            else _num(self.upper) + ("]" if self.le is not None else ")")
-        )
-        return f"{lo}, {hi}" + (f" {unit}" if unit else "")
 
 
 class Coverage(_Model):
