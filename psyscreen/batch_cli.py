@@ -33,6 +33,12 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", help="XLSX worksheet (default: the first)")
     p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (memory)")
     p.add_argument(
+        "--workers",
+        type=int,
+        help="processes scoring chunks (default: min(2, CPUs) for files of several chunks "
+        "of at least 10,000 rows; 1: one process); outputs are identical",
+    )
+    p.add_argument(
         "--pseudonymise",
         action="append",
         default=[],
@@ -59,8 +65,12 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _score(args: argparse.Namespace) -> int:
     from .batch import BatchError, InputFileError, run
     from .batch.privacy import PseudonymKeyError
+    from .batch.run import POOL_MIN_CHUNK_ROWS, default_workers
 
     progress = False if args.quiet else args.progress
+    workers = args.workers
+    if workers is None:  # this command is safe to re-import in worker processes
+        workers = default_workers() if args.chunk_rows >= POOL_MIN_CHUNK_ROWS else 1
     try:
         res = run(
             args.input,
@@ -79,6 +89,7 @@ def _score(args: argparse.Namespace) -> int:
             neutralise=not args.no_neutralise,
             norms=None if args.no_norms else "auto",
             progress=progress,
+            workers=workers,
         )
     except (BatchError, InputFileError, PseudonymKeyError) as e:
         print(f"psyscreen: error: {e}", file=sys.stderr)

@@ -27,11 +27,14 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
+import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,9 @@ from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 _CATEGORICAL_ROLES = ("school", "grade", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
+#: with ``workers=None``, processes are started only for chunks of at least this many rows
+#: (starting a worker costs about a second: more than it saves on small files)
+POOL_MIN_CHUNK_ROWS = 10_000
 
 
 class BatchError(ValueError):
@@ -460,6 +466,10 @@ def _arrow_column(col: pd.Series):
         )
     if pd.api.types.is_datetime64_any_dtype(dt):
         return pa.array(col.dt.strftime("%Y-%m-%d").astype(object), type=pa.string())
+    if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow":
+        # pandas keeps these as Arrow strings already: no trip through Python objects
+        arr = pa.array(col.array).cast(pa.string())
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     values = col.astype(object).to_numpy()
     try:  # plain text (and missing values): no Python loop
         return pa.array(values, type=pa.string(), from_pandas=True)
@@ -485,19 +495,206 @@ class _TableSink:
         self.schema = None
         self.neutralise = neutralise and self.writer.format in ("csv", "xlsx")
 
-    def write(self, table) -> None:
+    def write(self, table, neutralised: bool = False) -> None:
+        """Append ``table``; ``neutralised``: a worker already neutralised its text cells."""
         from .privacy import neutralise_table
 
         if self.schema is None:
             self.schema = table.schema
         elif table.schema != self.schema:
             table = table.select(self.schema.names).cast(self.schema)
-        if self.neutralise:
+            neutralised = False  # a cast can make a column text; neutralising is idempotent
+        if self.neutralise and not neutralised:
             table = neutralise_table(table)
         self.writer.write(table)
 
     def close(self) -> None:
         self.writer.close()
+
+
+# ---------------------------------------------------------------------------
+# chunks in worker processes
+
+
+@dataclass
+class _Setup:
+    """What a worker process needs for every chunk (sent once, when it starts)."""
+
+    plan: Plan
+    pseudo: Any
+    pseudo_cols: list[str]
+    drop_cols: list[str]
+    neutralise_results: bool
+    neutralise_problems: bool
+
+
+@dataclass
+class _ChunkOutput:
+    """A chunk ready to write: Arrow tables (pseudonymised, dropped, neutralised) and counts."""
+
+    results: Any
+    problems: Any
+    stats: dict[str, Any]
+    rows: int
+
+
+_SETUP: _Setup | None = None
+
+
+def _init_worker(setup: _Setup) -> None:
+    global _SETUP
+    _SETUP = setup
+
+
+def _worker_chunk(chunk: pd.DataFrame, row0: int, dup_first: np.ndarray | None) -> _ChunkOutput:
+    """The task of a worker process (module level, so that it pickles by name)."""
+    assert _SETUP is not None, "worker not initialised"
+    return _chunk_output(chunk, _SETUP, row0, dup_first)
+
+
+def _chunk_output(
+    chunk: pd.DataFrame, setup: _Setup, row0: int, dup_first: np.ndarray | None
+) -> _ChunkOutput:
+    """:func:`process_chunk` plus everything per chunk up to the bytes: the parallel path.
+
+    ``dup_first``: per row the row of an earlier occurrence of its id (-1: none), as
+    the :class:`IdTracker` of the main process found it; ``None`` without an id role.
+    """
+    from .privacy import neutralise_table
+    from .report import ReportStats
+
+    cr = process_chunk(chunk, setup.plan, row0, dup_first)
+    stats = ReportStats(setup.plan)
+    stats.update(cr.results, cr.problems)
+    results = _finish(cr.results, setup.pseudo, setup.pseudo_cols, setup.drop_cols)
+    problems = to_arrow(cr.problems)
+    if setup.neutralise_results:
+        results = neutralise_table(results)
+    if setup.neutralise_problems:
+        problems = neutralise_table(problems)
+    return _ChunkOutput(results, problems, _stats_state(stats), len(chunk))
+
+
+def _chunk_dups(chunk: pd.DataFrame, plan: Plan, tracker: IdTracker, row0: int):
+    """Duplicate-id information of a chunk, in input order (main process), as in
+    :func:`process_chunk` with an :class:`IdTracker`."""
+    if "id" not in plan.roles:
+        return None
+    ids = pd.DataFrame({"id": _text(chunk[plan.roles["id"]])}, index=pd.RangeIndex(len(chunk)))
+    rows = np.arange(row0, row0 + len(chunk), dtype=np.int64)
+    return tracker.first_rows(_id_values(ids), rows)
+
+
+#: attributes of :class:`~psyscreen.batch.report.ReportStats` that configure, not count
+_STATS_CONFIG = frozenset({"plan", "profile", "outcomes", "scales"})
+
+
+def _stats_state(stats: Any) -> dict[str, Any]:
+    """The counts of a :class:`~psyscreen.batch.report.ReportStats` (picklable, small)."""
+    return {k: v for k, v in vars(stats).items() if k not in _STATS_CONFIG}
+
+
+def _merge_stats(stats: Any, state: dict[str, Any]) -> None:
+    """Add one chunk's counts to ``stats``, as ``stats.update`` on that chunk would.
+
+    Counters are merged in chunk order, so even the order of their keys is the same
+    as in a run in one process. An accumulator of another kind is an error (so a
+    new one in the report cannot be dropped silently).
+    """
+    for name, part in state.items():
+        mine = getattr(stats, name, None)
+        if isinstance(mine, Counter):
+            mine.update(part)
+        elif isinstance(mine, dict) and all(isinstance(v, Counter) for v in mine.values()):
+            for key, counts in part.items():
+                mine.setdefault(key, Counter()).update(counts)
+        elif isinstance(mine, set):
+            mine.update(part)
+        elif isinstance(mine, int) and not isinstance(mine, bool):
+            setattr(stats, name, mine + part)
+        else:
+            raise TypeError(f"cannot merge the report statistic {name!r} from a worker")
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """``min(2, usable CPUs)``: the reader/writer and two scorers keep 2 cores busy."""
+    return max(1, min(2, usable_cpus()))
+
+
+def _main_reimported() -> bool:
+    """Whether worker processes would re-run the main script (``python script.py``).
+
+    Such a script needs an ``if __name__ == "__main__":`` guard, which we cannot see;
+    interactive sessions, notebooks and ``python -m`` are safe.
+    """
+    main = sys.modules.get("__main__")
+    return bool(getattr(main, "__file__", None)) and getattr(main, "__spec__", None) is None
+
+
+def _mp_context():
+    """``forkserver`` (a fresh single-threaded parent; no fork of our reader threads)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+
+
+def _run_pool(
+    chunks: Iterator[pd.DataFrame],
+    setup: _Setup,
+    workers: int,
+    tracker: IdTracker,
+    stats: Any,
+    res_sink: _TableSink,
+    prob_sink: _TableSink,
+    bar: Any,
+) -> int:
+    """Score chunks in ``workers`` processes; write them and add their counts in input order.
+
+    The main process reads, finds repeated ids (in order), and writes; at most
+    ``workers + 1`` chunks are in flight, so memory stays bounded. Returns rows read.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    in_flight: deque = deque()
+    n_rows = 0
+
+    def write_next() -> None:
+        out = in_flight.popleft().result()
+        _merge_stats(stats, out.stats)
+        res_sink.write(out.results, neutralised=setup.neutralise_results)
+        prob_sink.write(out.problems, neutralised=setup.neutralise_problems)
+        if bar is not None:
+            bar.update(out.rows)
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(setup,),
+    )
+    try:
+        for chunk in chunks:
+            dups = _chunk_dups(chunk, setup.plan, tracker, n_rows)
+            in_flight.append(pool.submit(_worker_chunk, chunk, n_rows, dups))
+            n_rows += len(chunk)
+            if len(in_flight) > workers:
+                write_next()
+        while in_flight:
+            write_next()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return n_rows
 
 
 # ---------------------------------------------------------------------------
@@ -605,6 +802,7 @@ def run(
     neutralise: bool = True,
     norms: Any = "auto",
     progress: bool | None = None,
+    workers: int | None = None,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -625,6 +823,12 @@ def run(
         neutralise: neutralise formula-like text cells in CSV/XLSX outputs.
         norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
         progress: show a progress bar; ``None``: only when stderr is a terminal.
+        workers: processes that score chunks (the main process reads and writes);
+            ``1``: all in this process. ``None``: :func:`default_workers` when the file
+            has several chunks of at least ``POOL_MIN_CHUNK_ROWS`` rows, unless this
+            is a ``python script.py`` run (workers would re-run the script: pass
+            ``workers=2`` from a script with an ``if __name__ == "__main__":`` guard).
+            Outputs are byte-identical whatever the number.
 
     Returns:
         :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
@@ -641,6 +845,11 @@ def run(
     report_path = d_report if report is True else (Path(report) if report else None)
     if chunk_rows < 1:
         raise BatchError("chunk_rows must be at least 1")
+    if workers is not None and workers < 1:
+        raise BatchError("workers must be at least 1")
+    if workers is None:
+        big = chunk_rows >= POOL_MIN_CHUNK_ROWS and not _main_reimported()
+        workers = default_workers() if big else 1
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile)
@@ -672,7 +881,17 @@ def run(
     bar = _progress(progress, None)
     n_rows = 0
     try:
-        for chunk in src.chunks(plan.read_columns(), plan.categorical_columns(), chunk_rows):
+        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), chunk_rows)
+        if workers > 1:  # processes pay off only from a second chunk on
+            ahead = list(itertools.islice(chunks, 2))
+            workers = workers if len(ahead) == 2 else 1
+            chunks = itertools.chain(ahead, chunks)
+        if workers > 1:
+            setup = _Setup(
+                plan, pseudo, pseudo_cols, drop_cols, res_sink.neutralise, prob_sink.neutralise
+            )
+            n_rows = _run_pool(chunks, setup, workers, tracker, stats, res_sink, prob_sink, bar)
+        for chunk in chunks:  # one process (nothing left here after the pool)
             cr = process_chunk(chunk, plan, n_rows, tracker)
             n_rows += len(chunk)
             stats.update(cr.results, cr.problems)
@@ -714,6 +933,7 @@ def run(
         "definitions": _provenance(prof, insts, norms),
         "options": {
             "chunk_rows": chunk_rows,
+            "workers": workers,
             "pseudonymised_columns": pseudo_cols,
             "pseudonym_key_fingerprint": pseudo.fingerprint if pseudo else None,
             "dropped_columns": drop_cols,
