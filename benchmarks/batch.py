@@ -6,9 +6,14 @@ answer texts, UTF-8 with BOM) of 100,000 and 1,000,000 rows, then measures, each
 in a fresh process (peak memory = the process's maximum resident set size):
 
 * ``psyscreen``: ``psyscreen.run_batch`` (chunked: read, map, score, norms, risk,
-  checks, write CSV + problems + manifest; the HTML report is included);
+  checks, write CSV + problems + manifest; the HTML report is included), once per
+  ``--workers`` value (default 1 and 2 processes scoring chunks); peak memory also
+  as the sum over all processes (RSS and PSS, sampled every 0.1 s);
+* ``core only``: ``psyscreen.screen`` on ``--core-rows`` rows already in memory
+  (scoring, norms, risk; no reading, checks or writing): the vectorised core's speed;
 * ``floor``: pyarrow streaming the same CSV and writing a CSV of about the same
-  size as psyscreen's results (input columns repeated), nothing else;
+  size as psyscreen's results (input columns repeated until the size matches),
+  nothing else;
 * ``per-row screen``: ``psyscreen.screen`` called on one row at a time (what a user of
   the library who loops over rows gets), on ``--loop-rows / 25`` rows, extrapolated;
 * ``per-row loop``: a straightforward pure-Python loop (csv module, dict lookups,
@@ -63,13 +68,107 @@ def generate(rows: int, out: Path, mapping: Path) -> None:
 # --- the three measured tasks (each run in a child process) -------------------------
 
 
-def task_psyscreen(inp: str, mapping: str, out: str) -> dict:
+def _tree_memory() -> tuple[float, float]:
+    """(RSS, PSS) in MB summed over this process and its descendants (Linux /proc).
+
+    RSS counts pages shared between the processes (libraries, forked pages) once per
+    process, so the sum overstates; PSS shares them out and is the fairer total.
+    """
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+                parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, grew = {me}, True
+    while grew:
+        new = {p for p, pp in parents.items() if pp in tree and p not in tree}
+        tree |= new
+        grew = bool(new)
+    rss = pss = 0.0
+    for pid in tree:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except (OSError, ValueError):
+            continue
+    return rss, pss
+
+
+class _MemorySampler:
+    """Samples the memory of the process tree every ``every`` seconds; keeps the peaks."""
+
+    def __init__(self, every: float = 0.1):
+        import threading
+
+        self.every, self.rss, self.pss = every, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss, pss = _tree_memory()
+            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def task_psyscreen(inp: str, mapping: str, out: str, workers: int = 1) -> dict:
     sys.path.insert(0, str(ROOT))
     import psyscreen
 
+    with _MemorySampler() as mem:
+        t = time.perf_counter()
+        res = psyscreen.run_batch(inp, out, mapping=mapping, progress=False, workers=workers)
+        seconds = time.perf_counter() - t
+    return {
+        "seconds": seconds,
+        "rows": res.manifest["rows"]["out"],
+        "workers": res.manifest["options"]["workers"],
+        "tree_rss_mb": mem.rss,
+        "tree_pss_mb": mem.pss,
+    }
+
+
+def task_core(inp: str, mapping: str, limit: int) -> dict:
+    """The vectorised core alone: ``psyscreen.screen`` on an in-memory DataFrame.
+
+    The first ``limit`` rows are read and mapped to item codes beforehand (not timed);
+    only scoring, norms and risk grading are timed: no reading, checks or writing.
+    """
+    sys.path.insert(0, str(ROOT))
+    import psyscreen
+    from psyscreen.batch.io import open_source
+    from psyscreen.batch.run import plan_for, prepare
+
+    src = open_source(inp)
+    plan = plan_for(src.headers, mapping)
+    chunk = next(src.chunks(plan.read_columns(), plan.categorical_columns(), limit))
+    canon = prepare(chunk, plan)
+    psyscreen.screen(canon.head(100), plan.profile, demographics=plan.demographics())  # warm
     t = time.perf_counter()
-    res = psyscreen.run_batch(inp, out, mapping=mapping, progress=False)
-    return {"seconds": time.perf_counter() - t, "rows": res.manifest["rows"]["out"]}
+    psyscreen.screen(canon, plan.profile, demographics=plan.demographics())
+    return {"seconds": time.perf_counter() - t, "rows": len(canon)}
+
+
+def task_sha256(path: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from psyscreen.batch.io import sha256_file
+
+    return {"sha256": sha256_file(path)}
 
 
 def task_floor(inp: str, out: str, target_bytes: int) -> dict:
@@ -78,16 +177,16 @@ def task_floor(inp: str, out: str, target_bytes: int) -> dict:
 
     t = time.perf_counter()
     in_bytes = os.path.getsize(inp)
-    reps = max(1, round(target_bytes / in_bytes))
     reader = pacsv.open_csv(inp, read_options=pacsv.ReadOptions(block_size=1 << 24))
+    # the input's columns repeated until the output is about target_bytes
+    n_cols = max(1, round(len(reader.schema.names) * target_bytes / in_bytes))
     writer = None
     rows = 0
     with open(out, "wb") as f:
         for batch in reader:
-            cols, names = [], []
-            for r in range(reps):
-                cols += batch.columns
-                names += [f"{n}_{r}" for n in batch.schema.names]
+            k = batch.num_columns
+            cols = [batch.column(j % k) for j in range(n_cols)]
+            names = [f"{batch.schema.names[j % k]}_{j // k}" for j in range(n_cols)]
             table = pa.Table.from_arrays(cols, names=names)
             if writer is None:
                 writer = pacsv.CSVWriter(f, table.schema)
@@ -231,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="psyscreen batch benchmark")
     p.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--loop-rows", type=int, default=5_000)
+    p.add_argument("--core-rows", type=int, default=100_000, help="rows for the core-only run")
+    p.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="psyscreen runs (last: compared)"
+    )
     p.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
     a = p.parse_args(argv)
     print(f"machine: {machine()}")
@@ -245,11 +348,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"generated {rows:,} rows ({inp.stat().st_size / 2**20:.0f} MiB) "
                 f"in {time.perf_counter() - t:.0f} s"
             )
-        ours = _child("psyscreen", inp, mapping, work / f"results_{rows}.csv")
-        out_bytes = (work / f"results_{rows}.csv").stat().st_size
+        runs = {
+            w: _child("psyscreen", inp, mapping, work / f"results_{rows}_w{w}.csv", w)
+            for w in a.workers
+        }
+        # hashed in a child: reading the files here would raise the children's peak memory
+        # (Linux carries the parent's maximum resident size over to a forked child)
+        same = {_child("sha256", work / f"results_{rows}_w{w}.csv")["sha256"] for w in a.workers}
+        ours = runs[a.workers[-1]]
+        out_bytes = (work / f"results_{rows}_w{a.workers[-1]}.csv").stat().st_size
         floor = _child("floor", inp, work / f"floor_{rows}.csv", out_bytes)
         loop = _child("loop", inp, mapping, min(a.loop_rows, rows))
         lib = _child("loop_library", inp, mapping, min(a.loop_rows // 25, rows))
+        core = _child("core", inp, mapping, min(a.core_rows, rows))
         loop_rate = loop["rows"] / loop["seconds"]
         ours_rate = ours["rows"] / ours["seconds"]
         floor_rate = floor["rows"] / floor["seconds"]
@@ -257,9 +368,19 @@ def main(argv: list[str] | None = None) -> None:
             f"\n== {rows:,} rows; input {inp.stat().st_size / 2**20:.0f} MiB, "
             f"results {out_bytes / 2**20:.0f} MiB"
         )
+        for w, r in runs.items():
+            print(
+                f"psyscreen w={w}  {r['seconds']:8.1f} s  "
+                f"{r['rows'] / r['seconds']:10,.0f} rows/s  "
+                f"peak {r['peak_mb']:6.0f} MB main; all processes: RSS {r['tree_rss_mb']:.0f} MB, "
+                f"PSS {r['tree_pss_mb']:.0f} MB (sampled every 0.1 s)"
+            )
+        print(f"results byte-identical across worker counts: {len(same) == 1}")
+        core_rate = core["rows"] / core["seconds"]
         print(
-            f"psyscreen      {ours['seconds']:8.1f} s  {ours_rate:10,.0f} rows/s  "
-            f"peak {ours['peak_mb']:6.0f} MB"
+            f"core only      {rows / core_rate:8.1f} s  {core_rate:10,.0f} rows/s  "
+            f"(psyscreen.screen on {core['rows']:,} in-memory rows: scoring, norms, risk; "
+            f"no I/O, no checks)"
         )
         print(
             f"floor (pyarrow){floor['seconds']:8.1f} s  {floor_rate:10,.0f} rows/s  "
@@ -276,9 +397,12 @@ def main(argv: list[str] | None = None) -> None:
             f"measured on {lib['rows']:,} rows, extrapolated)"
         )
         print(
-            f"psyscreen / floor time: {ours['seconds'] / floor['seconds']:.1f}x (target <= 2x); "
-            f"speed-up over the plain loop: {ours_rate / loop_rate:.1f}x, over the per-row "
-            f"screen loop: {ours_rate / lib_rate:.0f}x (target >= 100x)"
+            f"psyscreen (w={a.workers[-1]}) / floor time: "
+            f"{ours['seconds'] / floor['seconds']:.2f}x "
+            f"(target <= 2x); speed-up over the plain loop: {ours_rate / loop_rate:.1f}x, over "
+            f"the per-row screen loop: {ours_rate / lib_rate:.0f}x (target >= 100x); core only "
+            f"over the plain loop: {core_rate / loop_rate:.1f}x, over the per-row screen loop: "
+            f"{core_rate / lib_rate:.0f}x"
         )
 
 

@@ -644,7 +644,9 @@ def _mp_context():
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload(
+            [__name__, f"{__package__}.report", f"{__package__}.privacy", "psyscreen.risk"]
+        )
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
 
@@ -815,7 +817,8 @@ def run(
             ``<stem>.manifest.json``).
         report: HTML report path, ``True`` for ``<stem>.report.html``, ``False`` for none.
         encoding, sheet: override the mapping's CSV encoding / XLSX sheet.
-        chunk_rows: rows per chunk (memory is proportional to it).
+        chunk_rows: rows per chunk (memory is proportional to it); with ``workers``
+            processes, each scores chunks of ``chunk_rows // workers`` rows.
         pseudonymise: output columns (roles such as ``id`` or kept headers) to replace by
             keyed pseudonyms; the key is ``key``, else read from ``key_file``, else from
             the environment variable ``PSYSCREEN_PSEUDONYM_KEY``.
@@ -881,7 +884,9 @@ def run(
     bar = _progress(progress, None)
     n_rows = 0
     try:
-        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), chunk_rows)
+        # with workers, each process holds a share of a chunk: memory stays about the same
+        task_rows = max(1, chunk_rows // workers)
+        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows)
         if workers > 1:  # processes pay off only from a second chunk on
             ahead = list(itertools.islice(chunks, 2))
             workers = workers if len(ahead) == 2 else 1
