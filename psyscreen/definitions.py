@@ -400,17 +400,22 @@ class Scale(_Model):
         return bool(self.scales)
 
 
-class Condition(_Model):
-    """A comparison on a scored value: any of ``ge``, ``gt``, ``le``, ``lt``, ``eq``, ``in``."""
+class Condition(Interval):
+    """A comparison on a scored value: any of ``ge``, ``gt``, ``le``, ``lt``, ``eq``, ``in``.
 
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
+    Example:
+        >>> import numpy as np
+        >>> Condition(ge=1).mask(np.array([0.0, 1.0, np.nan])).tolist()
+        [False, True, False]
+    """
+
     eq: float | None = None
     in_: list[float] | None = Field(None, alias="in")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def _what(self) -> str:
+        return "condition"
 
     @model_validator(mode="after")
     def _some(self) -> Condition:
@@ -418,7 +423,19 @@ class Condition(_Model):
             raise ValueError("a condition needs at least one of ge, gt, le, lt, eq, in")
         return self
 
-    def describe(self) -> str:
+    def mask(self, x):
+        """Elementwise test of a numpy array (False where NaN)."""
+        import numpy as np
+
+        m = super().mask(x)
+        if self.eq is not None:
+            m &= x == self.eq
+        if self.in_ is not None:
+            m &= np.isin(x, self.in_)
+        return m
+
+    def describe(self, unit: str = "") -> str:
+        """The condition as text, e.g. ``>= 1``."""
         parts = []
         for op, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("eq", "==")):
             v = getattr(self, op)
@@ -426,7 +443,7 @@ class Condition(_Model):
                 parts.append(f"{sym} {_num(v)}")
         if self.in_ is not None:
             parts.append("in {" + ", ".join(_num(v) for v in self.in_) + "}")
-        return " and ".join(parts)
+        return " and ".join(parts) + (f" {unit}" if unit else "")
 
 
 class CriticalItem(_Model):

@@ -317,16 +317,7 @@ def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Catego
     codes = [b.code for b in bs.bands]
     idx = np.full(len(raw), -1, dtype=np.int16)
     for k, b in enumerate(bs.bands):
-        m = np.ones(len(raw), dtype=bool)
-        if b.ge is not None:
-            m &= raw >= b.ge
-        if b.gt is not None:
-            m &= raw > b.gt
-        if b.le is not None:
-            m &= raw <= b.le
-        if b.lt is not None:
-            m &= raw < b.lt
-        idx[m & (idx < 0)] = k
+        idx[b.mask(raw) & (idx < 0)] = k
     klass = np.array([BAND_CLASSES.index(b.classification) for b in bs.bands] + [-1], dtype=np.int8)
     return (
         pd.Categorical.from_codes(idx, codes),
@@ -335,21 +326,8 @@ def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Catego
 
 
 def condition_mask(x: np.ndarray, c: Condition) -> np.ndarray:
-    """Elementwise ``c`` on ``x`` (False where x is NaN)."""
-    m = ~np.isnan(x)
-    if c.ge is not None:
-        m &= x >= c.ge
-    if c.gt is not None:
-        m &= x > c.gt
-    if c.le is not None:
-        m &= x <= c.le
-    if c.lt is not None:
-        m &= x < c.lt
-    if c.eq is not None:
-        m &= x == c.eq
-    if c.in_ is not None:
-        m &= np.isin(x, c.in_)
-    return m
+    """Elementwise ``c`` on ``x`` (False where x is NaN); see :meth:`Condition.mask`."""
+    return c.mask(x)
 
 
 def _tri_state(x: np.ndarray, c: Condition, mode: str) -> pd.arrays.BooleanArray:

@@ -54,7 +54,7 @@ from ._data import (
 )
 from ._display import Result
 from .intervals import CI_METHODS
-from .roc import DiagnosticAccuracy, _counts_at, curve_table, delong
+from .roc import DiagnosticAccuracy, accuracy_at, curve_table, delong
 
 __all__ = [
     "BandCutpoints",
@@ -302,21 +302,6 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _accuracy(counts: Counts, cutoff: float, direction: str, conf_level, ci_method, n_excl):
-    tp, fp, fn, tn = _counts_at(counts, cutoff, direction)
-    return DiagnosticAccuracy(
-        cutoff=cutoff,
-        direction=direction,
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        tn=tn,
-        conf_level=conf_level,
-        ci_method=ci_method,
-        n_excluded=n_excl,
-    )
-
-
 def _auc(sample: Sample, direction: str, conf_level: float) -> tuple[float, tuple[float, float]]:
     from .roc import _normal_ci
 
@@ -361,7 +346,7 @@ def _cutpoint_from_sample(
         ci=_quantile_ci(boot, conf_level) if boot is not None else (np.nan, np.nan),
         accuracy=None
         if i < 0
-        else _accuracy(counts, cutoff, direction, conf_level, ci_method, sample.n_excluded),
+        else accuracy_at(counts, cutoff, direction, conf_level, ci_method, sample.n_excluded),
         candidates=cand,
         auc=auc,
         auc_ci=auc_ci,

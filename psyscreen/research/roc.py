@@ -286,9 +286,24 @@ def accuracy(
         raise ValueError(f"ci_method must be one of {CI_METHODS}")
     sample = make_sample(scores, reference, positive)
     counts = Counts.from_sample(sample)
-    tp, fp, fn, tn = _counts_at(counts, float(cutoff), direction)
+    return accuracy_at(
+        counts, float(cutoff), direction, conf_level, ci_method, sample.n_excluded, prevalence
+    )
+
+
+def accuracy_at(
+    counts: Counts,
+    cutoff: float,
+    direction: str,
+    conf_level: float,
+    ci_method: str,
+    n_excluded: int,
+    prevalence: float | None = None,
+) -> DiagnosticAccuracy:
+    """:class:`DiagnosticAccuracy` at ``cutoff`` from precomputed per-score counts."""
+    tp, fp, fn, tn = _counts_at(counts, cutoff, direction)
     return DiagnosticAccuracy(
-        cutoff=float(cutoff),
+        cutoff=cutoff,
         direction=direction,
         tp=tp,
         fp=fp,
@@ -296,7 +311,7 @@ def accuracy(
         tn=tn,
         conf_level=conf_level,
         ci_method=ci_method,
-        n_excluded=sample.n_excluded,
+        n_excluded=n_excluded,
         prevalence=prevalence,
     )
 

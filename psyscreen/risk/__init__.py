@@ -160,8 +160,14 @@ def screen(
         >>> out["risk.level_zh"].iloc[0], out["risk.rules"].iloc[0].split(";")[0]
         ('危机', 'critical_item')
     """
+    _, scores, ev, _ = _graded(data, profile, columns, demographics, norms, missing_columns)
+    return pd.concat([scores, ev.columns], axis=1)
+
+
+def _graded(data, profile, columns, demographics, norms, missing_columns):
+    """Score the profile's battery and evaluate its rules: (profile, scores, evaluation, tables)."""
     prof = load_profile(profile)
-    scores, _ = _score_battery(
+    scores, tables = _score_battery(
         data,
         prof,
         columns=columns,
@@ -169,8 +175,7 @@ def screen(
         norms=norms,
         missing_columns=missing_columns,
     )
-    ev = evaluate(scores, prof)
-    return pd.concat([scores, ev.columns], axis=1)
+    return prof, scores, evaluate(scores, prof), tables
 
 
 def screen_records(
@@ -193,16 +198,7 @@ def screen_records(
         >>> psyscreen.screen_records(df, missing_columns="missing")[0].status
         'insufficient_data'
     """
-    prof = load_profile(profile)
-    scores, tables = _score_battery(
-        data,
-        prof,
-        columns=columns,
-        demographics=demographics,
-        norms=norms,
-        missing_columns=missing_columns,
-    )
-    ev = evaluate(scores, prof)
+    prof, scores, ev, tables = _graded(data, profile, columns, demographics, norms, missing_columns)
     ids = None
     if id_column is not None:
         ids = [None if pd.isna(v) else str(v) for v in data[id_column].tolist()]
