@@ -35,8 +35,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        help="processes scoring chunks (default: min(2, CPUs) for files of several chunks "
-        "of at least 10,000 rows; 1: one process); outputs are identical",
+        default=1,
+        help="processes scoring chunks (default 1: one process); outputs are identical",
     )
     p.add_argument(
         "--pseudonymise",
@@ -65,12 +65,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _score(args: argparse.Namespace) -> int:
     from .batch import BatchError, InputFileError, run
     from .batch.privacy import PseudonymKeyError
-    from .batch.run import POOL_MIN_CHUNK_ROWS, default_workers
 
     progress = False if args.quiet else args.progress
-    workers = args.workers
-    if workers is None:  # this command is safe to re-import in worker processes
-        workers = default_workers() if args.chunk_rows >= POOL_MIN_CHUNK_ROWS else 1
     try:
         res = run(
             args.input,
@@ -89,7 +85,7 @@ def _score(args: argparse.Namespace) -> int:
             neutralise=not args.no_neutralise,
             norms=None if args.no_norms else "auto",
             progress=progress,
-            workers=workers,
+            workers=args.workers,
         )
     except (BatchError, InputFileError, PseudonymKeyError) as e:
         print(f"psyscreen: error: {e}", file=sys.stderr)

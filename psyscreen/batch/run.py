@@ -52,9 +52,6 @@ from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 _CATEGORICAL_ROLES = ("school", "grade", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
-#: with ``workers=None``, processes are started only for chunks of at least this many rows
-#: (starting a worker costs about a second: more than it saves on small files)
-POOL_MIN_CHUNK_ROWS = 10_000
 
 
 class BatchError(ValueError):
@@ -616,29 +613,6 @@ def _merge_stats(stats: Any, state: dict[str, Any]) -> None:
             raise TypeError(f"cannot merge the report statistic {name!r} from a worker")
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def default_workers() -> int:
-    """``min(2, usable CPUs)``: the reader/writer and two scorers keep 2 cores busy."""
-    return max(1, min(2, usable_cpus()))
-
-
-def _main_reimported() -> bool:
-    """Whether worker processes would re-run the main script (``python script.py``).
-
-    Such a script needs an ``if __name__ == "__main__":`` guard, which we cannot see;
-    interactive sessions, notebooks and ``python -m`` are safe.
-    """
-    main = sys.modules.get("__main__")
-    return bool(getattr(main, "__file__", None)) and getattr(main, "__spec__", None) is None
-
-
 def _mp_context():
     """``forkserver`` (a fresh single-threaded parent; no fork of our reader threads)."""
     methods = multiprocessing.get_all_start_methods()
@@ -804,7 +778,7 @@ def run(
     neutralise: bool = True,
     norms: Any = "auto",
     progress: bool | None = None,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -826,12 +800,11 @@ def run(
         neutralise: neutralise formula-like text cells in CSV/XLSX outputs.
         norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
         progress: show a progress bar; ``None``: only when stderr is a terminal.
-        workers: processes that score chunks (the main process reads and writes);
-            ``1``: all in this process. ``None``: :func:`default_workers` when the file
-            has several chunks of at least ``POOL_MIN_CHUNK_ROWS`` rows, unless this
-            is a ``python script.py`` run (workers would re-run the script: pass
-            ``workers=2`` from a script with an ``if __name__ == "__main__":`` guard).
-            Outputs are byte-identical whatever the number.
+        workers: processes that score chunks while this one reads, finds repeated ids
+            and writes (``1``: everything in this process). Outputs are byte-identical
+            whatever the number; see ``docs/performance.md`` for when it pays. A script
+            that passes ``workers > 1`` needs an ``if __name__ == "__main__":`` guard
+            (the worker processes import the main module).
 
     Returns:
         :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
@@ -848,11 +821,8 @@ def run(
     report_path = d_report if report is True else (Path(report) if report else None)
     if chunk_rows < 1:
         raise BatchError("chunk_rows must be at least 1")
-    if workers is not None and workers < 1:
+    if workers < 1:
         raise BatchError("workers must be at least 1")
-    if workers is None:
-        big = chunk_rows >= POOL_MIN_CHUNK_ROWS and not _main_reimported()
-        workers = default_workers() if big else 1
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile)
