@@ -854,7 +854,7 @@ def run(
     bar = _progress(progress, None)
     n_rows = 0
     try:
-        # with workers, each process holds a share of a chunk: memory stays about the same
+        # with workers, each scores a share of a chunk (memory per process follows the chunk)
         task_rows = max(1, chunk_rows // workers)
         chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows)
         if workers > 1:  # processes pay off only from a second chunk on
