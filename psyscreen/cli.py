@@ -20,6 +20,16 @@ from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_ROW_PROBLEMS, EXIT_FAILURE = 0, 1, 2
 
+#: optional third-party module -> the extra that installs it
+OPTIONAL_MODULES = {
+    "pyarrow": "io",
+    "openpyxl": "io",
+    "pyreadstat": "io",
+    "matplotlib": "plot",
+    "dask": "dask",
+    "distributed": "dask",
+}
+
 #: name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
 
@@ -179,6 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args))
+    except ModuleNotFoundError as e:
+        extra = OPTIONAL_MODULES.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"psyscreen: error: this needs the optional package {e.name!r}: "
+            f'pip install "psyscreen[{extra}]"',
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     except (DefinitionError, KeyError, FileNotFoundError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"psyscreen: error: {msg}", file=sys.stderr)

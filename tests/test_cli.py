@@ -71,3 +71,14 @@ def test_validate_bad_norm_table_names_place(tmp_path, capsys):
     assert main(["validate", str(bad)]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert str(bad) in err and "rows[0]" in err
+
+
+def test_missing_optional_package_is_a_clean_failure(monkeypatch, capsys):
+    import psyscreen.cli as cli
+
+    def needs_pyarrow(args):
+        raise ModuleNotFoundError("No module named 'pyarrow'", name="pyarrow")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", ("list", cli._no_args, needs_pyarrow))
+    assert main(["list"]) == EXIT_FAILURE
+    assert 'pip install "psyscreen[io]"' in capsys.readouterr().err
