@@ -49,7 +49,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from ..definitions import BandSet, Instrument
 from ..demographics import INVALID, MISSING, Demographics, read_demographics, resolve_columns
@@ -269,6 +268,8 @@ def standardise(
         k = stratum[ok]
         z[ok] = (raw[ok] - mean[k]) / sd[k]
         t[ok] = 50.0 + 10.0 * z[ok]
+        from scipy.special import ndtr  # imported here: keeps `import psyscreen` light
+
         pct[ok] = 100.0 * ndtr(z[ok])
     elif table.form == "lookup":
         for k, r in enumerate(rows):
@@ -335,6 +336,8 @@ def _lookup(entries, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             hit[on] = iv.mask(x[on])
     tv = np.array([np.nan if e.t is None else e.t for e in entries])[idx]
     pv = np.array([np.nan if e.percentile is None else e.percentile for e in entries])[idx]
+    from scipy.special import ndtr, ndtri
+
     z = np.where(np.isnan(tv), ndtri(pv / 100.0), (tv - 50.0) / 10.0)
     t = np.where(np.isnan(tv), 50.0 + 10.0 * z, tv)
     p = np.where(np.isnan(pv), 100.0 * ndtr(z), pv)

@@ -51,7 +51,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from ..definitions import Instrument
 from ..demographics import OK, read_demographics, resolve_columns
@@ -302,6 +301,8 @@ def _lookup_entries(x: np.ndarray, lo: int, hi: int, decimals: int) -> list[dict
     equal = np.searchsorted(xs, values, side="right") - below
     p = 100.0 * (below + 0.5 * equal) / n
     p = np.clip(p, 50.0 / n, 100.0 - 50.0 / n)
+    from scipy.special import ndtri
+
     t = 50.0 + 10.0 * ndtri(p / 100.0)
     return [
         {"raw": float(v), "t": round(float(tv), decimals), "percentile": round(float(pv), decimals)}
