@@ -149,9 +149,23 @@ class Source:
     _opts: dict[str, Any] = field(default_factory=dict)
 
     def chunks(
-        self, columns: Sequence[str], categorical: Sequence[str], chunk_rows: int
-    ) -> Iterator[pd.DataFrame]:
-        """DataFrames of ``columns`` (``categorical`` ones as categoricals) in file order."""
+        self,
+        columns: Sequence[str],
+        categorical: Sequence[str],
+        chunk_rows: int,
+        *,
+        arrow: bool = False,
+    ) -> Iterator[Any]:
+        """DataFrames of ``columns`` (``categorical`` ones as categoricals) in file order.
+
+        ``arrow``: a CSV file yields the same chunks as ``pyarrow.Table`` instead,
+        left for the consumer to convert with ``to_pandas()``: the batch pipeline's
+        worker processes do that, so the reading process only parses.
+        Other formats yield DataFrames whatever ``arrow`` says.
+        """
+        if arrow and self.format == "csv":
+            yield from self._csv_chunks(list(columns), set(categorical), chunk_rows, arrow=True)
+            return
         reader = {
             "csv": self._csv_chunks,
             "parquet": self._parquet_chunks,
@@ -169,7 +183,7 @@ class Source:
         popts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
         return pacsv, ropts, popts
 
-    def _csv_chunks(self, columns, categorical, chunk_rows):
+    def _csv_chunks(self, columns, categorical, chunk_rows, arrow: bool = False):
         import pyarrow as pa
 
         pacsv, ropts, popts = self._csv_opts()
@@ -195,11 +209,13 @@ class Source:
                 if n_pending >= chunk_rows:
                     table = pa.Table.from_batches(pending)
                     while table.num_rows >= chunk_rows:
-                        yield table.slice(0, chunk_rows).to_pandas()
+                        part = table.slice(0, chunk_rows)
+                        yield part if arrow else part.to_pandas()
                         table = table.slice(chunk_rows)
                     pending, n_pending = table.to_batches(), table.num_rows
             if n_pending:
-                yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
+                table = pa.Table.from_batches(pending, schema=reader.schema)
+                yield table if arrow else table.to_pandas()
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             raise InputFileError(_csv_error(e, self.encoding)) from None
 
@@ -368,6 +384,23 @@ def _other_headers(src: Source) -> list[str]:
 # writers
 
 
+def csv_rows(table, header: bool = False) -> bytes:
+    """``table`` as CSV bytes (UTF-8, pyarrow's quoting), without the header line unless asked.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> csv_rows(pa.table({"a": ["x,y", None], "b": [1.5, 2.0]}))
+        b'"x,y",1.5\\n,2\\n'
+    """
+    import io
+
+    import pyarrow.csv as pacsv
+
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header))
+    return buf.getvalue()
+
+
 class Writer:
     """Streams Arrow tables of one schema to a CSV, XLSX or Parquet file."""
 
@@ -390,13 +423,25 @@ class Writer:
         self.rows += table.num_rows
 
     def _write_csv(self, table) -> None:
-        import pyarrow.csv as pacsv
+        self._append_csv(table.schema, csv_rows(table))
 
-        if self._w is None:
+    def write_csv_rows(self, schema, data: bytes, rows: int) -> None:
+        """Append CSV rows already encoded by :func:`csv_rows` (e.g. in a worker process).
+
+        The header line comes from ``schema`` on the first call; the bytes are those
+        ``pyarrow.csv.CSVWriter`` writes for the same tables.
+        """
+        if self.format != "csv":
+            raise ValueError("encoded CSV rows can only go to a CSV file")
+        self._append_csv(schema, data)
+        self.rows += rows
+
+    def _append_csv(self, schema, data: bytes) -> None:
+        if self._f is None:
             self._f = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._f.write(codecs.BOM_UTF8)
-            self._w = pacsv.CSVWriter(self._f, table.schema)
-        self._w.write_table(table)
+            self._f.write(csv_rows(schema.empty_table(), header=True))
+        self._f.write(data)
 
     def _write_parquet(self, table) -> None:
         import pyarrow.parquet as pq
@@ -424,8 +469,6 @@ class Writer:
     def close(self) -> None:
         """Finish the file (an empty table still gets its header row)."""
         if self.format == "csv":
-            if self._w is not None:
-                self._w.close()
             if self._f is not None:
                 self._f.close()
         elif self.format == "parquet":

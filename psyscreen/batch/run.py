@@ -290,11 +290,15 @@ class IdTracker:
     def first_rows(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Row of the first occurrence for each repeated id, -1 otherwise (and for blanks)."""
         first = np.full(len(ids), -1, dtype=np.int64)
-        present = np.array([v is not None and v == v for v in ids], dtype=bool)
+        ids = np.asarray(ids, dtype=object)
+        present = pd.notna(ids)  # None, NaN, NA: blank
         if not present.any():
             return first
         idx = np.nonzero(present)[0]
-        h = pd.util.hash_array(np.asarray(ids[idx], dtype=object).astype(str).astype(object))
+        vals = ids[idx]
+        if pd.api.types.infer_dtype(vals, skipna=False) != "string":
+            vals = vals.astype(str).astype(object)  # e.g. numbers: hashed as their text
+        h = pd.util.hash_array(vals)
         r = np.asarray(rows, dtype=np.int64)[idx]
         order = np.argsort(h, kind="stable")
         hs, rs = h[order], r[order]
@@ -505,6 +509,19 @@ class _TableSink:
             table = neutralise_table(table)
         self.writer.write(table)
 
+    def write_rows(self, schema, data: bytes, rows: int) -> bool:
+        """Append CSV rows a worker encoded from a table of ``schema`` (already neutralised).
+
+        Returns False, writing nothing, when ``schema`` is not the file's: the caller
+        then writes the table itself (cast to the file's schema, as :meth:`write` does).
+        """
+        if self.schema is None:
+            self.schema = schema
+        elif schema != self.schema:
+            return False
+        self.writer.write_csv_rows(schema, data, rows)
+        return True
+
     def close(self) -> None:
         self.writer.close()
 
@@ -523,11 +540,17 @@ class _Setup:
     drop_cols: list[str]
     neutralise_results: bool
     neutralise_problems: bool
+    csv_results: bool = False
+    csv_problems: bool = False
 
 
 @dataclass
 class _ChunkOutput:
-    """A chunk ready to write: Arrow tables (pseudonymised, dropped, neutralised) and counts."""
+    """A chunk ready to write: Arrow tables (pseudonymised, dropped, neutralised) and counts.
+
+    For a CSV output, ``results`` / ``problems`` are ``(schema, bytes, rows)``: the rows
+    encoded by :func:`~psyscreen.batch.io.csv_rows`, so the main process only appends.
+    """
 
     results: Any
     problems: Any
@@ -543,20 +566,34 @@ def _init_worker(setup: _Setup) -> None:
     _SETUP = setup
 
 
-def _worker_chunk(chunk: pd.DataFrame, row0: int, dup_first: np.ndarray | None) -> _ChunkOutput:
-    """The task of a worker process (module level, so that it pickles by name)."""
+def _worker_chunk(chunk: Any, row0: int, dup_first: np.ndarray | None) -> _ChunkOutput:
+    """The task of a worker process (module level, so that it pickles by name).
+
+    ``chunk``: a DataFrame, or an Arrow table as read (converted here, not in the reader).
+    """
     assert _SETUP is not None, "worker not initialised"
-    return _chunk_output(chunk, _SETUP, row0, dup_first)
+    return _chunk_output(_as_frame(chunk), _SETUP, row0, dup_first, encode=True)
+
+
+def _as_frame(chunk: Any) -> pd.DataFrame:
+    """A chunk as the reader's DataFrame (Arrow tables converted as the reader does)."""
+    return chunk if isinstance(chunk, pd.DataFrame) else chunk.to_pandas()
 
 
 def _chunk_output(
-    chunk: pd.DataFrame, setup: _Setup, row0: int, dup_first: np.ndarray | None
+    chunk: pd.DataFrame,
+    setup: _Setup,
+    row0: int,
+    dup_first: np.ndarray | None,
+    encode: bool = False,
 ) -> _ChunkOutput:
     """:func:`process_chunk` plus everything per chunk up to the bytes: the parallel path.
 
     ``dup_first``: per row the row of an earlier occurrence of its id (-1: none), as
     the :class:`IdTracker` of the main process found it; ``None`` without an id role.
+    ``encode``: CSV outputs come back as ``(schema, bytes, rows)`` (see :class:`_ChunkOutput`).
     """
+    from .io import csv_rows
     from .privacy import neutralise_table
     from .report import ReportStats
 
@@ -569,15 +606,25 @@ def _chunk_output(
         results = neutralise_table(results)
     if setup.neutralise_problems:
         problems = neutralise_table(problems)
+    if encode and setup.csv_results:
+        results = (results.schema, csv_rows(results), results.num_rows)
+    if encode and setup.csv_problems:
+        problems = (problems.schema, csv_rows(problems), problems.num_rows)
     return _ChunkOutput(results, problems, _stats_state(stats), len(chunk))
 
 
-def _chunk_dups(chunk: pd.DataFrame, plan: Plan, tracker: IdTracker, row0: int):
+def _chunk_dups(chunk: Any, plan: Plan, tracker: IdTracker, row0: int):
     """Duplicate-id information of a chunk, in input order (main process), as in
-    :func:`process_chunk` with an :class:`IdTracker`."""
+    :func:`process_chunk` with an :class:`IdTracker`.
+
+    ``chunk``: a DataFrame or an Arrow table (only its id column is converted).
+    """
     if "id" not in plan.roles:
         return None
-    ids = pd.DataFrame({"id": _text(chunk[plan.roles["id"]])}, index=pd.RangeIndex(len(chunk)))
+    col = chunk[plan.roles["id"]]
+    if not isinstance(col, pd.Series):  # an Arrow column, converted as in the whole table
+        col = col.to_pandas()
+    ids = pd.DataFrame({"id": _text(col)}, index=pd.RangeIndex(len(chunk)))
     rows = np.arange(row0, row0 + len(chunk), dtype=np.int64)
     return tracker.first_rows(_id_values(ids), rows)
 
@@ -646,10 +693,21 @@ def _run_pool(
     n_rows = 0
 
     def write_next() -> None:
-        out = in_flight.popleft().result()
+        fut, chunk, row0, dups = in_flight.popleft()
+        out = fut.result()
         _merge_stats(stats, out.stats)
-        res_sink.write(out.results, neutralised=setup.neutralise_results)
-        prob_sink.write(out.problems, neutralised=setup.neutralise_problems)
+        local = None  # the chunk's tables, made here only if a schema differs (rare)
+        for sink, part, neutralised, which in (
+            (res_sink, out.results, setup.neutralise_results, 0),
+            (prob_sink, out.problems, setup.neutralise_problems, 1),
+        ):
+            if isinstance(part, tuple):
+                if sink.write_rows(*part):
+                    continue
+                if local is None:
+                    local = _chunk_output(_as_frame(chunk), setup, row0, dups)
+                part = local.results if which == 0 else local.problems
+            sink.write(part, neutralised=neutralised)
         if bar is not None:
             bar.update(out.rows)
 
@@ -662,7 +720,8 @@ def _run_pool(
     try:
         for chunk in chunks:
             dups = _chunk_dups(chunk, setup.plan, tracker, n_rows)
-            in_flight.append(pool.submit(_worker_chunk, chunk, n_rows, dups))
+            fut = pool.submit(_worker_chunk, chunk, n_rows, dups)
+            in_flight.append((fut, chunk, n_rows, dups))
             n_rows += len(chunk)
             if len(in_flight) > workers:
                 write_next()
@@ -856,17 +915,28 @@ def run(
     try:
         # with workers, each scores a share of a chunk (memory per process follows the chunk)
         task_rows = max(1, chunk_rows // workers)
-        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows)
+        # with workers, CSV chunks stay Arrow tables here: the workers convert them
+        chunks = src.chunks(
+            plan.read_columns(), plan.categorical_columns(), task_rows, arrow=workers > 1
+        )
         if workers > 1:  # processes pay off only from a second chunk on
             ahead = list(itertools.islice(chunks, 2))
             workers = workers if len(ahead) == 2 else 1
             chunks = itertools.chain(ahead, chunks)
         if workers > 1:
             setup = _Setup(
-                plan, pseudo, pseudo_cols, drop_cols, res_sink.neutralise, prob_sink.neutralise
+                plan,
+                pseudo,
+                pseudo_cols,
+                drop_cols,
+                res_sink.neutralise,
+                prob_sink.neutralise,
+                csv_results=res_sink.writer.format == "csv",
+                csv_problems=prob_sink.writer.format == "csv",
             )
             n_rows = _run_pool(chunks, setup, workers, tracker, stats, res_sink, prob_sink, bar)
         for chunk in chunks:  # one process (nothing left here after the pool)
+            chunk = _as_frame(chunk)
             cr = process_chunk(chunk, plan, n_rows, tracker)
             n_rows += len(chunk)
             stats.update(cr.results, cr.problems)
