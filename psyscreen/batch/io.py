@@ -158,9 +158,10 @@ class Source:
     ) -> Iterator[Any]:
         """DataFrames of ``columns`` (``categorical`` ones as categoricals) in file order.
 
-        ``arrow``: a CSV file yields the same chunks as ``pyarrow.Table`` instead,
-        left for the consumer to convert with ``to_pandas()``: the batch pipeline's
-        worker processes do that, so the reading process only parses.
+        ``arrow``: a CSV file yields the same chunks as ``pyarrow.Table`` of plain
+        strings instead, left for the consumer to convert with :func:`arrow_frame`
+        (the batch pipeline's worker processes do that, so the reading process only
+        parses; dictionary-encoding while parsing would double its work).
         Other formats yield DataFrames whatever ``arrow`` says.
         """
         if arrow and self.format == "csv":
@@ -189,7 +190,9 @@ class Source:
         pacsv, ropts, popts = self._csv_opts()
         popts.invalid_row_handler = self._invalid_row
         types = {
-            c: pa.dictionary(pa.int32(), pa.string()) if c in categorical else pa.string()
+            c: pa.dictionary(pa.int32(), pa.string())
+            if c in categorical and not arrow
+            else pa.string()
             for c in columns
         }
         copts = pacsv.ConvertOptions(
@@ -271,6 +274,29 @@ class Source:
         )
         for df, _meta in it:
             yield df[columns]
+
+
+def arrow_frame(table, categorical: Sequence[str]) -> pd.DataFrame:
+    """An Arrow chunk as a DataFrame, the ``categorical`` columns as categoricals.
+
+    The same values and dtypes as the chunks :meth:`Source.chunks` yields without
+    ``arrow`` (categories may come in another order and omit values of the file that
+    the chunk does not hold).
+
+    Example:
+        >>> import pyarrow as pa
+        >>> df = arrow_frame(pa.table({"a": ["x", "y", "x"], "b": ["1", "", "2"]}), ["a"])
+        >>> df["a"].cat.categories.tolist(), df["b"].tolist()
+        (['x', 'y'], ['1', '', '2'])
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name in categorical:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and not pa.types.is_dictionary(table.schema.field(i).type):
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    return table.to_pandas()
 
 
 def _csv_error(e: Exception, encoding: str | None) -> str:

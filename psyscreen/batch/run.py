@@ -45,7 +45,7 @@ import pandas as pd
 from .. import demographics as demo
 from .._version import __version__
 from ..definitions import Instrument
-from .io import Writer, open_source, sha256_file
+from .io import Writer, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 
 #: roles (besides items) read as categoricals: few distinct values
@@ -572,12 +572,14 @@ def _worker_chunk(chunk: Any, row0: int, dup_first: np.ndarray | None) -> _Chunk
     ``chunk``: a DataFrame, or an Arrow table as read (converted here, not in the reader).
     """
     assert _SETUP is not None, "worker not initialised"
-    return _chunk_output(_as_frame(chunk), _SETUP, row0, dup_first, encode=True)
+    return _chunk_output(_as_frame(chunk, _SETUP.plan), _SETUP, row0, dup_first, encode=True)
 
 
-def _as_frame(chunk: Any) -> pd.DataFrame:
-    """A chunk as the reader's DataFrame (Arrow tables converted as the reader does)."""
-    return chunk if isinstance(chunk, pd.DataFrame) else chunk.to_pandas()
+def _as_frame(chunk: Any, plan: Plan) -> pd.DataFrame:
+    """A chunk as the reader's DataFrame (an Arrow chunk converted as the reader does)."""
+    if isinstance(chunk, pd.DataFrame):
+        return chunk
+    return arrow_frame(chunk, plan.categorical_columns())
 
 
 def _chunk_output(
@@ -705,7 +707,7 @@ def _run_pool(
                 if sink.write_rows(*part):
                     continue
                 if local is None:
-                    local = _chunk_output(_as_frame(chunk), setup, row0, dups)
+                    local = _chunk_output(_as_frame(chunk, setup.plan), setup, row0, dups)
                 part = local.results if which == 0 else local.problems
             sink.write(part, neutralised=neutralised)
         if bar is not None:
@@ -936,7 +938,7 @@ def run(
             )
             n_rows = _run_pool(chunks, setup, workers, tracker, stats, res_sink, prob_sink, bar)
         for chunk in chunks:  # one process (nothing left here after the pool)
-            chunk = _as_frame(chunk)
+            chunk = _as_frame(chunk, plan)
             cr = process_chunk(chunk, plan, n_rows, tracker)
             n_rows += len(chunk)
             stats.update(cr.results, cr.problems)
