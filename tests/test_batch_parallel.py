@@ -8,19 +8,21 @@ compared byte for byte with the one-process run.
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
 import psyscreen
 from psyscreen.batch import BatchError, run
-from psyscreen.batch.io import open_source
+from psyscreen.batch.io import Writer, arrow_frame, csv_rows, open_source
 from psyscreen.batch.report import ReportStats
-from psyscreen.batch.run import _merge_stats, _stats_state, plan_for
+from psyscreen.batch.run import _merge_stats, _stats_state, _TableSink, plan_for
 
 ROOT = Path(__file__).resolve().parents[1]
 N, CHUNK = 900, 200
@@ -102,3 +104,53 @@ def test_merge_refuses_an_unknown_accumulator():
 def test_workers_must_be_positive(tmp_path):
     with pytest.raises(BatchError, match="workers"):
         run(ROOT / "examples/annual_export.csv", tmp_path / "r.csv", workers=0)
+
+
+def test_rows_encoded_apart_give_the_bytes_of_one_csv_writer(tmp_path):
+    # workers encode their rows; the file must equal what pyarrow's CSVWriter writes
+    t = pa.table(
+        {
+            "a": pa.array(["x,y", None, "'=1", "中文", 'say "hi"']),
+            "b": pa.array([1.5, None, 2.0, 3.25, -0.0]),
+            "c": pa.array([True, None, False, True, None]),
+            "d": pa.array([1, None, 3, 4, 5], pa.int64()),
+        }
+    )
+    ref = tmp_path / "ref.csv"
+    with open(ref, "wb") as f:
+        f.write(codecs.BOM_UTF8)
+        with pacsv.CSVWriter(f, t.schema) as w:
+            w.write_table(t)
+            w.write_table(t.slice(1, 2))
+    w = Writer(tmp_path / "ours.csv")
+    w.write_csv_rows(t.schema, csv_rows(t), t.num_rows)
+    w.write(t.slice(1, 2))  # a table written by the main process itself, as in a fallback
+    w.close()
+    assert (tmp_path / "ours.csv").read_bytes() == ref.read_bytes()
+    assert w.rows == 7
+
+
+def test_sink_refuses_rows_of_another_schema(tmp_path):
+    sink = _TableSink(tmp_path / "r.csv", neutralise=True)
+    t = pa.table({"a": ["1"]})
+    assert sink.write_rows(t.schema, csv_rows(t), 1)
+    other = pa.table({"a": [1]})
+    assert not sink.write_rows(other.schema, csv_rows(other), 1)  # the caller writes a table
+    sink.close()
+    assert sink.writer.rows == 1
+
+
+def test_arrow_chunks_convert_to_the_frames_of_the_plain_reader():
+    plan = _plan()
+    src = open_source(ROOT / "examples/annual_export.csv")
+    cols, cats = plan.read_columns(), plan.categorical_columns()
+    plain = list(src.chunks(cols, cats, 700))
+    arrow = list(src.chunks(cols, cats, 700, arrow=True))
+    assert len(plain) == len(arrow) == 3
+    for df, table in zip(plain, arrow):
+        assert isinstance(table, pa.Table)
+        got = arrow_frame(table, cats)
+        assert list(got.columns) == list(df.columns)
+        for c in df.columns:
+            assert isinstance(got[c].dtype, pd.CategoricalDtype) == (c in cats)
+            assert got[c].astype(object).tolist() == df[c].astype(object).tolist()

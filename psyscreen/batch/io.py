@@ -187,7 +187,9 @@ class Source:
     def _csv_chunks(self, columns, categorical, chunk_rows, arrow: bool = False):
         import pyarrow as pa
 
-        pacsv, ropts, popts = self._csv_opts()
+        # Arrow chunks are strings (larger than dictionaries): smaller blocks keep the
+        # read-ahead, and so the reading process, as small as before
+        pacsv, ropts, popts = self._csv_opts(CSV_BLOCK_BYTES // 4 if arrow else CSV_BLOCK_BYTES)
         popts.invalid_row_handler = self._invalid_row
         types = {
             c: pa.dictionary(pa.int32(), pa.string())

@@ -298,7 +298,7 @@ class IdTracker:
         vals = ids[idx]
         if pd.api.types.infer_dtype(vals, skipna=False) != "string":
             vals = vals.astype(str).astype(object)  # e.g. numbers: hashed as their text
-        h = pd.util.hash_array(vals)
+        h = pd.util.hash_array(vals, categorize=False)  # same hashes, no factorising
         r = np.asarray(rows, dtype=np.int64)[idx]
         order = np.argsort(h, kind="stable")
         hs, rs = h[order], r[order]
