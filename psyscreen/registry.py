@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .definitions import Instrument
 from .yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
 _PKG = Path(__file__).resolve().parent
+M = TypeVar("M", bound=BaseModel)
 
 
 def data_dir(kind: str) -> Path:
@@ -37,6 +40,28 @@ def data_dir(kind: str) -> Path:
     if installed.is_dir():
         return installed
     return _PKG.parent / kind
+
+
+def validated(
+    data: object,
+    model: type[M],
+    schema_name: str,
+    file: str,
+    what: str,
+    to_error: Callable[[ValidationError, str], DefinitionError] = pydantic_error,
+) -> M:
+    """Check parsed YAML ``data`` against the published schema, then build ``model``.
+
+    Shared by instruments, norm tables and risk profiles; errors are
+    :class:`DefinitionError` naming ``file``, the path inside it and the problem.
+    """
+    if not isinstance(data, dict):
+        raise DefinitionError(file, "", f"{what} must be a YAML mapping")
+    validate_json_schema(data, schema(schema_name), file)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise to_error(e, file) from None
 
 
 @functools.cache
@@ -103,13 +128,7 @@ def instrument_from_data(
     data: object, file: str = "<data>", digest: str | None = None
 ) -> Instrument:
     """Validate already-parsed definition data into an :class:`Instrument`."""
-    if not isinstance(data, dict):
-        raise DefinitionError(file, "", "a definition must be a YAML mapping")
-    validate_json_schema(data, schema("instrument"), file)
-    try:
-        inst = Instrument.model_validate(data)
-    except ValidationError as e:
-        raise pydantic_error(e, file) from None
+    inst = validated(data, Instrument, "instrument", file, "a definition")
     inst._source = file
     inst._sha256 = digest
     return inst

@@ -28,8 +28,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..definitions import Instrument
-from ..registry import data_dir, load_instrument, resolve_file, schema
-from ..yamlio import DefinitionError, format_path, read_yaml, validate_json_schema
+from ..registry import data_dir, load_instrument, resolve_file, validated
+from ..yamlio import DefinitionError, format_path, read_yaml
 from .models import NormTable, TableError, check_instrument
 
 NormLike = str | Path | NormTable
@@ -69,13 +69,7 @@ def _load_file(path: str, _mtime: int) -> NormTable:
 
 def table_from_data(data: Any, file: str = "<data>", digest: str | None = None) -> NormTable:
     """Validate parsed YAML data into a :class:`NormTable` (schema, then model rules)."""
-    if not isinstance(data, dict):
-        raise DefinitionError(file, "", "a norm table must be a YAML mapping")
-    validate_json_schema(data, schema("norm_table"), file)
-    try:
-        table = NormTable.model_validate(data)
-    except ValidationError as e:
-        raise definition_error(e, file) from None
+    table = validated(data, NormTable, "norm_table", file, "a norm table", definition_error)
     table._source_path = file
     table._sha256 = digest
     return table

@@ -49,8 +49,8 @@ from ..definitions import (
     ValidityCheck,
     _unique,
 )
-from ..registry import data_dir, load_instrument, resolve_file, schema
-from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+from ..registry import data_dir, load_instrument, resolve_file, validated
+from ..yamlio import DefinitionError, read_yaml
 
 ScaleRef = Annotated[
     str,
@@ -551,13 +551,7 @@ def _load_file(path: str, _mtime: int) -> RiskProfile:
 
 def profile_from_data(data: object, file: str = "<data>", digest: str | None = None) -> RiskProfile:
     """Validate already-parsed profile data into a :class:`RiskProfile`."""
-    if not isinstance(data, dict):
-        raise DefinitionError(file, "", "a risk profile must be a YAML mapping")
-    validate_json_schema(data, schema("risk_profile"), file)
-    try:
-        prof = RiskProfile.model_validate(data)
-    except ValidationError as e:
-        raise pydantic_error(e, file) from None
+    prof = validated(data, RiskProfile, "risk_profile", file, "a risk profile")
     prof._source = file
     prof._sha256 = digest
     try:
