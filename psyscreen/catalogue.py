@@ -16,13 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .definitions import Instrument
+from .definitions import format_number as _num
 from .registry import list_instruments, load_instrument
 
 CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "docs" / "instruments.md"
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _age(inst: Instrument) -> str:

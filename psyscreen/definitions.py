@@ -273,6 +273,16 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+def format_number(x: float) -> str:
+    """A number for display: whole numbers without ``.0``, others in ``%g`` form.
+
+    Example:
+        >>> format_number(10.0), format_number(69.69697), format_number(float("nan"))
+        ('10', '69.697', 'nan')
+    """
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 class BandSet(_Model):
     """Bands that partition a scale's range, from one source."""
 

@@ -46,7 +46,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..definitions import Band, BandSet, Citation, Identifier, Instrument, Interval, Text
+from ..definitions import (
+    Band,
+    BandSet,
+    Citation,
+    Identifier,
+    Instrument,
+    Interval,
+    Text,
+)
+from ..definitions import (
+    format_number as _num,
+)
 
 Sex = Literal["female", "male"]
 FORMS = ("mean_sd", "lookup", "bands")
@@ -62,10 +73,6 @@ class TableError(ValueError):
     def __init__(self, path: str, problem: str):
         self.path, self.problem = path, problem
         super().__init__(f"{path}: {problem}" if path else problem)
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 class Coverage(_Model):

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..definitions import format_number as _fmt
 from ._data import (
     Counts,
     Sample,
@@ -246,10 +247,6 @@ class DiagnosticAccuracy(Result):
             out[f"{name}_lower"] = row["lower"]
             out[f"{name}_upper"] = row["upper"]
         return out
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def accuracy(
