@@ -99,3 +99,22 @@ def test_categorical_answers_score_like_text_answers(cells):
     b = item_values(cat, inst)
     np.testing.assert_array_equal(a.values, b.values)
     np.testing.assert_array_equal(a.problem, b.problem)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.none(), st.text(max_size=6)), max_size=30),
+    cut=st.integers(0, 5),
+    large=st.booleans(),
+)
+def test_formula_test_on_bytes_matches_the_first_character_rule(cells, cut, large):
+    """The buffer-level test equals "first character in = + - @ TAB CR", also on
+    sliced, chunked and large-string arrays (slices have an offset into the buffers)."""
+    arr = pa.array(cells, type=pa.large_string() if large else pa.string()).slice(cut)
+    want = [
+        None if c is None else ("'" + c if c[:1] in ("=", "+", "-", "@", "\t", "\r") else c)
+        for c in cells[cut:]
+    ]
+    assert neutralise_formulas(arr).to_pylist() == want
+    chunked = pa.chunked_array([arr, arr], type=arr.type)
+    assert neutralise_formulas(chunked).to_pylist() == want + want

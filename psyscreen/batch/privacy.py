@@ -27,22 +27,59 @@ import hmac
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 #: first characters that make a spreadsheet treat a cell as a formula
-FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_BYTES = b"=+-@\t\r"
+_FORMULA_TABLE = np.zeros(256, dtype=bool)
+_FORMULA_TABLE[list(FORMULA_BYTES)] = True
 KEY_ENV = "PSYSCREEN_PSEUDONYM_KEY"
 
 
 def neutralise_formulas(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Prefix text cells that start like a formula with an apostrophe."""
+    """Prefix text cells that start like a formula with an apostrophe.
+
+    The test looks at the first byte of each cell in the Arrow buffers (every
+    formula start is one ASCII byte, and in UTF-8 no other character starts with
+    such a byte), so a column without such cells costs one vectorised pass.
+    """
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         return arr
-    hit = pc.match_substring_regex(arr, FORMULA_START)
-    if not pc.any(hit).as_py():
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([neutralise_formulas(c) for c in arr.chunks], type=arr.type)
+    hit = formula_cells(arr)
+    if not hit.any():
         return arr
-    return pc.if_else(hit, pc.binary_join_element_wise("'", arr, ""), arr)
+    quote, empty = pa.scalar("'", type=arr.type), pa.scalar("", type=arr.type)
+    return pc.if_else(pa.array(hit), pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def formula_cells(arr: pa.Array) -> np.ndarray:
+    """Per cell of a string array: does it start like a formula (``FORMULA_BYTES``)?
+
+    Example:
+        >>> formula_cells(pa.array(["=1", "", None, "a-", "@"])).tolist()
+        [True, False, False, False, True]
+    """
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    _, offsets_buf, data_buf = arr.buffers()
+    otype = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=otype)[arr.offset : arr.offset + n + 1]
+    starts = offsets[:-1]
+    nonempty = offsets[1:] > starts
+    if data_buf is None or not nonempty.any():
+        return np.zeros(n, dtype=bool)
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    first = np.zeros(n, dtype=np.uint8)
+    first[nonempty] = data[starts[nonempty]]
+    hit = nonempty & _FORMULA_TABLE[first]
+    if arr.null_count:
+        hit &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return hit
 
 
 def neutralise_table(table: pa.Table) -> pa.Table:

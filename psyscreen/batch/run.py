@@ -735,6 +735,116 @@ def _run_pool(
 
 
 # ---------------------------------------------------------------------------
+# one process, three threads
+
+
+class _ReadAhead:
+    """Iterates ``source`` in a background thread, at most ``depth`` items ahead.
+
+    The reader's work (pyarrow parses CSV without holding the GIL) then overlaps
+    the scoring in the calling thread. An exception in the reader is raised in
+    the caller, at the item where it happened; :meth:`close` stops the thread.
+    """
+
+    _END = object()
+
+    def __init__(self, source: Iterator[Any], depth: int = 1):
+        import queue
+        import threading
+
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._source = source
+        self._thread = threading.Thread(target=self._fill, name="psyscreen-read", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _fill(self) -> None:
+        try:
+            for item in self._source:
+                if not self._put((item, None)):
+                    return
+        except BaseException as e:  # handed to the consumer, raised there
+            self._put((None, e))
+            return
+        self._put((self._END, None))
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item, err = self._q.get()
+            if err is not None:
+                raise err
+            if item is self._END:
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_threads(
+    chunks: Iterator[Any],
+    plan: Plan,
+    tracker: IdTracker,
+    stats: Any,
+    res_sink: _TableSink,
+    prob_sink: _TableSink,
+    bar: Any,
+    pseudo: Any,
+    pseudo_cols: list[str],
+    drop_cols: list[str],
+) -> int:
+    """Score chunks in this thread while one thread reads ahead and one writes behind.
+
+    Chunks are scored, counted and written strictly in input order (one thread for
+    each step), so the outputs are those of a plain loop. One chunk is read ahead
+    while one is scored and the one before is written, so memory stays bounded by
+    the chunk size.
+    Returns rows read.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(cr: ChunkResult, rows: int) -> None:
+        stats.update(cr.results, cr.problems)
+        res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
+        prob_sink.write(to_arrow(cr.problems))
+        if bar is not None:
+            bar.update(rows)
+
+    n_rows = 0
+    pending: deque = deque()
+    reader = _ReadAhead(iter(chunks))
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscreen-write")
+    try:
+        for chunk in reader:
+            chunk = _as_frame(chunk, plan)
+            cr = process_chunk(chunk, plan, n_rows, tracker)
+            n_rows += len(chunk)
+            while pending:  # the chunk before has been written (a writer's error raises here)
+                pending.popleft().result()
+            pending.append(writer.submit(write, cr, len(chunk)))
+        while pending:
+            pending.popleft().result()
+    finally:
+        reader.close()
+        for fut in pending:
+            fut.cancel()
+        writer.shutdown(wait=True)
+    return n_rows
+
+
+# ---------------------------------------------------------------------------
 # the run
 
 
@@ -937,15 +1047,19 @@ def run(
                 csv_problems=prob_sink.writer.format == "csv",
             )
             n_rows = _run_pool(chunks, setup, workers, tracker, stats, res_sink, prob_sink, bar)
-        for chunk in chunks:  # one process (nothing left here after the pool)
-            chunk = _as_frame(chunk, plan)
-            cr = process_chunk(chunk, plan, n_rows, tracker)
-            n_rows += len(chunk)
-            stats.update(cr.results, cr.problems)
-            res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
-            prob_sink.write(to_arrow(cr.problems))
-            if bar is not None:
-                bar.update(len(chunk))
+        else:  # one process: read ahead and write behind in threads
+            n_rows = _run_threads(
+                chunks,
+                plan,
+                tracker,
+                stats,
+                res_sink,
+                prob_sink,
+                bar,
+                pseudo,
+                pseudo_cols,
+                drop_cols,
+            )
         if res_sink.schema is None:  # an export with a header and no rows
             cr = process_chunk(_empty_chunk(plan), plan, 0, tracker)
             res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))

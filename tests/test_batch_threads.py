@@ -1,0 +1,149 @@
+"""The one-process pipeline (read ahead and write behind in threads) is a plain loop.
+
+Outputs are compared byte for byte with a sequential loop written here from the
+public pieces (process_chunk, ReportStats, the sinks); errors raised in the
+reading or the writing thread reach the caller and leave no thread behind.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import psyscreen
+from psyscreen.batch import InputFileError, run
+from psyscreen.batch.io import open_source
+from psyscreen.batch.run import (
+    IdTracker,
+    _finish,
+    _ReadAhead,
+    _TableSink,
+    plan_for,
+    process_chunk,
+    to_arrow,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+N, CHUNK = 700, 150
+
+
+def _example_module():
+    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    ex = _example_module()
+    battery = psyscreen.load_profile("default").instruments
+    d = tmp_path_factory.mktemp("threads")
+    df = ex.make_export(N, battery, seed=5, slips=True)
+    df.loc[N - 1, "学号"] = df.loc[3, "学号"]  # a repeated id across chunks
+    csv, mapping = d / "export.csv", d / "mapping.yaml"
+    df.to_csv(csv, index=False, encoding="utf-8-sig")
+    mapping.write_text(ex.mapping_yaml(battery), encoding="utf-8")
+    return d, csv, mapping
+
+
+def _no_pipeline_threads() -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not any(t.name.startswith("psyscreen-") for t in threading.enumerate()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_threaded_run_equals_a_sequential_loop(export):
+    d, csv, mapping = export
+    res = run(csv, d / "t" / "results.csv", mapping=mapping, chunk_rows=CHUNK, progress=False)
+    src = open_source(csv)
+    plan = plan_for(src.headers, mapping)
+    out, probs = _TableSink(d / "s" / "results.csv", True), _TableSink(d / "s" / "p.csv", True)
+    tracker, row0 = IdTracker(), 0
+    for chunk in src.chunks(plan.read_columns(), plan.categorical_columns(), CHUNK):
+        cr = process_chunk(chunk, plan, row0, tracker)
+        row0 += len(chunk)
+        out.write(_finish(cr.results, None, [], []))
+        probs.write(to_arrow(cr.problems))
+    out.close()
+    probs.close()
+    assert row0 == N
+    assert res.results.read_bytes() == (d / "s" / "results.csv").read_bytes()
+    assert res.problems.read_bytes() == (d / "s" / "p.csv").read_bytes()
+    assert _no_pipeline_threads()
+
+
+def test_an_error_while_reading_reaches_the_caller(export, tmp_path):
+    _, csv, mapping = export
+    data = csv.read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(data + data.splitlines()[-1] + b"\xff\xfe\r\n")
+    # declared UTF-8 with an invalid byte in the last line: the reading thread fails
+    with pytest.raises(InputFileError):
+        run(
+            bad,
+            tmp_path / "o.csv",
+            mapping=mapping,
+            chunk_rows=CHUNK,
+            progress=False,
+            encoding="utf-8",
+            report=False,
+        )
+    assert _no_pipeline_threads()
+
+
+def test_an_error_while_writing_reaches_the_caller(export, tmp_path, monkeypatch):
+    _, csv, mapping = export
+    calls = {"n": 0}
+    original = _TableSink.write
+
+    def failing(self, table, neutralised=False):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full (simulated)")
+        return original(self, table, neutralised)
+
+    monkeypatch.setattr(_TableSink, "write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        run(
+            csv, tmp_path / "o.csv", mapping=mapping, chunk_rows=CHUNK, progress=False, report=False
+        )
+    assert _no_pipeline_threads()
+
+
+def test_read_ahead_keeps_order_raises_in_place_and_stops():
+    assert list(_ReadAhead(iter(range(50)), depth=2)) == list(range(50))
+
+    def broken():
+        yield 1
+        yield 2
+        raise ValueError("boom")
+
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for x in _ReadAhead(broken()):
+            got.append(x)
+    assert got == [1, 2]
+    # a consumer that stops early: close() ends the thread blocked on a full queue
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    ra = _ReadAhead(endless(), depth=1)
+    it = iter(ra)
+    assert next(it) == 0
+    ra.close()
+    assert not ra._thread.is_alive()
+    assert len(produced) <= 4  # read ahead by at most the queue's depth (+ one in hand)
