@@ -147,3 +147,20 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops():
     ra.close()
     assert not ra._thread.is_alive()
     assert len(produced) <= 4  # read ahead by at most the queue's depth (+ one in hand)
+
+
+@pytest.mark.parametrize("out_name", ["results.csv", "results.parquet"])
+def test_manifest_hashes_made_on_the_fly_equal_the_files(export, tmp_path, out_name):
+    """The input is hashed in a thread and the outputs while written: same digests."""
+    from psyscreen.batch.io import sha256_file
+
+    _, csv, mapping = export
+    plain = tmp_path / "plain.csv"  # no BOM: hashed while the encoding is detected
+    plain.write_bytes(csv.read_bytes()[3:])
+    for inp in (csv, plain):
+        res = run(inp, tmp_path / inp.stem / out_name, mapping=mapping, progress=False)
+        man = res.manifest
+        assert man["input"]["sha256"] == sha256_file(inp)
+        for key in ("results", "problems", "report"):
+            entry = man["outputs"][key]
+            assert entry["sha256"] == sha256_file(entry["file"]), key

@@ -144,9 +144,16 @@ class Source:
     format: str
     headers: list[str]
     encoding: str | None = None
-    sha256: str = ""
     unreadable_lines: list[int | None] = field(default_factory=list)
     _opts: dict[str, Any] = field(default_factory=dict)
+    _digest: Any = None  # the SHA-256 hex digest, or a Future of it (hashed in a thread)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes (waits for the hashing thread, if one runs)."""
+        if self._digest is not None and not isinstance(self._digest, str):
+            self._digest = self._digest.result()
+        return self._digest or ""
 
     def chunks(
         self,
@@ -352,17 +359,32 @@ def open_source(
         path=p, format=fmt, headers=[], _opts={"sheet": sheet, "value_labels": value_labels}
     )
     if fmt == "csv":
-        digest, detected = hash_and_detect(p)
-        src.sha256, src.encoding = digest, encoding or detected
+        with open(p, "rb") as f:
+            bom = f.read(3) == codecs.BOM_UTF8
+        if encoding or bom:  # nothing to detect: hash while the rest of the run goes on
+            src._digest = _hash_in_thread(p)
+            src.encoding = encoding or "utf-8-sig"
+        else:
+            src._digest, src.encoding = hash_and_detect(p)
         try:
             codecs.lookup(src.encoding)
         except LookupError:
             raise InputFileError(f"unknown encoding {src.encoding!r}") from None
         src.headers = _csv_headers(src)
     else:
-        src.sha256 = sha256_file(p)
+        src._digest = _hash_in_thread(p)
         src.headers = _other_headers(src)
     return src
+
+
+def _hash_in_thread(path: Path):
+    """A Future of :func:`sha256_file` (hashlib releases the GIL: it overlaps the run)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscreen-hash")
+    fut = pool.submit(sha256_file, path)
+    pool.shutdown(wait=False)  # the thread ends when the file is hashed
+    return fut
 
 
 def _csv_headers(src: Source) -> list[str]:
@@ -429,8 +451,35 @@ def csv_rows(table, header: bool = False) -> bytes:
     return buf.getvalue()
 
 
+class _HashingFile:
+    """A binary file that hashes what is written to it (no second pass over the file)."""
+
+    def __init__(self, path: Path):
+        self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.hash = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def close(self) -> None:
+        self._f.close()
+        self.closed = True
+
+
 class Writer:
-    """Streams Arrow tables of one schema to a CSV, XLSX or Parquet file."""
+    """Streams Arrow tables of one schema to a CSV, XLSX or Parquet file.
+
+    CSV and Parquet bytes are hashed as they are written: :attr:`sha256` after
+    :meth:`close` equals :func:`sha256_file` of the file.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -439,6 +488,11 @@ class Writer:
         self._w: Any = None
         self._f: Any = None
         self.rows = 0
+        self.sha256: str | None = None
+
+    def _open(self) -> _HashingFile:
+        self._hashing = _HashingFile(self.path)
+        return self._hashing
 
     def write(self, table) -> None:
         """Append ``table`` (a ``pyarrow.Table``)."""
@@ -466,7 +520,7 @@ class Writer:
 
     def _append_csv(self, schema, data: bytes) -> None:
         if self._f is None:
-            self._f = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._f = self._open()
             self._f.write(codecs.BOM_UTF8)
             self._f.write(csv_rows(schema.empty_table(), header=True))
         self._f.write(data)
@@ -475,7 +529,7 @@ class Writer:
         import pyarrow.parquet as pq
 
         if self._w is None:
-            self._w = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._w = pq.ParquetWriter(self._open(), table.schema, compression="zstd")
         self._w.write_table(table)
 
     def _write_xlsx(self, table) -> None:
@@ -502,6 +556,9 @@ class Writer:
         elif self.format == "parquet":
             if self._w is not None:
                 self._w.close()
+                self._hashing.close()
         elif self._f is not None:
             self._f.save(self.path)
+        hashing = getattr(self, "_hashing", None)
+        self.sha256 = hashing.hash.hexdigest() if hashing is not None else None
         self._w = self._f = None

@@ -1110,8 +1110,8 @@ def run(
             **counts,
         },
         "outputs": {
-            "results": _out_entry(output),
-            "problems": _out_entry(problems_path),
+            "results": _out_entry(output, res_sink.writer.sha256),
+            "problems": _out_entry(problems_path, prob_sink.writer.sha256),
         },
         "exit_code": exit_code,
     }
@@ -1130,8 +1130,9 @@ def run(
     return BatchResult(output, problems_path, manifest_path, report_path, man)
 
 
-def _out_entry(p: Path) -> dict[str, Any]:
-    return {"file": str(p), "sha256": sha256_file(p), "bytes": os.path.getsize(p)}
+def _out_entry(p: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Manifest entry of an output; ``sha256``: hashed while written (else read back)."""
+    return {"file": str(p), "sha256": sha256 or sha256_file(p), "bytes": os.path.getsize(p)}
 
 
 def _empty_chunk(plan: Plan) -> pd.DataFrame:
