@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -93,7 +95,7 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
     """Map one answer column to (values, problem codes)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         # map each distinct answer once, then broadcast by code (same rules, far faster)
-        cat_value, cat_problem = _column_values(pd.Series(col.cat.categories), rs)
+        cat_value, cat_problem = _category_values(col.cat.categories, rs)
         codes = col.cat.codes.to_numpy()
         known = codes >= 0
         if not len(cat_value):  # no answer at all in this column
@@ -138,6 +140,35 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
     rest = ~handled
     problem[rest & ~np.isnan(num)] = OUT_OF_RANGE
     problem[rest & np.isnan(num)] = NON_NUMERIC
+    return value, problem
+
+
+_CATEGORY_CACHE: OrderedDict = OrderedDict()
+_CATEGORY_LOCK = threading.Lock()
+_CATEGORY_CACHE_SIZE = 2048
+
+
+def _category_values(categories: pd.Index, rs: ResponseScale) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_column_values` of the distinct answers of a categorical, remembered.
+
+    Batch chunks repeat the same few answer texts in every column, so each set of
+    categories is mapped once per response scale (an LRU of the last 2,048 sets;
+    response scales are frozen models, so a result stays right while ``rs`` lives,
+    which the entry checks by identity). The arrays returned are read-only.
+    """
+    key = (id(rs), str(categories.dtype), tuple(categories.tolist()))
+    with _CATEGORY_LOCK:
+        hit = _CATEGORY_CACHE.get(key)
+        if hit is not None and hit[0] is rs:
+            _CATEGORY_CACHE.move_to_end(key)
+            return hit[1], hit[2]
+    value, problem = _column_values(pd.Series(categories), rs)
+    value.setflags(write=False)
+    problem.setflags(write=False)
+    with _CATEGORY_LOCK:
+        _CATEGORY_CACHE[key] = (rs, value, problem)
+        while len(_CATEGORY_CACHE) > _CATEGORY_CACHE_SIZE:
+            _CATEGORY_CACHE.popitem(last=False)
     return value, problem
 
 

@@ -122,17 +122,22 @@ class ReportStats:
 
     # -- accumulate --------------------------------------------------------------
     def update(self, results: pd.DataFrame, problems: pd.DataFrame) -> None:
-        """Add one chunk of results (as produced by ``process_chunk``) and its problems."""
+        """Add one chunk of results (as produced by ``process_chunk``) and its problems.
+
+        Counting works on the distinct values of each column (factorised codes and
+        ``bincount``), so its cost hardly depends on the number of groups.
+        """
         n = len(results)
         self.rows += n
-        outcome = self._outcome(results)
-        _count(self.by_group["all"], np.full(n, "all", dtype=object), outcome)
+        out_codes, out_labels = _factorize(self._outcome(results))
+        _count(self.by_group["all"], np.zeros(n, dtype=np.intp), ["all"], out_codes, out_labels)
         for dim in ("school", "grade", "sex"):
             if dim in results:
-                _count(self.by_group[dim], self._groups(results[dim], dim), outcome)
-        self.row_status.update(results["row.status"].value_counts().to_dict())
+                g_codes, g_labels = self._groups(results[dim], dim)
+                _count(self.by_group[dim], g_codes, g_labels, out_codes, out_labels)
+        self.row_status.update(_value_counts(results["row.status"]))
         if "risk.status" in results:
-            self.risk_status.update(results["risk.status"].astype(str).value_counts().to_dict())
+            self.risk_status.update(_value_counts(results["risk.status"]))
         for s in self.scales:
             inst, scale = s.split(".", 1)
             raw = results.get(f"{s}.raw")
@@ -141,16 +146,15 @@ class ReportStats:
                 self.raw_hist[s].update(pd.Series(v[np.isfinite(v)]).value_counts().to_dict())
             band = self._band_column(results, inst, scale)
             if band is not None:
-                b = band.astype(object).fillna("(no score)")
-                self.band_counts[s].update(b.value_counts().to_dict())
+                self.band_counts[s].update(_value_counts(band, missing="(no score)"))
         for inst in self.plan.instruments:
             col = results.get(f"{inst.id}.status")
             if col is not None:
-                for v, k in col.astype(str).value_counts().items():
-                    self.instrument_status[inst.id, v] += int(k)
+                for v, k in _value_counts(col).items():
+                    self.instrument_status[inst.id, v] += k
         for c in results.columns:
             if str(c).endswith(".norm_table"):
-                self.norm_tables.update(str(v) for v in results[c].dropna().unique() if str(v))
+                self.norm_tables.update(v for v in _value_counts(results[c], missing="") if v)
         if len(problems):
             pairs = problems.groupby(["field", "problem"], sort=False).size()
             for key, k in pairs.items():
@@ -170,24 +174,19 @@ class ReportStats:
         return np.where(status == "level", level, status)
 
     @staticmethod
-    def _groups(col: pd.Series, dim: str) -> np.ndarray:
-        """Group label per row; parsed on the distinct values only."""
-        values = col.astype(object).where(col.notna(), None)
-        uniq = pd.unique(values.to_numpy())
+    def _groups(col: pd.Series, dim: str) -> tuple[np.ndarray, list[str]]:
+        """(code per row, label per code): labels made from the distinct values only."""
+        codes, uniq = _factorize(col)
+        present = [None if _blank(v) else v for v in uniq]
         if dim == "sex":
-            sex, st = demo.sex_status(pd.Series(uniq, dtype=object))
+            sex, st = demo.sex_status(pd.Series(present, dtype=object))
             labels = [
                 v if s == demo.OK else ("(invalid)" if s == demo.INVALID else "(missing)")
                 for v, s in zip(sex.to_numpy(), st)
             ]
         else:
-            labels = ["(missing)" if v is None else str(v) for v in uniq]
-        lookup = dict(zip(uniq, labels))
-        return (
-            np.array([lookup[v] for v in values.to_numpy()], dtype=object)
-            if len(values)
-            else np.empty(0, dtype=object)
-        )
+            labels = ["(missing)" if v is None else str(v) for v in present]
+        return codes, labels
 
     def _band_column(self, results: pd.DataFrame, inst: str, scale: str) -> pd.Series | None:
         src = "instrument"
@@ -227,13 +226,41 @@ class ReportStats:
         return groups, arr
 
 
-def _count(counter: Counter, groups: np.ndarray, outcome: np.ndarray) -> None:
+def _blank(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
+    """(code per row, distinct values) with missing values as one value of their own."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return codes, list(uniq)
+
+
+def _value_counts(col: pd.Series, missing: str = "nan") -> dict[str, int]:
+    """Counts of the values of ``col`` by their text; missing values as ``missing``."""
+    counts = col.value_counts(dropna=False, sort=False)
+    out: dict[str, int] = {}
+    for v, k in counts.items():
+        if k:
+            key = missing if _blank(v) else str(v)
+            out[key] = out.get(key, 0) + int(k)
+    return out
+
+
+def _count(
+    counter: Counter,
+    g_codes: np.ndarray,
+    g_labels: list[str],
+    o_codes: np.ndarray,
+    o_labels: list[str],
+) -> None:
     """Add the (group, outcome) pair counts of one chunk to ``counter``."""
-    if len(groups) == 0:
+    if len(g_codes) == 0:
         return
-    pairs = pd.DataFrame({"g": groups, "o": outcome}).value_counts(sort=False)
-    for (g, o), k in pairs.items():
-        counter[g, o] += int(k)
+    k = len(o_labels)
+    pairs = np.bincount(g_codes * k + o_codes, minlength=len(g_labels) * k)
+    for idx in np.nonzero(pairs)[0]:
+        counter[g_labels[idx // k], o_labels[idx % k]] += int(pairs[idx])
 
 
 def _natural(s: str) -> tuple:
