@@ -400,13 +400,15 @@ def process_chunk(
         probs = empty_problems()
         row_problems = np.full(n, "", dtype=object)
     has = row_problems != ""
-    head = {"row": rows}
+    # text columns stay categoricals / Arrow strings, or explicitly object: letting
+    # pandas infer a string dtype from Python objects would convert every cell
+    head: dict[str, Any] = {"row": rows}
     for role in plan.roles:
-        head[role] = canon[role].astype(object).where(canon[role].notna(), None).to_numpy()
+        head[role] = canon[role].array
     for h in plan.spec.keep:
-        head[h] = _text(chunk[h]).astype(object).to_numpy()
-    head["row.status"] = np.where(has, "problems", "ok").astype(object)
-    head["row.problems"] = row_problems
+        head[h] = _text(chunk[h]).array
+    head["row.status"] = pd.Categorical.from_codes(has.astype(np.int8), ["ok", "problems"])
+    head["row.problems"] = pd.Series(row_problems, dtype=object, index=scored.index)
     front = pd.DataFrame(head, index=scored.index)
     results = pd.concat([front, scored], axis=1)
     results.index = pd.RangeIndex(row0, row0 + n)
