@@ -1,9 +1,9 @@
 """Safe YAML reading and definition errors that name file, path and problem.
 
 Every definition file in psyscreen (instruments, norm tables, risk profiles)
-is read with :func:`read_yaml`, which uses PyYAML's ``SafeLoader`` (no Python
-objects, no code execution) and rejects duplicate keys, which plain YAML
-loaders silently overwrite.
+is read with :func:`read_yaml`, which uses PyYAML's ``SafeLoader`` (libyaml's
+``CSafeLoader`` when available; no Python objects, no code execution) and
+rejects duplicate keys, which plain YAML loaders silently overwrite.
 
 Example:
     >>> from psyscreen.yamlio import parse_yaml
@@ -34,8 +34,12 @@ class DefinitionError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys."""
+#: libyaml's parser when PyYAML has it (same safe constructor, about 10x faster)
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeBase):  # type: ignore[misc, valid-type]
+    """SafeLoader (libyaml's when available) that refuses duplicate mapping keys."""
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
