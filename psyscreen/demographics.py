@@ -346,14 +346,16 @@ def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     Every parser here is a function of the cell alone, so parsing the distinct
     values and mapping back gives exactly the per-row result.
     """
-    if len(s) < 1000:
-        return fn(s)
+    categorical = isinstance(s.dtype, pd.CategoricalDtype)
+    if len(s) < 1000 or (categorical and len(s.cat.categories) > len(s) // 2):
+        # the parsers see a categorical's values as plain objects, as with any column
+        return fn(s.astype(object) if categorical else s)
     if s.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in s.to_numpy()):
         return fn(s)  # factorize would merge True with 1: parse row by row
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     if len(uniq) > len(s) // 2:
         return fn(s)
-    if s.dtype == object:
+    if s.dtype == object or categorical:
         uniq = np.asarray(uniq, dtype=object)
     vals, st = fn(pd.Series(uniq))
     arr = vals.to_numpy()
@@ -412,7 +414,12 @@ def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demogra
 
     def col(role: str) -> pd.Series | None:
         c = columns.get(role)
-        return None if c is None else pd.Series(data[c].to_numpy(), index=idx)
+        if c is None:
+            return None
+        v = data[c]  # a categorical stays one (parsed per category), anything else as before
+        return pd.Series(
+            v.array if isinstance(v.dtype, pd.CategoricalDtype) else v.to_numpy(), index=idx
+        )
 
     age = np.full(n, np.nan)
     source = np.full(n, "", dtype=object)

@@ -370,8 +370,9 @@ def process_chunk(
         col = f"{inst.id}.problems"
         if col not in scored:
             continue
+        has_text = scored[col].fillna("").astype(str) != ""
         txt = scored[col].to_numpy(dtype=object)
-        for i in np.nonzero([bool(t) and t == t for t in txt])[0]:
+        for i in np.nonzero(has_text.to_numpy(dtype=bool))[0]:
             for part in str(txt[i]).split(";"):
                 item, _, kind = part.partition(":")
                 prob_rows.append(np.array([i]))
