@@ -42,8 +42,10 @@ Example:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -216,12 +218,23 @@ def _anniversary(birth: pd.Series, years: np.ndarray) -> pd.Series:
     m = np.where(feb29, 3, m)
     d = np.where(feb29, 1, d)
     ok = ~(np.isnan(y) | np.isnan(m) | np.isnan(d))
-    out = pd.Series(pd.NaT, index=birth.index, dtype="datetime64[ns]")
+    out = np.full(len(birth), np.datetime64("NaT"), dtype="datetime64[ns]")
     if ok.any():
-        out[ok] = pd.to_datetime(
-            pd.DataFrame({"year": y[ok], "month": m[ok], "day": d[ok]}).astype("int64")
-        ).to_numpy()
-    return out
+        out[ok] = _ymd(y[ok], m[ok], d[ok])
+    return pd.Series(out, index=birth.index)
+
+
+def _ymd(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Dates from year, month and day arrays (each a valid calendar date), vectorised.
+
+    Example:
+        >>> import numpy as np
+        >>> _ymd(np.array([2024.0]), np.array([2.0]), np.array([29.0])).astype(str).tolist()
+        ['2024-02-29T00:00:00.000000000']
+    """
+    months = ((y.astype(np.int64) - 1970) * 12 + (m.astype(np.int64) - 1)).astype("datetime64[M]")
+    days = months.astype("datetime64[D]") + (d.astype(np.int64) - 1).astype("timedelta64[D]")
+    return days.astype("datetime64[ns]")
 
 
 def exact_age(birth: pd.Series, assessed: pd.Series, unit: str = "years") -> pd.Series:
@@ -357,14 +370,90 @@ def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return fn(s)
     if s.dtype == object or categorical:
         uniq = np.asarray(uniq, dtype=object)
-    vals, st = fn(pd.Series(uniq))
-    arr = vals.to_numpy()
+    arr, st = parse_distinct(fn, uniq)
     na = np.array([np.datetime64("NaT")], dtype=arr.dtype) if arr.dtype.kind == "M" else None
     if na is None:
         na = np.array([np.nan], dtype=arr.dtype)
     full = np.concatenate([arr, na])
     status = np.append(st, np.int8(MISSING)).astype(np.int8)
     return pd.Series(full[codes], index=s.index), status[codes]
+
+
+class _ParseMemo:
+    """A parser's results per distinct value, kept across calls (the chunks of a batch).
+
+    Values are looked up with a pandas hash index (no Python loop); only values
+    not seen before are parsed. At most ``LIMIT`` values are kept: past that the
+    memo starts afresh (results never depend on it, only the time does).
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self, fn: Any):
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.state: tuple[pd.Index, np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self.lock:
+            state = self.state
+        if state is None:
+            pos = np.full(len(uniq), -1, dtype=np.intp)
+        else:
+            pos = state[0].get_indexer(pd.Index(uniq))
+        miss = pos < 0
+        if not miss.any():
+            return state[1][pos], state[2][pos]
+        new = uniq[miss]
+        vals, st = self.fn(pd.Series(new))
+        vals, st = vals.to_numpy(), np.asarray(st, dtype=np.int8)
+        if state is None or len(state[0]) + len(new) > self.LIMIT:
+            keys, values, status = pd.Index(new), vals, st
+        else:
+            keys = state[0].append(pd.Index(new))
+            values = np.concatenate([state[1], vals.astype(state[1].dtype, copy=False)])
+            status = np.concatenate([state[2], st])
+        with self.lock:
+            self.state = (keys, values, status)
+        out_v = np.empty(len(uniq), dtype=values.dtype)
+        out_s = np.empty(len(uniq), dtype=np.int8)
+        out_v[miss], out_s[miss] = vals, st
+        if (~miss).any():
+            out_v[~miss], out_s[~miss] = state[1][pos[~miss]], state[2][pos[~miss]]
+        return out_v, out_s
+
+
+_MEMOS: dict[tuple[Any, str], _ParseMemo] = {}
+
+
+def parse_distinct(fn: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` (a parser of this module) on distinct, non-blank ``values``: (values, status).
+
+    Results are remembered per parser across calls, so a batch parses each
+    distinct birth date, sex code or grade once, not once per chunk. Every parser
+    here is a function of the cell alone, so this equals ``fn(pd.Series(values))``;
+    values that Python counts as equal but parse differently (``True`` and ``1``)
+    are parsed directly, never looked up.
+
+    Example:
+        >>> import numpy as np
+        >>> v, st = parse_distinct(parse_grade, np.array(["初二", "高一"], dtype=object))
+        >>> v.tolist(), st.tolist()
+        ([8.0, 10.0], [0, 0])
+    """
+    values = np.asarray(values)
+    if (
+        len(values) == 0
+        or values.dtype == bool
+        or any(isinstance(v, (bool, np.bool_)) for v in values)
+    ):
+        vals, st = fn(pd.Series(values))
+        return vals.to_numpy(), np.asarray(st, dtype=np.int8)
+    key = (fn, values.dtype.str)  # the parser sees the values with their own dtype
+    memo = _MEMOS.get(key)
+    if memo is None:
+        memo = _MEMOS.setdefault(key, _ParseMemo(fn))
+    return memo(values)
 
 
 @dataclass(frozen=True)

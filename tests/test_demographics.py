@@ -205,3 +205,76 @@ def test_booleans_are_not_merged_with_1_in_large_columns():
     s = pd.Series(np.array([1, True] * 1000, dtype=object))
     _, st = _per_distinct(sex_status, s)
     assert st.tolist() == [OK, INVALID] * 1000
+
+
+# --- parse_distinct: parsing remembered across calls equals parsing directly ------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from psyscreen.demographics import _anniversary, parse_distinct  # noqa: E402
+
+_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "2012-03-05",
+            "2012/3/5",
+            "2012年3月5日",
+            "20120305",
+            "2023-02-30",
+            "05/03/2012",
+            "1",
+            "2",
+            "M",
+            "女",
+            "x",
+            "初二",
+            "高一",
+            "三年级",
+            "Grade 4",
+            "9",
+            "0",
+            " 12 ",
+            "abc",
+            "2016-02-29",
+        ]
+    ),
+    st.integers(-3, 130),
+    st.floats(-1, 130, allow_nan=False),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.lists(_CELLS, max_size=25, unique_by=lambda v: (type(v), v)),
+    second=st.lists(_CELLS, max_size=25, unique_by=lambda v: (type(v), v)),
+    parser=st.sampled_from([parse_dates, parse_age, parse_grade, sex_status]),
+)
+def test_parse_distinct_equals_the_parser_on_every_call(first, second, parser):
+    """Two calls (the second partly seen before, in another order) give what the
+    parser gives on the same values directly: the memo never changes a result."""
+    for values in (first, second, first[::-1] + second):
+        arr = np.array(values, dtype=object)
+        arr = arr[pd.Index(arr).duplicated() == False]  # noqa: E712 - distinct, as callers pass
+        got_v, got_s = parse_distinct(parser, arr)
+        want_v, want_s = parser(pd.Series(arr, dtype=object))
+        np.testing.assert_array_equal(got_s, np.asarray(want_s))
+        pd.testing.assert_series_equal(
+            pd.Series(got_v), pd.Series(want_v.to_numpy()), check_dtype=False
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    birth=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)),
+    years=st.integers(0, 40),
+)
+def test_anniversary_is_the_calendar_date_years_later(birth, years):
+    """Same calendar day ``years`` later; 29 February becomes 1 March in other years."""
+    got = _anniversary(pd.Series(pd.to_datetime([birth])), np.array([float(years)]))[0]
+    y = birth.year + years
+    try:
+        want = dt.date(y, birth.month, birth.day)
+    except ValueError:  # 29 Feb in a non-leap year
+        want = dt.date(y, 3, 1)
+    assert got.date() == want

@@ -219,10 +219,10 @@ def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
     """
     from pandas.api.extensions import take
 
-    values, status = fn(pd.Series(np.asarray(col.cat.categories, dtype=object)))
+    values, status = demo.parse_distinct(fn, np.asarray(col.cat.categories, dtype=object))
     codes = col.cat.codes.to_numpy()
     return (
-        take(values.to_numpy(), codes, allow_fill=True),
+        take(values, codes, allow_fill=True),
         take(np.asarray(status), codes, allow_fill=True, fill_value=demo.MISSING),
     )
 
