@@ -118,3 +118,25 @@ def test_formula_test_on_bytes_matches_the_first_character_rule(cells, cut, larg
     assert neutralise_formulas(arr).to_pylist() == want
     chunked = pa.chunked_array([arr, arr], type=arr.type)
     assert neutralise_formulas(chunked).to_pylist() == want + want
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(st.none(), st.sampled_from(["从不", " 有时", "经常 ", "0", "1.0", "?", ""])),
+        max_size=30,
+    ),
+    unused=st.lists(st.sampled_from(["总是", "x"]), max_size=2, unique=True),
+)
+def test_mapping_a_categorical_equals_mapping_its_texts(cells, unused):
+    """The remembered translation of a categorical's categories gives, cell by cell,
+    what mapping the same texts as plain objects gives, on every call."""
+    table = {"从不": "0", "有时": "1", "经常": "2"}
+    plain = map_answers(pd.Series(cells, dtype=object), table)
+    cat = pd.Series(pd.Categorical(cells)).cat.add_categories([u for u in unused if u not in cells])
+    for _ in range(2):  # the second call uses the remembered translation
+        got = map_answers(cat, table)
+        assert (
+            got.astype(object).where(got.notna(), None).tolist()
+            == plain.astype(object).where(plain.notna(), None).tolist()
+        )

@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,6 +246,44 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     """
     if not table and pd.api.types.is_numeric_dtype(col.dtype):
         return col
+    if isinstance(col.dtype, pd.CategoricalDtype) and (
+        pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
+    ):
+        # text categories repeat chunk after chunk: translate each set once
+        remap, new = _translation(col.cat.categories, table)
+        codes = col.cat.codes.to_numpy()
+        out = np.where(codes >= 0, remap[codes] if len(remap) else -1, -1)
+        return pd.Series(pd.Categorical.from_codes(out, new), index=col.index)
     cat = as_text_category(col)
     cats = list(cat.cat.categories)
     return _recode(cat, [table.get(c, c) for c in cats])
+
+
+_TRANSLATIONS: OrderedDict = OrderedDict()
+_TRANSLATIONS_LOCK = threading.Lock()
+
+
+def _translation(categories: pd.Index, table: dict[str, str]) -> tuple[np.ndarray, pd.Index]:
+    """(old code -> new code, new categories) of :func:`map_answers` for a categorical.
+
+    The same as :func:`as_text_category` then the table, remembered per set of
+    categories and table (an LRU of 1,024; an entry is used only for the very same
+    table object, which a run never changes).
+    """
+    key = (id(table), str(categories.dtype), tuple(categories.tolist()))
+    with _TRANSLATIONS_LOCK:
+        hit = _TRANSLATIONS.get(key)
+        if hit is not None and hit[0] is table:
+            _TRANSLATIONS.move_to_end(key)
+            return hit[1], hit[2]
+    probe = pd.Series(pd.Categorical.from_codes(np.arange(len(categories)), categories))
+    text = as_text_category(probe)
+    mapped = _recode(text, [table.get(c, c) for c in text.cat.categories])
+    remap = mapped.cat.codes.to_numpy().astype(np.int64)
+    remap.setflags(write=False)
+    new = mapped.cat.categories
+    with _TRANSLATIONS_LOCK:
+        _TRANSLATIONS[key] = (table, remap, new)
+        while len(_TRANSLATIONS) > 1024:
+            _TRANSLATIONS.popitem(last=False)
+    return remap, new
