@@ -72,8 +72,16 @@ class Evaluation:
 
 
 def _obj(col: pd.Series | None, n: int) -> np.ndarray:
+    """A column as an object array with ``None`` for missing values."""
     if col is None:
         return np.full(n, None, dtype=object)
+    if isinstance(col.dtype, pd.CategoricalDtype):  # by codes: no test per cell
+        cats = np.asarray(col.cat.categories, dtype=object)
+        codes = col.cat.codes.to_numpy()
+        out = np.full(n, None, dtype=object)
+        has = codes >= 0
+        out[has] = cats[codes[has]]
+        return out
     s = col.astype(object)
     return s.where(s.notna(), None).to_numpy(dtype=object)
 
@@ -100,6 +108,7 @@ class _Evaluator:
         self.n = len(scores)
         self.ev = Evaluation(profile=profile, n=self.n, columns=pd.DataFrame(index=scores.index))
         self._incomplete_cache: dict[str, np.ndarray] | None = None
+        self._class_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
     def col(self, name: str) -> pd.Series | None:
         return self.s[name] if name in self.s.columns else None
@@ -192,8 +201,16 @@ class _Evaluator:
         refs = c.scales if c.scales is not None else self.p.screening_scales()
         total = np.zeros(self.n, dtype=np.int64)
         for ref in refs:
-            total += np.isin(self.scale(ref).klass, c.band_class)
+            total += self._in_class(ref, c.band_class)
         return total >= c.at_least
+
+    def _in_class(self, ref: str, classes: list[str]) -> np.ndarray:
+        """Rows whose band class on ``ref`` is one of ``classes`` (computed once per pair)."""
+        key = (ref, tuple(classes))
+        hit = self._class_cache.get(key)
+        if hit is None:
+            hit = self._class_cache[key] = np.isin(self.scale(ref).klass, list(classes))
+        return hit
 
     def _band(self, c: BandCond) -> np.ndarray:
         v = self.scale(c.scale)
@@ -329,7 +346,7 @@ class _Evaluator:
             for node in r.when.walk():
                 if node.count is not None:
                     for ref in self._count_refs(node):
-                        arrays.append(np.isin(self.scale(ref).klass, node.count.band_class))
+                        arrays.append(self._in_class(ref, node.count.band_class))
         return arrays
 
     def _count_refs(self, node: When) -> list[str]:
