@@ -164,3 +164,28 @@ def test_manifest_hashes_made_on_the_fly_equal_the_files(export, tmp_path, out_n
         for key in ("results", "problems", "report"):
             entry = man["outputs"][key]
             assert entry["sha256"] == sha256_file(entry["file"]), key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_export_without_an_id_column_is_scored(export, tmp_path, workers):
+    """The id role is optional: no duplicate check, every row still scored (found by the
+    Dask work: the streaming path used to fail on such a mapping)."""
+    import yaml
+
+    _, csv, mapping = export
+    spec = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    spec["columns"].pop("id")
+    spec["required"] = [r for r in spec.get("required", []) if r != "id"]
+    no_id = tmp_path / "no_id.yaml"
+    no_id.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    res = run(
+        csv,
+        tmp_path / "o.csv",
+        mapping=no_id,
+        chunk_rows=CHUNK,
+        progress=False,
+        report=False,
+        workers=workers,
+    )
+    assert res.manifest["rows"]["out"] == N
+    assert "id:duplicate" not in res.problems.read_text(encoding="utf-8-sig")

@@ -345,8 +345,9 @@ def process_chunk(
     scored = score_frame(canon, plan)
     checks = check_rows(canon, plan)
     dup_first = None
-    if isinstance(ids, IdTracker) and "id" in canon:
-        dup_first = ids.first_rows(_id_values(canon), rows)
+    if isinstance(ids, IdTracker):
+        if "id" in canon:  # without an id column there is nothing to repeat
+            dup_first = ids.first_rows(_id_values(canon), rows)
     elif ids is not None:
         dup_first = np.asarray(ids, dtype=np.int64)
     if dup_first is not None:
@@ -1049,7 +1050,11 @@ def run(
                 csv_results=res_sink.writer.format == "csv",
                 csv_problems=prob_sink.writer.format == "csv",
             )
-            n_rows = _run_pool(chunks, setup, workers, tracker, stats, res_sink, prob_sink, bar)
+            reader = _ReadAhead(iter(chunks))  # parsing overlaps id tracking and writing
+            try:
+                n_rows = _run_pool(reader, setup, workers, tracker, stats, res_sink, prob_sink, bar)
+            finally:
+                reader.close()
         else:  # one process: read ahead and write behind in threads
             n_rows = _run_threads(
                 chunks,
