@@ -68,13 +68,13 @@ def generate(rows: int, out: Path, mapping: Path) -> None:
 # --- the three measured tasks (each run in a child process) -------------------------
 
 
-def _tree_memory() -> tuple[float, float]:
-    """(RSS, PSS) in MB summed over this process and its descendants (Linux /proc).
+def _tree_memory(root: int) -> tuple[float, float]:
+    """(RSS, PSS) in MB summed over process ``root`` and its descendants (Linux /proc).
 
     RSS counts pages shared between the processes (libraries, forked pages) once per
     process, so the sum overstates; PSS shares them out and is the fairer total.
     """
-    me = os.getpid()
+    me = root
     parents: dict[int, int] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -102,18 +102,22 @@ def _tree_memory() -> tuple[float, float]:
 
 
 class _MemorySampler:
-    """Samples the memory of the process tree every ``every`` seconds; keeps the peaks."""
+    """Samples the memory of ``root``'s process tree every ``every`` seconds; keeps the peaks.
 
-    def __init__(self, every: float = 0.1):
+    Runs in the benchmark's own process, not in the measured one (a sampling thread
+    there would take the measured process's GIL and CPU).
+    """
+
+    def __init__(self, root: int, every: float = 0.1):
         import threading
 
-        self.every, self.rss, self.pss = every, 0.0, 0.0
+        self.root, self.every, self.rss, self.pss = root, every, 0.0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, pss = _tree_memory()
+            rss, pss = _tree_memory(self.root)
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
             self._stop.wait(self.every)
 
@@ -130,16 +134,13 @@ def task_psyscreen(inp: str, mapping: str, out: str, workers: int = 1) -> dict:
     sys.path.insert(0, str(ROOT))
     import psyscreen
 
-    with _MemorySampler() as mem:
-        t = time.perf_counter()
-        res = psyscreen.run_batch(inp, out, mapping=mapping, progress=False, workers=workers)
-        seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    res = psyscreen.run_batch(inp, out, mapping=mapping, progress=False, workers=workers)
+    seconds = time.perf_counter() - t
     return {
         "seconds": seconds,
         "rows": res.manifest["rows"]["out"],
         "workers": res.manifest["options"]["workers"],
-        "tree_rss_mb": mem.rss,
-        "tree_pss_mb": mem.pss,
     }
 
 
@@ -290,16 +291,30 @@ def task_loop_library(inp: str, mapping: str, limit: int) -> dict:
     return {"seconds": time.perf_counter() - t, "rows": n}
 
 
-def _child(task: str, *args: object) -> dict:
-    """Run a task in a fresh interpreter (``batch.py _task NAME ARGS``); add its peak RSS."""
-    out = subprocess.run(
+def _child(task: str, *args: object, sample: bool = False) -> dict:
+    """Run a task in a fresh interpreter (``batch.py _task NAME ARGS``); add its peak RSS.
+
+    ``sample``: also the peak memory of its whole process tree (``tree_rss_mb``,
+    ``tree_pss_mb``), sampled from here every 0.1 s.
+    """
+    proc = subprocess.Popen(
         [sys.executable, __file__, "_task", task, *map(str, args)],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if sample:
+        with _MemorySampler(proc.pid) as mem:
+            stdout, stderr = proc.communicate()
+    else:
+        stdout, stderr = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, stdout, stderr)
+    result = json.loads(stdout.strip().splitlines()[-1])
+    if sample:
+        result.update(tree_rss_mb=mem.rss, tree_pss_mb=mem.pss)
+    return result
 
 
 def _run_task(name: str, args: list[str]) -> None:
@@ -353,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"in {time.perf_counter() - t:.0f} s"
             )
         runs = {
-            w: _child("psyscreen", inp, mapping, work / f"results_{rows}_w{w}.csv", w)
+            w: _child("psyscreen", inp, mapping, work / f"results_{rows}_w{w}.csv", w, sample=True)
             for w in a.workers
         }
         # hashed in a child: reading the files here would raise the children's peak memory
