@@ -129,12 +129,12 @@ def test_formula_test_on_bytes_matches_the_first_character_rule(cells, cut, larg
     unused=st.lists(st.sampled_from(["总是", "x"]), max_size=2, unique=True),
 )
 def test_mapping_a_categorical_equals_mapping_its_texts(cells, unused):
-    """The remembered translation of a categorical's categories gives, cell by cell,
-    what mapping the same texts as plain objects gives, on every call."""
+    """Translating a categorical's categories in one pass gives, cell by cell, what
+    mapping the same texts as plain objects gives (unused categories included)."""
     table = {"从不": "0", "有时": "1", "经常": "2"}
     plain = map_answers(pd.Series(cells, dtype=object), table)
     cat = pd.Series(pd.Categorical(cells)).cat.add_categories([u for u in unused if u not in cells])
-    for _ in range(2):  # the second call uses the remembered translation
+    for _ in range(2):  # and again: nothing carried over between calls
         got = map_answers(cat, table)
         assert (
             got.astype(object).where(got.notna(), None).tolist()

@@ -26,8 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -249,7 +247,7 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
     ):
-        # text categories repeat chunk after chunk: translate each set once
+        # text categories: translate the few distinct answers, then the codes
         remap, new = _translation(col.cat.categories, table)
         codes = col.cat.codes.to_numpy()
         out = np.where(codes >= 0, remap[codes] if len(remap) else -1, -1)
@@ -259,31 +257,16 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     return _recode(cat, [table.get(c, c) for c in cats])
 
 
-_TRANSLATIONS: OrderedDict = OrderedDict()
-_TRANSLATIONS_LOCK = threading.Lock()
-
-
 def _translation(categories: pd.Index, table: dict[str, str]) -> tuple[np.ndarray, pd.Index]:
-    """(old code -> new code, new categories) of :func:`map_answers` for a categorical.
+    """(old code -> new code, new categories) of :func:`map_answers` for text categories.
 
-    The same as :func:`as_text_category` then the table, remembered per set of
-    categories and table (an LRU of 1,024; an entry is used only for the very same
-    table object, which a run never changes).
+    One pass for what :func:`as_text_category` and then the table do in two: each
+    category's trimmed text, then its code from the table; categories that end up
+    the same merge (the new categories are sorted, as :func:`_recode` makes them).
     """
-    key = (id(table), str(categories.dtype), tuple(categories.tolist()))
-    with _TRANSLATIONS_LOCK:
-        hit = _TRANSLATIONS.get(key)
-        if hit is not None and hit[0] is table:
-            _TRANSLATIONS.move_to_end(key)
-            return hit[1], hit[2]
-    probe = pd.Series(pd.Categorical.from_codes(np.arange(len(categories)), categories))
-    text = as_text_category(probe)
-    mapped = _recode(text, [table.get(c, c) for c in text.cat.categories])
-    remap = mapped.cat.codes.to_numpy().astype(np.int64)
-    remap.setflags(write=False)
-    new = mapped.cat.categories
-    with _TRANSLATIONS_LOCK:
-        _TRANSLATIONS[key] = (table, remap, new)
-        while len(_TRANSLATIONS) > 1024:
-            _TRANSLATIONS.popitem(last=False)
-    return remap, new
+    final = []
+    for c in categories:
+        t = _cell_text(c)
+        final.append(table.get(t, t))
+    uniq, inverse = np.unique(np.asarray(final, dtype=object).astype(str), return_inverse=True)
+    return inverse.astype(np.int64).ravel(), pd.Index(uniq, dtype=object)
