@@ -104,14 +104,7 @@ def score(
         >>> psyscreen.score(df, "gad7")["gad7.total.band"].iloc[0]
         'moderate'
     """
-    return score_detailed(
-        data,
-        instrument,
-        columns=columns,
-        missing_columns=missing_columns,
-        norms=norms,
-        demographics=demographics,
-    ).scores
+    return _score(data, instrument, columns, missing_columns, norms, demographics, False).scores
 
 
 def score_detailed(
@@ -130,6 +123,11 @@ def score_detailed(
     (``out_of_range`` or ``non_numeric``). It never contains the index labels
     or the offending text, which could identify a child.
     """
+    return _score(data, instrument, columns, missing_columns, norms, demographics, True)
+
+
+def _score(data, instrument, columns, missing_columns, norms, demographics, with_problems):
+    """:func:`score_detailed`; the problem table only when asked (``score`` drops it)."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     insts = _as_instruments(instrument)
@@ -139,7 +137,8 @@ def score_detailed(
         iv = item_values(data, inst, columns=columns, missing_columns=missing_columns)
         cols = score_items(iv, inst)
         parts.append(pd.DataFrame(cols, index=data.index))
-        problems.append(_problem_table(iv, inst, columns))
+        if with_problems:
+            problems.append(_problem_table(iv, inst, columns))
     scores = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
     if norms is not None:
         from .norms import apply_norms
