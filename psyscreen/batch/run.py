@@ -14,7 +14,10 @@ of ids seen, for duplicate detection) grow with the file.
 
 Every chunk goes through :func:`process_chunk`, a pure function of the chunk, the
 :class:`Plan` and the row offset (plus the ids seen before); the Dask path runs
-the same function per partition.
+the same function per partition. In one process a reading thread and a writing
+thread work on the next and the previous chunk meanwhile (:func:`_run_threads`);
+with ``workers`` processes score chunks (:func:`_run_pool`). Either way chunks are
+written in input order, so the outputs do not depend on the choice.
 
 Example:
     >>> from psyscreen.batch import run  # doctest: +SKIP
@@ -976,7 +979,8 @@ def run(
         norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
         progress: show a progress bar; ``None``: only when stderr is a terminal.
         workers: processes that score chunks while this one reads, finds repeated ids
-            and writes (``1``: everything in this process). Outputs are byte-identical
+            and writes (``1``: everything in this process, which still reads ahead and
+            writes behind in two threads). Outputs are byte-identical
             whatever the number; see ``docs/performance.md`` for when it pays. A script
             that passes ``workers > 1`` needs an ``if __name__ == "__main__":`` guard
             (the worker processes import the main module).
