@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,16 @@ class ScaleView:
     klass: np.ndarray  # 'normal' / 'borderline' / 'abnormal' / None
     band: np.ndarray  # band code or None
     source: np.ndarray  # 'instrument' / 'norm' / None
+    #: ``klass`` as positions in ``class_names`` (-1: None), for tests by class
+    class_code: np.ndarray | None = None
+    class_names: tuple[Any, ...] = ()
+
+    def in_class(self, classes: Any) -> np.ndarray:
+        """Rows whose band class is one of ``classes`` (by codes: no test per cell)."""
+        if self.class_code is None:
+            return np.isin(self.klass, list(classes))
+        hit = np.array([c in classes for c in self.class_names] + [False], dtype=bool)
+        return hit[self.class_code]
 
 
 @dataclass
@@ -84,6 +95,33 @@ def _obj(col: pd.Series | None, n: int) -> np.ndarray:
         return out
     s = col.astype(object)
     return s.where(s.notna(), None).to_numpy(dtype=object)
+
+
+def _class_codes(
+    inst_col: pd.Series | None, norm_col: pd.Series | None, use_norm: np.ndarray, n: int
+) -> tuple[tuple[Any, ...], np.ndarray | None]:
+    """(class names, per row the position of its class in them or -1) from categoricals.
+
+    ``None`` for the codes when a column is not categorical (then classes are
+    tested on the objects).
+    """
+    names: list[Any] = []
+    codes = []
+    for col in (inst_col, norm_col):
+        if col is None:
+            codes.append(np.full(n, -1, dtype=np.int64))
+            continue
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            return (), None
+        pos = []
+        for c in col.cat.categories:
+            if c not in names:
+                names.append(c)
+            pos.append(names.index(c))
+        own = col.cat.codes.to_numpy()
+        lookup = np.array([*pos, -1], dtype=np.int64)
+        codes.append(lookup[own])
+    return tuple(names), np.where(use_norm, codes[1], codes[0])
 
 
 def _bool(col: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +178,20 @@ class _Evaluator:
         klass = np.where(use_norm, n_cls, i_cls)
         band = np.where(use_norm, n_band, i_band)
         source = np.where(klass != None, np.where(use_norm, "norm", "instrument"), None)  # noqa: E711
-        view = ScaleView(ref=ref, klass=klass, band=band, source=source.astype(object))
+        names, code = _class_codes(
+            self.col(f"{ref}.band_class{suffix}") if sc.bands else None,
+            self.col(f"{ref}.norm_band_class"),
+            use_norm,
+            n,
+        )
+        view = ScaleView(
+            ref=ref,
+            klass=klass,
+            band=band,
+            source=source.astype(object),
+            class_code=code,
+            class_names=names,
+        )
         self.ev.scales[ref] = view
         return view
 
@@ -209,13 +260,13 @@ class _Evaluator:
         key = (ref, tuple(classes))
         hit = self._class_cache.get(key)
         if hit is None:
-            hit = self._class_cache[key] = np.isin(self.scale(ref).klass, list(classes))
+            hit = self._class_cache[key] = self.scale(ref).in_class(classes)
         return hit
 
     def _band(self, c: BandCond) -> np.ndarray:
         v = self.scale(c.scale)
         if c.band_class is not None:
-            return np.isin(v.klass, c.band_class)
+            return v.in_class(c.band_class)
         return np.isin(v.band, c.band)
 
     def _score(self, c: ScoreCond) -> np.ndarray:
