@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .categories import from_codes
 from .definitions import BandSet, Condition, Instrument, Scale
 from .registry import load_instrument
 from .responses import INVALID, PROBLEM_NAMES, ItemValues, item_values
@@ -215,7 +216,7 @@ def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
         out[p + "raw"] = raw
         out[p + "n_answered"] = na.astype("int64")
         out[p + "n_invalid"] = ni.astype("int64")
-        out[p + "status"] = pd.Categorical.from_codes(status, SCALE_STATUSES)
+        out[p + "status"] = from_codes(status, SCALE_STATUSES)
         for k, bs in enumerate(s.bands):
             code, klass = apply_bands(raw, bs)
             suffix = "" if k == 0 else f"_{bs.id}"
@@ -319,8 +320,8 @@ def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Catego
         idx[b.mask(raw) & (idx < 0)] = k
     klass = np.array([BAND_CLASSES.index(b.classification) for b in bs.bands] + [-1], dtype=np.int8)
     return (
-        pd.Categorical.from_codes(idx, codes),
-        pd.Categorical.from_codes(klass[idx], BAND_CLASSES),
+        from_codes(idx, codes),
+        from_codes(klass[idx], BAND_CLASSES),
     )
 
 
@@ -387,7 +388,7 @@ def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
     for f in flags:
         out[f] = code["invalid_response"]
     out[~answered.any(axis=1) & ~invalid.any(axis=1)] = code["not_answered"]
-    return pd.Categorical.from_codes(out, INSTRUMENT_STATUSES)
+    return from_codes(out, INSTRUMENT_STATUSES)
 
 
 def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> np.ndarray:

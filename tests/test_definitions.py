@@ -145,3 +145,21 @@ def test_response_scale_rules():
         ResponseScale(min=0, max=3, missing_codes=[3])
     with pytest.raises(ValueError, match="greater than"):
         ResponseScale(min=3, max=3)
+
+
+def test_categorical_helpers_equal_pandas_constructors():
+    """from_codes / from_values give pandas' own categoricals (remembered dtypes)."""
+    import numpy as np
+    import pandas as pd
+
+    from psyscreen.categories import from_codes, from_values
+
+    codes = np.array([2, -1, 0, 1, 1])
+    cats = ["normal", "borderline", "abnormal"]
+    for _ in range(2):
+        got = from_codes(codes, cats)
+        pd.testing.assert_extension_array_equal(got, pd.Categorical.from_codes(codes, cats))
+    values = np.array(["male", None, "female", "x", np.nan], dtype=object)
+    pd.testing.assert_extension_array_equal(
+        from_values(values, ["female", "male"]), pd.Categorical(values, ["female", "male"])
+    )

@@ -47,6 +47,7 @@ import pandas as pd
 
 from .. import demographics as demo
 from .._version import __version__
+from ..categories import from_codes
 from ..definitions import Instrument
 from .io import Writer, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
@@ -412,7 +413,7 @@ def process_chunk(
         head[role] = canon[role].array
     for h in plan.spec.keep:
         head[h] = _text(chunk[h]).array
-    head["row.status"] = pd.Categorical.from_codes(has.astype(np.int8), ["ok", "problems"])
+    head["row.status"] = from_codes(has.astype(np.int8), ["ok", "problems"])
     head["row.problems"] = pd.Series(row_problems, dtype=object, index=scored.index)
     front = pd.DataFrame(head, index=scored.index)
     results = pd.concat([front, scored], axis=1)

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..categories import from_codes, from_values
 from ..definitions import BandSet, Instrument
 from ..demographics import INVALID, MISSING, Demographics, read_demographics, resolve_columns
 from ..scoring import BAND_CLASSES, apply_bands
@@ -192,8 +193,8 @@ def apply_norms(
                 new[f"{inst.id}.{scale.id}.{f}"] = out[f]
     if chosen:
         new["norms.age"] = demo.age_years
-        new["norms.age_source"] = pd.Categorical(demo.age_source, ["dates", "given", ""])
-        new["norms.sex"] = pd.Categorical(demo.sex, ["female", "male"])
+        new["norms.age_source"] = from_values(demo.age_source, ["dates", "given", ""])
+        new["norms.sex"] = from_values(demo.sex, ["female", "male"])
         new["norms.grade"] = demo.grade
     extra = pd.DataFrame(new, index=scores.index)
     return pd.concat([scores, extra], axis=1)
@@ -306,11 +307,11 @@ def standardise(
         "z": z,
         "t": t,
         "percentile": pct,
-        "norm_band": pd.Categorical.from_codes(band_idx, band_codes),
-        "norm_band_class": pd.Categorical.from_codes(klass_idx, BAND_CLASSES),
-        "norm_table": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [table.ref]),
-        "norm_stratum": pd.Categorical.from_codes(stratum, labels),
-        "norm_status": pd.Categorical.from_codes(status, NORM_STATUSES),
+        "norm_band": from_codes(band_idx, band_codes),
+        "norm_band_class": from_codes(klass_idx, BAND_CLASSES),
+        "norm_table": from_codes(np.zeros(n, dtype=np.int8), [table.ref]),
+        "norm_stratum": from_codes(stratum, labels),
+        "norm_status": from_codes(status, NORM_STATUSES),
     }
 
 

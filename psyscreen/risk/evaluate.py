@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..categories import from_codes
 from ..definitions import Instrument
 from ..scoring import condition_mask
 from .profile import BandCond, CountCond, RiskProfile, ScoreCond, When
@@ -370,7 +371,7 @@ class _Evaluator:
             return np.array([t[field_] for t in texts], dtype=object)[inv]
 
         status = np.where(result < nl, 0, np.where(result == nl, 1, 2))
-        out["risk.status"] = pd.Categorical.from_codes(status, RESULT_STATUSES)
+        out["risk.status"] = from_codes(status, RESULT_STATUSES)
         out["risk.level"] = pd.arrays.IntegerArray(
             np.where(result < nl, result, 0).astype("int64"), result >= nl
         )
