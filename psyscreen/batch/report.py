@@ -20,7 +20,7 @@ so share the report only with people entitled to the aggregate data.
 Example:
     >>> import numpy as np
     >>> suppress(np.array([[10, 3, 20], [12, 9, 30]])).astype(int).tolist()
-    [[0, 1, 0], [0, 1, 0]]
+    [[1, 1, 0], [1, 1, 0]]
 """
 
 from __future__ import annotations
