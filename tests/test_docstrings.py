@@ -10,7 +10,11 @@ import pytest
 
 import psyscreen
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(psyscreen.__path__, prefix="psyscreen."))
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(psyscreen.__path__, prefix="psyscreen.")
+    if not m.name.endswith("__main__")  # importing it runs the command line
+)
 
 
 @pytest.mark.parametrize("module", MODULES)
