@@ -367,8 +367,8 @@ class _Evaluator:
         def col(field_: str) -> pd.api.extensions.ExtensionArray:
             return _take_strings([t[field_] for t in texts], inv)
 
-        def values(field_: str) -> np.ndarray:
-            return np.array([t[field_] for t in texts], dtype=object)[inv]
+        def flags(field_: str) -> np.ndarray:  # per combination, then spread by numbers
+            return np.array([bool(t[field_]) for t in texts] + [False], dtype=bool)[inv]
 
         status = np.where(result < nl, 0, np.where(result == nl, 1, 2))
         out["risk.status"] = from_codes(status, RESULT_STATUSES)
@@ -377,12 +377,13 @@ class _Evaluator:
         )
         for f in ("level_code", "level_zh", "level_en", "colour", "tier3"):
             out[f"risk.{f}"] = col(f)
-        out["risk.needs_confirmation"] = values("needs_confirmation").astype(bool)
-        out["risk.referral"] = values("referral").astype(bool)
+        out["risk.needs_confirmation"] = flags("needs_confirmation")
+        out["risk.referral"] = flags("referral")
         for f in ("retest_days", "contact_days", "visit_days"):
-            v = values(f)
-            miss = np.array([x is None for x in v], dtype=bool)
-            out[f"risk.{f}"] = pd.arrays.IntegerArray(np.where(miss, 0, v).astype("int64"), miss)
+            per = [t[f] for t in texts]
+            miss = np.array([x is None for x in per] + [True], dtype=bool)
+            days = np.array([0 if x is None else x for x in per] + [0], dtype="int64")
+            out[f"risk.{f}"] = pd.arrays.IntegerArray(days[inv], miss[inv])
         for f in ("actions", "actions_zh", "actions_en", "rules", "reasons", "reasons_zh"):
             out[f"risk.{f}"] = col(f)
         out["risk.flags"] = col("flags")
