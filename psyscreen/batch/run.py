@@ -399,9 +399,13 @@ def process_chunk(
                 "detail": d[order],
             }
         )
-        per_row = probs.assign(tag=probs["field"] + ":" + probs["problem"])
-        joined = per_row.groupby("row", sort=True)["tag"].agg(";".join)
-        row_problems = pd.Series(rows).map(joined).fillna("").to_numpy(dtype=object)
+        # problems are sorted by row: join each row's run of "field:problem" tags
+        local = r[order]
+        tags = f[order].astype(object) + ":" + k[order].astype(object)
+        starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+        ends = np.r_[starts[1:], len(local)]
+        row_problems = np.full(n, "", dtype=object)
+        row_problems[local[starts]] = [";".join(tags[a:b]) for a, b in zip(starts, ends)]
     else:
         probs = empty_problems()
         row_problems = np.full(n, "", dtype=object)
