@@ -49,7 +49,7 @@ from .. import demographics as demo
 from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
-from .io import Writer, arrow_frame, open_source, sha256_file
+from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 
 #: roles (besides items) read as categoricals: few distinct values
@@ -1126,11 +1126,17 @@ def run(
             "unreadable_lines": unreadable,
             **counts,
         },
-        "outputs": {
-            "results": _out_entry(output, res_sink.writer.sha256),
-            "problems": _out_entry(problems_path, prob_sink.writer.sha256),
-        },
+        "outputs": {},
         "exit_code": exit_code,
+    }
+    # output files are hashed in threads (reading the page cache without the global
+    # lock) while the report is drawn; Parquet was hashed while written
+    hashes = {
+        key: sink.writer.sha256 or _hash_in_thread(path)
+        for key, sink, path in (
+            ("results", res_sink, Path(output)),
+            ("problems", prob_sink, problems_path),
+        )
     }
     if man["rows"]["in"] != man["rows"]["out"]:  # pragma: no cover - an internal error
         raise RuntimeError("rows in and out differ: this is a bug in psyscreen, please report it")
@@ -1139,6 +1145,10 @@ def run(
 
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(render_report(stats, man), encoding="utf-8")
+    for key, path in (("results", Path(output)), ("problems", problems_path)):
+        digest = hashes[key] if isinstance(hashes[key], str) else hashes[key].result()
+        man["outputs"][key] = _out_entry(path, digest)
+    if report_path is not None:
         man["outputs"]["report"] = _out_entry(report_path)
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(
@@ -1148,7 +1158,7 @@ def run(
 
 
 def _out_entry(p: Path, sha256: str | None = None) -> dict[str, Any]:
-    """Manifest entry of an output; ``sha256``: hashed while written (else read back)."""
+    """Manifest entry of an output; ``sha256``: already known (else the file is hashed)."""
     return {"file": str(p), "sha256": sha256 or sha256_file(p), "bytes": os.path.getsize(p)}
 
 
