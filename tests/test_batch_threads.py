@@ -86,7 +86,7 @@ def test_an_error_while_reading_reaches_the_caller(export, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(data + data.splitlines()[-1] + b"\xff\xfe\r\n")
     # declared UTF-8 with an invalid byte in the last line: the reading thread fails
-    with pytest.raises(InputFileError):
+    with pytest.raises(InputFileError, match="not valid utf-8 text"):
         run(
             bad,
             tmp_path / "o.csv",

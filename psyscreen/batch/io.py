@@ -188,7 +188,7 @@ class Source:
         import pyarrow.csv as pacsv
 
         delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
-        ropts = pacsv.ReadOptions(encoding=self.encoding or "utf-8", block_size=block_size)
+        ropts = pacsv.ReadOptions(encoding=_arrow_encoding(self.encoding), block_size=block_size)
         popts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
         return pacsv, ropts, popts
 
@@ -309,9 +309,25 @@ def arrow_frame(table, categorical: Sequence[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def _arrow_encoding(encoding: str | None) -> str:
+    """The encoding to give pyarrow's CSV reader.
+
+    UTF-8 with or without a BOM is read natively (pyarrow skips a leading BOM and
+    checks UTF-8 itself); any other name makes pyarrow transcode through Python's
+    codecs, holding Python's global lock for every block.
+
+    Example:
+        >>> _arrow_encoding("utf-8-sig"), _arrow_encoding("GB18030")
+        ('utf8', 'GB18030')
+    """
+    enc = encoding or "utf-8"
+    return "utf8" if codecs.lookup(enc).name in ("utf-8", "utf-8-sig") else enc
+
+
 def _csv_error(e: Exception, encoding: str | None) -> str:
     text = str(e)
-    if isinstance(e, UnicodeDecodeError) or "decode" in text.lower():
+    low = text.lower()
+    if isinstance(e, UnicodeDecodeError) or "decode" in low or "invalid utf8" in low:
         return (
             f"the file is not valid {encoding or 'UTF-8'} text; pass --encoding "
             "(utf-8, utf-8-sig, gb18030, big5, ...)"
