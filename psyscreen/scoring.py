@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -391,18 +392,41 @@ def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
     return from_codes(out, INSTRUMENT_STATUSES)
 
 
-def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> np.ndarray:
-    out = np.full(invalid.shape[0], "", dtype=object)
+def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> Any:
+    """Per row ``item:problem;...`` ("" without problems), in pandas' default text dtype.
+
+    Built from the few distinct texts in Arrow when pandas stores text in Arrow (so
+    the DataFrame does not convert every cell), else as an object array.
+    """
+    n = invalid.shape[0]
     rows = np.nonzero(invalid.any(axis=1))[0]
+    texts = [""]
     if len(rows):
         items = iv.items
-        sub_inv = invalid[rows]
-        sub_prob = iv.problem[rows]
-        out[rows] = [
+        texts += [
             ";".join(f"{items[j]}:{PROBLEM_NAMES[int(p[j])]}" for j in np.nonzero(r)[0])
-            for r, p in zip(sub_inv, sub_prob)
+            for r, p in zip(invalid[rows], iv.problem[rows])
         ]
-    return out
+    dtype = _text_dtype()
+    if dtype is None:
+        out = np.full(n, "", dtype=object)
+        out[rows] = texts[1:]
+        return out
+    import pyarrow as pa
+
+    idx = np.zeros(n, dtype=np.int64)
+    idx[rows] = np.arange(1, len(rows) + 1)
+    arr = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
+    return pd.arrays.ArrowStringArray(arr, dtype=dtype)
+
+
+@lru_cache(maxsize=1)
+def _text_dtype() -> Any:
+    """pandas' inferred dtype for text when it is Arrow-backed (pandas 3), else None."""
+    dt = pd.Series(["x"]).dtype
+    if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow":
+        return dt
+    return None
 
 
 def scale_columns(inst: Instrument, fields: Iterable[str] = ("raw",)) -> list[str]:
