@@ -751,7 +751,7 @@ def _run_pool(
 
 
 class _ReadAhead:
-    """Iterates ``source`` in a background thread, at most ``depth`` items ahead.
+    """Iterates ``source`` in a background thread: ``depth`` items wait, one more is made.
 
     The reader's work (pyarrow parses CSV without holding the GIL) then overlaps
     the scoring in the calling thread. An exception in the reader is raised in
@@ -820,10 +820,9 @@ def _run_threads(
     """Score chunks in this thread while one thread reads ahead and one writes behind.
 
     Chunks are scored, counted and written strictly in input order (one thread for
-    each step), so the outputs are those of a plain loop. One chunk is read ahead
-    while one is scored and the one before is written, so memory stays bounded by
-    the chunk size.
-    Returns rows read.
+    each step), so the outputs are those of a plain loop. While one chunk is scored,
+    the one before is written and at most two are read ahead (one waiting, one being
+    parsed), so memory stays bounded by the chunk size. Returns rows read.
     """
     from concurrent.futures import ThreadPoolExecutor
 
