@@ -189,3 +189,14 @@ def test_an_export_without_an_id_column_is_scored(export, tmp_path, workers):
     )
     assert res.manifest["rows"]["out"] == N
     assert "id:duplicate" not in res.problems.read_text(encoding="utf-8-sig")
+
+
+def test_progress_bar_only_when_asked(export, tmp_path, capfd):
+    """A bar on stderr with progress=True (a terminal); nothing with progress=False."""
+    pytest.importorskip("tqdm")
+    _, csv, mapping = export
+    run(csv, tmp_path / "a.csv", mapping=mapping, chunk_rows=CHUNK, progress=True, report=False)
+    err = capfd.readouterr().err
+    assert "psyscreen score" in err and f"{N}" in err
+    run(csv, tmp_path / "b.csv", mapping=mapping, chunk_rows=CHUNK, progress=False, report=False)
+    assert capfd.readouterr().err == ""

@@ -921,7 +921,7 @@ def _progress(enabled: bool | None, total: int | None):
         return None
     try:
         from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional
+    except ImportError:  # pragma: no cover - tqdm comes with the `io` extra
         return None
     return tqdm(total=total, unit="rows", unit_scale=True, desc="psyscreen score", file=sys.stderr)
 
