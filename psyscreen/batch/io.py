@@ -508,6 +508,7 @@ class Writer:
         self._f: Any = None
         self.rows = 0
         self.sha256: str | None = None
+        self._hashing: _HashingFile | None = None
 
     def _open(self) -> _HashingFile:
         self._hashing = _HashingFile(self.path)
@@ -581,9 +582,10 @@ class Writer:
         elif self.format == "parquet":
             if self._w is not None:
                 self._w.close()
+            if self._hashing is not None:
                 self._hashing.close()
         elif self._f is not None:
             self._f.save(self.path)
-        hashing = getattr(self, "_hashing", None)
-        self.sha256 = hashing.hash.hexdigest() if hashing is not None else None
+        if self._hashing is not None:
+            self.sha256 = self._hashing.hash.hexdigest()
         self._w = self._f = None

@@ -247,26 +247,9 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
     ):
-        # text categories: translate the few distinct answers, then the codes
-        remap, new = _translation(col.cat.categories, table)
-        codes = col.cat.codes.to_numpy()
-        out = np.where(codes >= 0, remap[codes] if len(remap) else -1, -1)
-        return pd.Series(pd.Categorical.from_codes(out, new), index=col.index)
+        # text categories: translate the few distinct answers in one recode
+        texts = (_cell_text(c) for c in col.cat.categories)
+        return _recode(col, [table.get(t, t) for t in texts])
     cat = as_text_category(col)
     cats = list(cat.cat.categories)
     return _recode(cat, [table.get(c, c) for c in cats])
-
-
-def _translation(categories: pd.Index, table: dict[str, str]) -> tuple[np.ndarray, pd.Index]:
-    """(old code -> new code, new categories) of :func:`map_answers` for text categories.
-
-    One pass for what :func:`as_text_category` and then the table do in two: each
-    category's trimmed text, then its code from the table; categories that end up
-    the same merge (the new categories are sorted, as :func:`_recode` makes them).
-    """
-    final = []
-    for c in categories:
-        t = _cell_text(c)
-        final.append(table.get(t, t))
-    uniq, inverse = np.unique(np.asarray(final, dtype=object).astype(str), return_inverse=True)
-    return inverse.astype(np.int64).ravel(), pd.Index(uniq, dtype=object)
