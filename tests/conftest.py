@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def example():
+    """``examples/make_example.py`` as a module (the synthetic export generator)."""
+    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
 
 # A small custom instrument exercising every core feature, written as a researcher would.
 TOY_YAML = textwrap.dedent(

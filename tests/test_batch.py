@@ -3,7 +3,6 @@ input formats and encodings, outputs, privacy, fail-fast errors and exit codes."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,26 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 N = 120
 
 
-def _example_module():
-    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-EX = _example_module()
 BATTERY = psyscreen.load_profile("default").instruments
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
+def export(tmp_path_factory, example) -> tuple[pd.DataFrame, Path, Path]:
     """A small synthetic export (GB18030 CSV) and its mapping file."""
     d = tmp_path_factory.mktemp("export")
-    df = EX.make_export(N, BATTERY, seed=7)
+    df = example.make_export(N, BATTERY, seed=7)
     csv = d / "export.csv"
     df.to_csv(csv, index=False, encoding="gb18030")
     mapping = d / "mapping.yaml"
-    mapping.write_text(EX.mapping_yaml(BATTERY), encoding="utf-8")
+    mapping.write_text(example.mapping_yaml(BATTERY), encoding="utf-8")
     return df, csv, mapping
 
 
@@ -318,8 +309,8 @@ def test_cli_exit_codes(export, tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-def test_examples_are_generated_by_the_script(tmp_path):
-    EX.main(["--out", str(tmp_path / "e.csv"), "--mapping", str(tmp_path / "m.yaml")])
+def test_examples_are_generated_by_the_script(tmp_path, example):
+    example.main(["--out", str(tmp_path / "e.csv"), "--mapping", str(tmp_path / "m.yaml")])
     assert (tmp_path / "e.csv").read_bytes() == (ROOT / "examples/annual_export.csv").read_bytes()
     assert (tmp_path / "m.yaml").read_text("utf-8") == (ROOT / "examples/mapping.yaml").read_text(
         "utf-8"

@@ -9,7 +9,6 @@ compared byte for byte with the one-process run.
 from __future__ import annotations
 
 import codecs
-import importlib.util
 from collections import Counter
 from pathlib import Path
 
@@ -29,17 +28,10 @@ N, CHUNK = 900, 200
 KEY = b"0123456789abcdef-test-key"
 
 
-def _example_module():
-    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, example):
     """(one-process run, two-worker run) on the same export with slips."""
-    ex = _example_module()
+    ex = example
     battery = psyscreen.load_profile("default").instruments
     d = tmp_path_factory.mktemp("parallel")
     df = ex.make_export(N, battery, seed=11, slips=True)

@@ -7,7 +7,6 @@ reading or the writing thread reach the caller and leave no thread behind.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -31,16 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 N, CHUNK = 700, 150
 
 
-def _example_module():
-    spec = importlib.util.spec_from_file_location("make_example", ROOT / "examples/make_example.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    ex = _example_module()
+def export(tmp_path_factory, example):
+    ex = example
     battery = psyscreen.load_profile("default").instruments
     d = tmp_path_factory.mktemp("threads")
     df = ex.make_export(N, battery, seed=5, slips=True)
