@@ -20,6 +20,29 @@ def example():
     return mod
 
 
+@pytest.fixture(scope="session")
+def write_export(example):
+    """A function writing a synthetic export with slips (UTF-8 with BOM) and its mapping.
+
+    ``write_export(directory, n, seed, repeat=(row, as_row))`` gives row ``row`` the id
+    of row ``as_row``; it returns ``(csv_path, mapping_path)``.
+    """
+    import psyscreen
+
+    battery = psyscreen.load_profile("default").instruments
+
+    def write(d: Path, n: int, seed: int, repeat: tuple[int, int] | None = None):
+        df = example.make_export(n, battery, seed=seed, slips=True)
+        if repeat is not None:
+            df.loc[repeat[0], "学号"] = df.loc[repeat[1], "学号"]
+        csv, mapping = d / "export.csv", d / "mapping.yaml"
+        df.to_csv(csv, index=False, encoding="utf-8-sig")
+        mapping.write_text(example.mapping_yaml(battery), encoding="utf-8")
+        return csv, mapping
+
+    return write
+
+
 # A small custom instrument exercising every core feature, written as a researcher would.
 TOY_YAML = textwrap.dedent(
     """

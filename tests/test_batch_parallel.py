@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-import psyscreen
 from psyscreen.batch import BatchError, run
 from psyscreen.batch.io import Writer, arrow_frame, csv_rows, open_source
 from psyscreen.batch.report import ReportStats
@@ -29,16 +28,10 @@ KEY = b"0123456789abcdef-test-key"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, example):
+def runs(tmp_path_factory, write_export):
     """(one-process run, two-worker run) on the same export with slips."""
-    ex = example
-    battery = psyscreen.load_profile("default").instruments
     d = tmp_path_factory.mktemp("parallel")
-    df = ex.make_export(N, battery, seed=11, slips=True)
-    df.loc[N - 1, "学号"] = df.loc[0, "学号"]  # a repeated id in the last chunk
-    csv, mapping = d / "export.csv", d / "mapping.yaml"
-    df.to_csv(csv, index=False, encoding="utf-8-sig")
-    mapping.write_text(ex.mapping_yaml(battery), encoding="utf-8")
+    csv, mapping = write_export(d, N, seed=11, repeat=(N - 1, 0))  # a repeat in the last chunk
     opts = dict(mapping=mapping, chunk_rows=CHUNK, progress=False, key=KEY)
     one = run(csv, d / "w1" / "results.csv", workers=1, pseudonymise=["id"], **opts)
     two = run(csv, d / "w2" / "results.csv", workers=2, pseudonymise=["id"], **opts)

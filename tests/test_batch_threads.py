@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import psyscreen
 from psyscreen.batch import InputFileError, run
 from psyscreen.batch.io import open_source
 from psyscreen.batch.run import (
@@ -31,15 +30,9 @@ N, CHUNK = 700, 150
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory, example):
-    ex = example
-    battery = psyscreen.load_profile("default").instruments
+def export(tmp_path_factory, write_export):
     d = tmp_path_factory.mktemp("threads")
-    df = ex.make_export(N, battery, seed=5, slips=True)
-    df.loc[N - 1, "学号"] = df.loc[3, "学号"]  # a repeated id across chunks
-    csv, mapping = d / "export.csv", d / "mapping.yaml"
-    df.to_csv(csv, index=False, encoding="utf-8-sig")
-    mapping.write_text(ex.mapping_yaml(battery), encoding="utf-8")
+    csv, mapping = write_export(d, N, seed=5, repeat=(N - 1, 3))  # a repeat across chunks
     return d, csv, mapping
 
 
