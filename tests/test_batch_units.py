@@ -140,3 +140,14 @@ def test_mapping_a_categorical_equals_mapping_its_texts(cells, unused):
             got.astype(object).where(got.notna(), None).tolist()
             == plain.astype(object).where(plain.notna(), None).tolist()
         )
+
+
+def test_class_role_is_read_under_its_yaml_name_and_kept_apart_from_keep():
+    spec = parse_mapping({"columns": {"id": "学号", "class": "班级"}, "required": ["class"]})
+    assert spec.role_headers() == {"id": "学号", "class": "班级"}
+    try:
+        parse_mapping({"columns": {"class": "班级"}, "keep": ["班级"]})
+    except Exception as e:  # the same header as a role and as a kept column
+        assert "mapped twice" in str(e)
+    else:
+        raise AssertionError("a header mapped as role and keep was accepted")

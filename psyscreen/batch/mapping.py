@@ -37,8 +37,8 @@ from ..definitions import Identifier
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
 #: Roles a mapping can give a column; the results use these as column names.
-ROLES = ("id", "school", "grade", "sex", "birth_date", "age", "assessment_date")
-Role = Literal["id", "school", "grade", "sex", "birth_date", "age", "assessment_date"]
+ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
+Role = Literal["id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date"]
 
 
 class _Model(BaseModel):
@@ -48,13 +48,22 @@ class _Model(BaseModel):
 class Columns(_Model):
     """Export header of each role column (omit a role the export does not have)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     id: str | None = Field(None, description="Respondent id (checked for blanks, duplicates).")
     school: str | None = None
     grade: str | None = None
+    class_: str | None = Field(
+        None, alias="class", description="Class within the grade (班级), for class-level views."
+    )
     sex: str | None = None
     birth_date: str | None = None
     age: str | None = Field(None, description="Age in years, used when no birth date is given.")
     assessment_date: str | None = None
+
+    def header(self, role: str) -> str | None:
+        """Export header of ``role`` (``class`` is stored as ``class_``)."""
+        return getattr(self, "class_" if role == "class" else role)
 
 
 class AnswerTable(_Model):
@@ -96,7 +105,7 @@ class MappingSpec(_Model):
     @model_validator(mode="after")
     def _check(self) -> MappingSpec:
         for role in self.required:
-            if getattr(self.columns, role) is None:
+            if self.columns.header(role) is None:
                 raise ValueError(f"required role {role!r} has no column in 'columns'")
         headers = [h for h in self.role_headers().values()] + list(self.items.values())
         headers += self.keep
@@ -109,7 +118,7 @@ class MappingSpec(_Model):
 
     def role_headers(self) -> dict[str, str]:
         """role -> export header, for the roles given."""
-        return {r: getattr(self.columns, r) for r in ROLES if getattr(self.columns, r)}
+        return {r: h for r in ROLES if (h := self.columns.header(r))}
 
     def header(self, item_id: str) -> str:
         """Export header of an item (its id when the mapping does not list it)."""

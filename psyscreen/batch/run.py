@@ -53,7 +53,7 @@ from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 
 #: roles (besides items) read as categoricals: few distinct values
-_CATEGORICAL_ROLES = ("school", "grade", "sex", "birth_date", "age", "assessment_date")
+_CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
 
