@@ -27,6 +27,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from .errors import UnknownIdError
+
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
 #: Names a scale may not take because they are used for instrument-level columns.
@@ -618,14 +620,14 @@ class Instrument(_Model):
         for it in self.items:
             if it.id == item_id:
                 return it
-        raise KeyError(f"{self.id}: no item {item_id!r}")
+        raise UnknownIdError(f"{self.id}: no item {item_id!r}", "item", item_id)
 
     def scale(self, scale_id: str) -> Scale:
         """The scale with id ``scale_id``."""
         for s in self.scales:
             if s.id == scale_id:
                 return s
-        raise KeyError(f"{self.id}: no scale {scale_id!r}")
+        raise UnknownIdError(f"{self.id}: no scale {scale_id!r}", "scale", scale_id)
 
     @property
     def item_ids(self) -> list[str]:
@@ -635,7 +637,7 @@ class Instrument(_Model):
         for c in self.citations:
             if c.key == key:
                 return c
-        raise KeyError(f"{self.id}: no citation {key!r}")
+        raise UnknownIdError(f"{self.id}: no citation {key!r}", "citation", key)
 
     def scale_range(self, scale_id: str) -> tuple[float, float]:
         """Lowest and highest possible score of a scale, from the declared codes."""

@@ -24,6 +24,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .definitions import Instrument
+from .errors import UnknownIdError
 from .yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
 _PKG = Path(__file__).resolve().parent
@@ -86,7 +87,7 @@ def resolve_file(id_or_path: str | Path, kind: str, what: str) -> Path:
     """The file of a definition given by path, or by id of a shipped ``kind`` file.
 
     ``kind`` is 'instruments', 'norms' or 'profiles'; ``what`` names it in the error
-    (e.g. 'instrument'). An unknown id raises KeyError listing the shipped ids.
+    (e.g. 'instrument'). An unknown id raises UnknownIdError (a KeyError) listing the shipped ids.
     """
     p = Path(id_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
@@ -97,7 +98,9 @@ def resolve_file(id_or_path: str | Path, kind: str, what: str) -> Path:
     if shipped.is_file():
         return shipped
     known = ", ".join(sorted(q.stem for q in data_dir(kind).glob("*.yaml")))
-    raise KeyError(f"unknown {what} {str(id_or_path)!r}; shipped: {known}")
+    raise UnknownIdError(
+        f"unknown {what} {str(id_or_path)!r}; shipped: {known}", what, str(id_or_path)
+    )
 
 
 def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:

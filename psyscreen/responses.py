@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .definitions import Instrument, ResponseScale
+from .errors import MissingColumnsError
 
 #: Problem codes of a cell, in :attr:`ItemValues.problem`.
 OK, BLANK, MISSING_CODE, OUT_OF_RANGE, NON_NUMERIC, NO_COLUMN = 0, 1, 2, 3, 4, 5
@@ -41,19 +42,6 @@ PROBLEM_NAMES = {
 }
 #: Problem codes that are data errors (reported), as opposed to plain missing answers.
 INVALID = (OUT_OF_RANGE, NON_NUMERIC)
-
-
-class MissingColumnsError(ValueError):
-    """Item columns of an instrument are absent from the data."""
-
-    def __init__(self, instrument: str, missing: list[str]):
-        self.instrument, self.missing = instrument, missing
-        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-        super().__init__(
-            f"{instrument}: {len(missing)} item column(s) not in the data: {shown}. "
-            "Rename the columns to the item ids (or pass columns={item_id: column}), "
-            "or pass missing_columns='missing' to score them as unanswered."
-        )
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,7 @@ from typing import Any
 
 import yaml
 
-
-class DefinitionError(ValueError):
-    """A definition file is not valid.
-
-    ``file`` is the file (or ``<string>``), ``path`` the location inside it
-    (e.g. ``scales[2].bands[0]``) and ``problem`` what is wrong.
-    """
-
-    def __init__(self, file: str, path: str, problem: str):
-        self.file, self.path, self.problem = file, path, problem
-        where = f"{file}: {path}" if path else file
-        super().__init__(f"{where}: {problem}")
-
+from .errors import DefinitionError
 
 #: libyaml's parser when PyYAML has it (same safe constructor, about 10x faster)
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -36,6 +36,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import InputFileError
+
 #: input formats by file extension
 FORMATS = {
     ".csv": "csv",
@@ -53,13 +55,6 @@ OUTPUT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": 
 CSV_BLOCK_BYTES = 1 << 22
 #: Excel's row limit (one header row)
 XLSX_MAX_ROWS = 1_048_575
-
-
-class InputFileError(ValueError):
-    """The input file cannot be used as a whole (wrong format, encoding, columns).
-
-    The message says what to fix; it never quotes cell contents.
-    """
 
 
 def file_format(path: str | Path, table: dict[str, str] = FORMATS) -> str:

@@ -31,6 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import PseudonymKeyError
+
 #: first characters that make a spreadsheet treat a cell as a formula
 FORMULA_BYTES = b"=+-@\t\r"
 _FORMULA_TABLE = np.zeros(256, dtype=bool)
@@ -86,10 +88,6 @@ def neutralise_table(table: pa.Table) -> pa.Table:
     """:func:`neutralise_formulas` on every text column of ``table``."""
     cols = [neutralise_formulas(c) for c in table.columns]
     return pa.Table.from_arrays(cols, names=table.column_names)
-
-
-class PseudonymKeyError(ValueError):
-    """No usable pseudonymisation key."""
 
 
 def load_key(key_file: str | Path | None = None, env: str = KEY_ENV) -> bytes:

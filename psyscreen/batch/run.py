@@ -49,6 +49,7 @@ from .. import demographics as demo
 from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
+from ..errors import BatchError
 from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 
@@ -56,13 +57,6 @@ from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 _CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
-
-
-class BatchError(ValueError):
-    """The run cannot start or continue: a wrong file, mapping or profile.
-
-    The message says what to fix; it never quotes cell contents.
-    """
 
 
 # ---------------------------------------------------------------------------

@@ -54,15 +54,12 @@ import pandas as pd
 
 from ..definitions import Instrument
 from ..demographics import OK, read_demographics, resolve_columns
+from ..errors import NormBuildWarning
 from ..registry import load_instrument
 from .loading import checked
 from .models import Interval, NormTable
 
 DEFAULT_QUANTILES = (5, 10, 25, 50, 75, 90, 95)
-
-
-class NormBuildWarning(UserWarning):
-    """A built table rests on a small stratum, or rows were left out."""
 
 
 def _edges(name: str, edges: Sequence[float]) -> list[float]:

@@ -58,6 +58,7 @@ from ..definitions import (
 from ..definitions import (
     format_number as _num,
 )
+from ..errors import TableError
 
 Sex = Literal["female", "male"]
 FORMS = ("mean_sd", "lookup", "bands")
@@ -65,14 +66,6 @@ FORMS = ("mean_sd", "lookup", "bands")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TableError(ValueError):
-    """A problem at ``path`` (e.g. ``rows[3].lookup[2]``) of a norm table."""
-
-    def __init__(self, path: str, problem: str):
-        self.path, self.problem = path, problem
-        super().__init__(f"{path}: {problem}" if path else problem)
 
 
 class Coverage(_Model):

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import UnknownIdError
 from ._data import (
     Counts,
     Sample,
@@ -635,7 +636,7 @@ def cutpoints_by_group(
     cols = [by] if isinstance(by, str) else list(by)
     for c in [score, reference, *cols]:
         if c not in data.columns:
-            raise KeyError(f"no column {c!r} in the data")
+            raise UnknownIdError(f"no column {c!r} in the data", "column", c)
     keys = data[cols]
     group_ok = keys.notna().all(axis=1).to_numpy()
     results: dict[Any, CutpointResult | None] = {}

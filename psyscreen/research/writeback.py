@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from ..definitions import Band, BandSet, Citation, Instrument, Text
+from ..errors import UnknownIdError
 from ..registry import instrument_from_data, load_instrument
 from ._data import check_direction, higher_is_positive
 
@@ -228,7 +229,7 @@ def add_bandset(
         s["bands"] = [new, *sets] if first else [*sets, new]
         break
     else:
-        raise KeyError(f"{inst.id}: no scale {scale!r}")
+        raise UnknownIdError(f"{inst.id}: no scale {scale!r}", "scale", scale)
     return instrument_from_data(data, f"<{inst.id} + band set {bandset.id}>")
 
 

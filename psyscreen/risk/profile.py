@@ -49,6 +49,7 @@ from ..definitions import (
     ValidityCheck,
     _unique,
 )
+from ..errors import UnknownIdError
 from ..registry import data_dir, load_instrument, resolve_file, validated
 from ..yamlio import DefinitionError, read_yaml
 
@@ -380,7 +381,7 @@ class RiskProfile(_Model):
         for lv in self.levels:
             if lv.code == code:
                 return lv
-        raise KeyError(f"profile {self.id}: no level {code!r}")
+        raise UnknownIdError(f"profile {self.id}: no level {code!r}", "level", code)
 
     def rank(self, code: str) -> int:
         """The level number (0 = lowest) of level ``code``."""
@@ -390,7 +391,9 @@ class RiskProfile(_Model):
         for b in self.battery:
             if b.instrument == instrument:
                 return b
-        raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
+        raise UnknownIdError(
+            f"profile {self.id}: {instrument!r} is not in the battery", "instrument", instrument
+        )
 
     def instrument(self, instrument_id: str) -> Instrument:
         """The loaded definition of a battery instrument."""
