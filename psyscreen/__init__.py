@@ -14,6 +14,8 @@ Example:
     'minimal'
 """
 
+import logging
+
 from ._version import __version__
 from .batch import run as run_batch
 from .definitions import Instrument
@@ -31,6 +33,9 @@ from .risk import (
 )
 from .scoring import ScoreResult, score, score_detailed
 from .yamlio import DefinitionError
+
+# a library logs, the application decides where to: silent unless a handler is configured
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DefinitionError",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -57,6 +58,8 @@ from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 _CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
 #: an age outside this range (years) is reported as implausible for child screening
 AGE_PLAUSIBLE = (3.0, 25.0)
+#: records carry counts, positions and timings only, never file names or cell contents
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------
@@ -729,6 +732,7 @@ def _run_pool(
         for chunk in chunks:
             dups = _chunk_dups(chunk, setup.plan, tracker, n_rows)
             fut = pool.submit(_worker_chunk, chunk, n_rows, dups)
+            log.debug("chunk from row %d: %d rows sent to a worker", n_rows, len(chunk))
             in_flight.append((fut, chunk, n_rows, dups))
             n_rows += len(chunk)
             if len(in_flight) > workers:
@@ -834,7 +838,12 @@ def _run_threads(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscreen-write")
     try:
         for chunk in reader:
+            t0 = time.perf_counter()
             cr = process_chunk(chunk, plan, n_rows, tracker)
+            log.debug(
+                "chunk from row %d: %d rows scored in %.3f s",
+                n_rows, len(chunk), time.perf_counter() - t0,
+            )
             n_rows += len(chunk)
             while pending:  # the chunk before has been written (a writer's error raises here)
                 pending.popleft().result()
@@ -1024,6 +1033,10 @@ def run(
                 f"(choose from {', '.join(out_names_known[1:])})"
             )
 
+    log.info(
+        "batch run: %s input, %d instrument(s), chunks of %d rows, workers=%d",
+        src.format, len(insts), chunk_rows, workers,
+    )
     stats = ReportStats(plan)
     tracker = IdTracker()
     res_sink = _TableSink(output, neutralise)
@@ -1146,6 +1159,11 @@ def run(
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(
         json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    log.info(
+        "batch run: %d rows in, %d with problems, %d unreadable, exit code %d, %.2f s",
+        man["rows"]["in"], counts["rows_with_problems"], len(unreadable), exit_code,
+        time.perf_counter() - t0,
     )
     return BatchResult(output, problems_path, manifest_path, report_path, man)
 
