@@ -88,11 +88,11 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
         out += ["", "Band notes:", "", *band_notes]
     if inst.critical_items:
         out += ["", "Critical items:", ""]
-        for c in inst.critical_items:
-            flag = f" (**unverified**: {_one_line(c.unverified)})" if c.unverified else ""
+        for ci in inst.critical_items:
+            flag = f" (**unverified**: {_one_line(ci.unverified)})" if ci.unverified else ""
             out.append(
-                f"- `{c.id}`{flag}: {c.mode} of {', '.join(c.items)} {c.condition.describe()}: "
-                f"{c.meaning.best(lang)} [{c.source}]"
+                f"- `{ci.id}`{flag}: {ci.mode} of {', '.join(ci.items)} {ci.condition.describe()}: "
+                f"{ci.meaning.best(lang)} [{ci.source}]"
             )
     if inst.validity_checks:
         out += ["", "Validity checks:", ""]

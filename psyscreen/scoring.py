@@ -335,13 +335,15 @@ def _tri_state(x: np.ndarray, c: Condition, mode: str) -> pd.arrays.BooleanArray
     """any/all of ``c`` over columns with three-valued logic (NA when unknown)."""
     hit = condition_mask(x, c)
     known = ~np.isnan(x)
+    # np.any/np.all over axis 1 of a 2-D mask: always an array (the method's stub says
+    # "bool or array")
     if mode == "any":
-        value = hit.any(axis=1)
-        unknown = ~value & ~known.all(axis=1)
+        value = np.any(hit, axis=1)
+        unknown = ~value & ~np.all(known, axis=1)
     else:
         miss = known & ~hit
-        value = hit.all(axis=1)
-        unknown = ~miss.any(axis=1) & ~known.all(axis=1)
+        value = np.all(hit, axis=1)
+        unknown = ~np.any(miss, axis=1) & ~np.all(known, axis=1)
     return pd.arrays.BooleanArray(value, unknown)
 
 
@@ -417,7 +419,8 @@ def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> Any:
     idx = np.zeros(n, dtype=np.int64)
     idx[rows] = np.arange(1, len(rows) + 1)
     arr = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
-    return pd.arrays.ArrowStringArray(arr, dtype=dtype)
+    # pandas 3 takes dtype= (the string dtype's na_value); pandas-stubs 3.1 does not list it
+    return pd.arrays.ArrowStringArray(arr, dtype=dtype)  # type: ignore[call-arg]
 
 
 @lru_cache(maxsize=1)

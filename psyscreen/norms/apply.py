@@ -233,12 +233,13 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
     stratum = np.full(n, -1, dtype=np.int64)
     for k, (_, r) in enumerate(rows):
         m = np.ones(n, dtype=bool)
+        # a table covering a dimension has its bounds in every row (models._check_row)
         if cov.age is not None:
-            m &= r.age.mask(age)
+            m &= r.age.mask(age) if r.age is not None else False
         if cov.sex is not None:
             m &= demo.sex == r.sex
         if cov.grade is not None:
-            m &= r.grade.mask(demo.grade)
+            m &= r.grade.mask(demo.grade) if r.grade is not None else False
         stratum[m & (stratum < 0)] = k
     status = np.full(n, _ST["ok"], dtype=np.int8)
     status[stratum < 0] = _ST["no_stratum"]

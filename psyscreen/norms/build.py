@@ -228,8 +228,8 @@ def build_norms(
                     for q in quantiles
                 ]
             else:
-                lo, hi = inst.scale_range(s)
-                row["lookup"] = _lookup_entries(x, int(lo), int(hi), decimals)
+                s_min, s_max = inst.scale_range(s)
+                row["lookup"] = _lookup_entries(x, int(s_min), int(s_max), decimals)
             scale_rows.append((sex, tuple(sorted(gc.items())), row))
         if smooth:
             _smooth(scale_rows)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -170,7 +171,7 @@ class NormRow(_Model):
         """The row's label, or one generated from its bounds."""
         if self.label is not None:
             return self.label.best("en")
-        parts = []
+        parts: list[str] = []
         if self.sex is not None:
             parts.append(self.sex)
         if self.age is not None:
@@ -343,18 +344,20 @@ def _check_lookup(p: str, entries: list[LookupEntry]) -> None:
                 )
 
 
-def _points(iv: Interval | None, bounds: list[Interval], integer: bool) -> list[float | None]:
+def _points(iv: Interval | None, bounds: list[Interval], integer: bool) -> Sequence[float | None]:
     """Test points that hit every elementary piece of ``iv`` cut at the rows' bounds."""
     if iv is None:
         return [None]
+    lower, upper = iv.lower, iv.upper
+    if lower is None or upper is None:  # Coverage refuses open bounds before this runs
+        raise TableError("covers", "needs both a lower and an upper bound")
     if integer:
-        lo, hi = math.floor(iv.lower), math.ceil(iv.upper)
-        return [float(g) for g in range(lo, hi + 1) if iv.contains(g)]
-    cuts = {iv.lower, iv.upper}
+        return [float(g) for g in range(math.floor(lower), math.ceil(upper) + 1) if iv.contains(g)]
+    cuts = {lower, upper}
     for b in bounds:
         cuts.update(x for x in (b.lower, b.upper) if x is not None)
-    cuts = sorted(c for c in cuts if iv.lower <= c <= iv.upper)
-    pts = list(cuts) + [(a + b) / 2 for a, b in itertools.pairwise(cuts)]
+    inside = sorted(c for c in cuts if lower <= c <= upper)
+    pts = inside + [(a + b) / 2 for a, b in itertools.pairwise(inside)]
     return sorted(x for x in pts if iv.contains(x))
 
 
@@ -381,8 +384,9 @@ def _check_strata(t: NormTable, scale: str) -> None:
             i
             for i, r in rows
             if (sex is None or r.sex == sex)
-            and (age is None or r.age.contains(age))
-            and (grade is None or r.grade.contains(grade))
+            # a table covering a dimension has its bounds in every row (_check_row)
+            and (age is None or (r.age is not None and r.age.contains(age)))
+            and (grade is None or (r.grade is not None and r.grade.contains(grade)))
         ]
         where = _where(sex, age, grade, cov.age_unit)
         if not hits:

@@ -234,8 +234,8 @@ def fit_one_factor(
                 jm[rows, iu[1]] = -x[iu[0]]
                 return jm
 
-            sol = optimize.least_squares(resid, lam, jac=jac, method="lm", xtol=1e-12, ftol=1e-12)
-            lam, ok = sol.x, bool(sol.success)
+            fit = optimize.least_squares(resid, lam, jac=jac, method="lm", xtol=1e-12, ftol=1e-12)
+            lam, ok = fit.x, bool(fit.success)
     else:
 
         def loadings(psi: np.ndarray) -> np.ndarray:

@@ -201,8 +201,8 @@ class DiagnosticAccuracy(Result):
         }
         lrp = likelihood_ratio_ci(tp, tp + fn, fp, fp + tn, self.conf_level)
         lrn = likelihood_ratio_ci(fn, tp + fn, tn, fp + tn, self.conf_level)
-        rows["lr_positive"] = (*(float(x) for x in lrp), "sens / (1 - spec)")
-        rows["lr_negative"] = (*(float(x) for x in lrn), "(1 - sens) / spec")
+        rows["lr_positive"] = (float(lrp[0]), float(lrp[1]), float(lrp[2]), "sens / (1 - spec)")
+        rows["lr_negative"] = (float(lrn[0]), float(lrn[1]), float(lrn[2]), "(1 - sens) / spec")
         if self.prevalence is not None:
             se = tp / (tp + fn) if tp + fn else np.nan
             sp = tn / (tn + fp) if tn + fp else np.nan
@@ -752,8 +752,9 @@ def _bootstrap_diff(pos: np.ndarray, neg: np.ndarray, n_boot: int, seed: int | N
         for ipos, ineg, size in ((pa, na, va.size), (pb, nb, vb.size)):
             cp = np.zeros((bp.shape[0], size))
             cn = np.zeros((bn.shape[0], size))
-            np.add.at(cp, (slice(None), ipos), bp)
-            np.add.at(cn, (slice(None), ineg), bn)
+            # cp[:, ipos] += bp with repeated ipos accumulating (on the transposed views)
+            np.add.at(cp.T, ipos, bp.T)
+            np.add.at(cn.T, ineg, bn.T)
             res.append(_auc_from_counts(cp, cn))
         out.append(res[0] - res[1])
     return np.concatenate(out)

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from ..definitions import Band, BandSet, Citation, Instrument, Text
@@ -347,7 +348,7 @@ def norm_table_from_groups(
             row["age"] = iv
             ages.append(iv)
         if sex is not None:
-            s = parse_sex(np.array([g[sex]], dtype=object))
+            s = parse_sex(pd.Series([g[sex]], dtype=object))
             if not isinstance(s.iloc[0], str):
                 raise ValueError(f"sex group {g[sex]!r} is not a recognised sex code")
             row["sex"] = s.iloc[0]
