@@ -54,7 +54,7 @@ from ._data import (
     split_sample,
 )
 from ._display import Result
-from .intervals import CI_METHODS
+from .intervals import CI_METHODS, normal_ci, percentile_ci
 from .roc import DiagnosticAccuracy, accuracy_at, curve_table, delong
 
 __all__ = [
@@ -157,15 +157,6 @@ def _select(
     if crit.method == "cost":
         value = -value
     return idx, value
-
-
-def _quantile_ci(x: np.ndarray, conf_level: float) -> tuple[float, float]:
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (np.nan, np.nan)
-    a = (1 - conf_level) / 2
-    lo, hi = np.quantile(x, [a, 1 - a], method="inverted_cdf")
-    return (float(lo), float(hi))
 
 
 def _boot_indices(
@@ -304,12 +295,10 @@ def _fmt(x: float) -> str:
 
 
 def _auc(sample: Sample, direction: str, conf_level: float) -> tuple[float, tuple[float, float]]:
-    from .roc import _normal_ci
-
     sign = 1.0 if higher_is_positive(direction) else -1.0
     auc, cov = delong(sign * sample.pos, sign * sample.neg)
     se = float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else np.nan
-    return float(auc[0]), _normal_ci(float(auc[0]), se, conf_level)
+    return float(auc[0]), normal_ci(float(auc[0]), se, conf_level)
 
 
 def _cutpoint_from_sample(
@@ -344,7 +333,9 @@ def _cutpoint_from_sample(
         direction=direction,
         criterion=crit,
         criterion_value=float(value),
-        ci=_quantile_ci(boot, conf_level) if boot is not None else (np.nan, np.nan),
+        ci=percentile_ci(boot, conf_level, method="inverted_cdf")
+        if boot is not None
+        else (np.nan, np.nan),
         accuracy=None
         if i < 0
         else accuracy_at(counts, cutoff, direction, conf_level, ci_method, sample.n_excluded),

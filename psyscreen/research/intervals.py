@@ -4,7 +4,10 @@
   - the default everywhere in :mod:`psyscreen.research`;
 * Clopper-Pearson "exact" interval (Clopper & Pearson 1934; Newcombe method 5),
   from beta quantiles - conservative (coverage at least the nominal level);
-* likelihood ratios with the log method of Simel, Samsa & Matchar (1991).
+* likelihood ratios with the log method of Simel, Samsa & Matchar (1991);
+* the normal-approximation interval of an estimate with a standard error
+  (:func:`normal_ci`, e.g. DeLong's AUC) and the bootstrap percentile interval
+  (:func:`percentile_ci`) used by the ROC, cutpoint and reliability tools.
 
 All functions are vectorised over numpy arrays. A proportion with ``n == 0``
 has no estimate: estimate and bounds are NaN.
@@ -30,6 +33,44 @@ def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, not {conf_level}")
     return float(stats.norm.ppf(0.5 + conf_level / 2))
+
+
+def normal_ci(
+    est: float, se: float, conf_level: float, lo: float = 0.0, hi: float = 1.0
+) -> tuple[float, float]:
+    """``est`` -/+ z * ``se``, truncated to ``[lo, hi]`` (as pROC does for the AUC).
+
+    Example:
+        >>> lo, hi = normal_ci(0.9, 0.1, 0.95)  # 0.9 -/+ 1.95996 * 0.1, capped at 1
+        >>> round(lo, 5), hi
+        (0.704, 1.0)
+    """
+    if not np.isfinite(se):
+        return (np.nan, np.nan)
+    z = _z(conf_level)
+    return (max(lo, est - z * se), min(hi, est + z * se))
+
+
+def percentile_ci(
+    x: np.ndarray, conf_level: float, method: Literal["linear", "inverted_cdf"] = "linear"
+) -> tuple[float, float]:
+    """Bootstrap percentile interval of the finite values of ``x`` (NaN, NaN if none).
+
+    ``method`` is numpy's quantile method: ``"linear"`` (numpy's default, as R's
+    type 7) for continuous statistics such as the AUC or alpha, ``"inverted_cdf"``
+    (R's type 1) where the interval must consist of observed values (cutpoints).
+
+    Example:
+        >>> x = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
+        >>> percentile_ci(x, 0.5), percentile_ci(x, 0.5, method="inverted_cdf")
+        ((1.75, 3.25), (1.0, 3.0))
+    """
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (np.nan, np.nan)
+    a = (1 - conf_level) / 2
+    lo, hi = np.quantile(x, [a, 1 - a], method=method)
+    return (float(lo), float(hi))
 
 
 def proportion_ci(

@@ -63,6 +63,7 @@ from ..definitions import Instrument
 from ..registry import load_instrument
 from ..responses import INVALID, MissingColumnsError, item_values
 from ._display import Result
+from .intervals import percentile_ci
 
 __all__ = [
     "ReliabilityResult",
@@ -493,9 +494,8 @@ def reliability(
                 continue
             ba[b] = alpha_from_cov(sb)
             bo[b] = _omega(sb, omega_method, None if fit is None else fit.loadings)[0]
-        qa = (1 - conf_level) / 2
-        boot_alpha_ci = _pct(ba, qa)
-        omega_ci = _pct(bo, qa)
+        boot_alpha_ci = percentile_ci(ba, conf_level)
+        omega_ci = percentile_ci(bo, conf_level)
     if alpha_ci == "feldt":
         ci = feldt_ci(alpha, n_used, k, conf_level)
     elif alpha_ci == "duhachek":
@@ -545,14 +545,6 @@ def reliability(
         boot_alpha_ci=boot_alpha_ci,
         notes=notes,
     )
-
-
-def _pct(x: np.ndarray, a: float) -> tuple[float, float]:
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (np.nan, np.nan)
-    lo, hi = np.quantile(x, [a, 1 - a])
-    return (float(lo), float(hi))
 
 
 def reliability_table(

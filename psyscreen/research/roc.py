@@ -48,7 +48,7 @@ from ._data import (
     multinomial_chunks,
 )
 from ._display import Result
-from .intervals import CI_METHODS, likelihood_ratio_ci, proportion_ci
+from .intervals import CI_METHODS, likelihood_ratio_ci, normal_ci, percentile_ci, proportion_ci
 
 __all__ = [
     "AUCComparison",
@@ -117,22 +117,6 @@ def delong(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     else:
         cov = np.full((r, r), np.nan)
     return auc, cov
-
-
-def _normal_ci(est: float, se: float, conf_level: float, lo=0.0, hi=1.0) -> tuple[float, float]:
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
-    if not np.isfinite(se):
-        return (np.nan, np.nan)
-    return (max(lo, est - z * se), min(hi, est + z * se))
-
-
-def _percentile(x: np.ndarray, conf_level: float) -> tuple[float, float]:
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (np.nan, np.nan)
-    a = (1 - conf_level) / 2
-    lo, hi = np.quantile(x, [a, 1 - a])
-    return (float(lo), float(hi))
 
 
 def _auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
@@ -510,12 +494,12 @@ def roc(
     boot_ci = band = boot = None
     if n_boot:
         boot, band = _bootstrap_roc(sample, counts, direction, n_boot, seed, conf_level)
-        boot_ci = _percentile(boot, conf_level)
+        boot_ci = percentile_ci(boot, conf_level)
     label = name or (scores.name if isinstance(scores, pd.Series) and scores.name else "score")
     return ROCResult(
         auc=auc,
         se=se,
-        ci=_normal_ci(auc, se, conf_level),
+        ci=normal_ci(auc, se, conf_level),
         boot_ci=boot_ci,
         n_pos=sample.n_pos,
         n_neg=sample.n_neg,
@@ -705,17 +689,17 @@ def compare_auc(
         )
     boot_ci = None
     if n_boot:
-        boot_ci = _percentile(_bootstrap_diff(pos, neg, n_boot, seed), conf_level)
+        boot_ci = percentile_ci(_bootstrap_diff(pos, neg, n_boot, seed), conf_level)
     return AUCComparison(
         names=names,
         auc=(float(auc[0]), float(auc[1])),
         ci=(
-            _normal_ci(float(auc[0]), float(se[0]), conf_level),
-            _normal_ci(float(auc[1]), float(se[1]), conf_level),
+            normal_ci(float(auc[0]), float(se[0]), conf_level),
+            normal_ci(float(auc[1]), float(se[1]), conf_level),
         ),
         difference=d,
         se_difference=se_d,
-        ci_difference=_normal_ci(d, se_d, conf_level, -1.0, 1.0),
+        ci_difference=normal_ci(d, se_d, conf_level, -1.0, 1.0),
         z=float(z),
         p_value=p,
         correlation=corr,
