@@ -7,11 +7,11 @@ Reliability (:mod:`~psyscreen.research.reliability`)
     bootstrap), McDonald's omega total (one-factor minres or ML), corrected
     item-total correlations, alpha if item deleted, stated missing-data handling;
     :func:`reliability_table` - every scale of an instrument.
-ROC (:mod:`~psyscreen.research.roc`)
+ROC (:mod:`~psyscreen.research.roc`, :mod:`~psyscreen.research.accuracy`)
     :func:`roc` - AUC with DeLong (fast, O(N log N)) and bootstrap CIs, curve, band;
     :func:`accuracy` - sensitivity / specificity / PPV / NPV / LRs with CIs at a cutoff;
     :func:`compare_auc` - paired DeLong comparison of two scales on the same children.
-Cutpoints (:mod:`~psyscreen.research.cutpoints`)
+Cutpoints (:mod:`~psyscreen.research.cutpoints`, :mod:`~psyscreen.research.criteria`)
     :func:`cutpoint` - Youden, min specificity / min sensitivity, cost; bootstrap CI;
     :func:`band_cutpoints` - several cutoffs for bands; :func:`cutpoints_by_group`
     - per age band x sex; :func:`age_band` - explicit ``[a, b)`` age bands.
@@ -20,6 +20,9 @@ Write-back (:mod:`~psyscreen.research.writeback`)
     :func:`instrument_yaml`, :func:`norm_table_from_groups`.
 Plots (:mod:`~psyscreen.research.plots`, needs matplotlib)
     :func:`plot_roc`, :func:`plot_cutoffs`, :func:`plot_distributions`.
+Intervals (:mod:`~psyscreen.research.intervals`)
+    :func:`proportion_ci`, :func:`likelihood_ratio_ci`; the normal and bootstrap
+    percentile intervals the tools share.
 
 Every function takes pandas Series / DataFrames and returns a result object
 that prints as a table (text and notebook HTML) stating its methods and N.

@@ -27,7 +27,7 @@ import pandas as pd
 from ..definitions import format_number as _fmt
 from ._data import Counts, check_direction, make_sample
 from ._display import Result
-from .intervals import CI_METHODS, likelihood_ratio_ci, proportion_ci
+from .intervals import CI_METHODS, CIMethod, likelihood_ratio_ci, proportion_ci
 
 __all__ = ["DiagnosticAccuracy", "accuracy", "accuracy_at", "curve_table"]
 
@@ -60,7 +60,7 @@ class DiagnosticAccuracy(Result):
     fn: int
     tn: int
     conf_level: float
-    ci_method: str
+    ci_method: CIMethod
     n_excluded: int = 0
     prevalence: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -73,7 +73,7 @@ class DiagnosticAccuracy(Result):
         )
 
     def _prop(self, k: int, n: int) -> tuple[float, float, float]:
-        lo, hi = proportion_ci(k, n, self.conf_level, self.ci_method)  # type: ignore[arg-type]
+        lo, hi = proportion_ci(k, n, self.conf_level, self.ci_method)
         return (k / n if n else np.nan, float(lo), float(hi))
 
     def summary(self) -> pd.DataFrame:
@@ -143,7 +143,7 @@ def accuracy(
     direction: str = ">=",
     positive: Any = None,
     conf_level: float = 0.95,
-    ci_method: str = "wilson",
+    ci_method: CIMethod = "wilson",
     prevalence: float | None = None,
 ) -> DiagnosticAccuracy:
     """Sensitivity, specificity, PPV, NPV (and LRs) of a cutoff, with confidence intervals.
@@ -179,7 +179,7 @@ def accuracy_at(
     cutoff: float,
     direction: str,
     conf_level: float,
-    ci_method: str,
+    ci_method: CIMethod,
     n_excluded: int,
     prevalence: float | None = None,
 ) -> DiagnosticAccuracy:
@@ -200,14 +200,14 @@ def accuracy_at(
 
 
 def curve_table(
-    counts: Counts, direction: str, conf_level: float = 0.95, ci_method: str = "wilson"
+    counts: Counts, direction: str, conf_level: float = 0.95, ci_method: CIMethod = "wilson"
 ) -> pd.DataFrame:
     """Accuracy at every distinct observed score used as cutoff (one row per cutoff)."""
     tp, fp = counts.classified_positive(direction)
     p, n = int(counts.pos.sum()), int(counts.neg.sum())
     tn = n - fp
-    sens_lo, sens_hi = proportion_ci(tp, p, conf_level, ci_method)  # type: ignore[arg-type]
-    spec_lo, spec_hi = proportion_ci(tn, n, conf_level, ci_method)  # type: ignore[arg-type]
+    sens_lo, sens_hi = proportion_ci(tp, p, conf_level, ci_method)
+    spec_lo, spec_hi = proportion_ci(tn, n, conf_level, ci_method)
     sens, spec = tp / p, tn / n
     return pd.DataFrame(
         {

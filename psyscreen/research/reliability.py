@@ -480,7 +480,8 @@ def reliability(
     alpha = alpha_from_cov(s)
     se = duhachek_se(s, n_used)
     omega, fit = _omega(s, omega_method)
-    boot_alpha_ci = omega_ci = None
+    boot_alpha_ci: tuple[float, float] | None = None
+    omega_ci: tuple[float, float] | None = None
     notes: list[str] = []
     if n_boot:
         rng = np.random.default_rng(seed)
@@ -502,7 +503,7 @@ def reliability(
         z = float(stats.norm.ppf(0.5 + conf_level / 2))
         ci = (alpha - z * se, alpha + z * se)
     else:
-        ci = boot_alpha_ci  # type: ignore[assignment]
+        ci = boot_alpha_ci if boot_alpha_ci is not None else (np.nan, np.nan)
     if fit is not None and fit.heywood:
         notes.append("Heywood case: a standardised loading reached 1; omega is doubtful.")
     if fit is not None and not fit.converged:

@@ -48,7 +48,7 @@ from ._data import (
 )
 from ._display import Result
 from .accuracy import DiagnosticAccuracy, accuracy, accuracy_at, curve_table
-from .intervals import CI_METHODS, normal_ci, percentile_ci
+from .intervals import CI_METHODS, CIMethod, normal_ci, percentile_ci
 
 __all__ = [
     "AUCComparison",
@@ -152,7 +152,7 @@ class ROCResult(Result):
     conf_level: float
     n_boot: int
     seed: int | None
-    ci_method: str
+    ci_method: CIMethod
     counts: Counts
     curve: pd.DataFrame
     band: pd.DataFrame | None = None
@@ -254,7 +254,7 @@ def roc(
     conf_level: float = 0.95,
     n_boot: int = 1000,
     seed: int | None = 0,
-    ci_method: str = "wilson",
+    ci_method: CIMethod = "wilson",
     name: str | None = None,
 ) -> ROCResult:
     """ROC analysis of ``scores`` against ``reference`` with confidence intervals.
