@@ -55,7 +55,6 @@ ROLES = ("age", "sex", "birth_date", "assessment_date", "grade")
 
 #: Per-value status codes.
 OK, MISSING, INVALID = 0, 1, 2
-STATUS_NAMES = {OK: "ok", MISSING: "missing", INVALID: "invalid"}
 
 #: Recognised sex codes (after ``str(value).strip().lower()``; integral floats
 #: such as ``1.0`` from spreadsheets are read as ``1``). ``None`` = known to be

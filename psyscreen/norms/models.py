@@ -62,7 +62,6 @@ from ..definitions import (
 from ..errors import TableError
 
 Sex = Literal["female", "male"]
-FORMS = ("mean_sd", "lookup", "bands")
 
 
 class _Model(BaseModel):

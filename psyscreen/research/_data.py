@@ -8,12 +8,11 @@ Nothing is imputed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-Direction = Literal[">=", ">", "<=", "<"]
 DIRECTIONS = (">=", ">", "<=", "<")
 
 

@@ -160,10 +160,6 @@ def _str(x: Any) -> str | None:
     return str(x)
 
 
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
 class _Builder:
     def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance, tables: list):
         self.tables = {t.ref: t for t in tables}
