@@ -13,6 +13,7 @@ from psyscreen.batch.run import IdTracker, to_arrow
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # a Dask cluster per test
 
 
 def test_dask_partitions_give_the_in_memory_results():

@@ -38,6 +38,7 @@ def runs(tmp_path_factory, write_export):
     return one, two
 
 
+@pytest.mark.slow
 def test_two_workers_byte_identical_to_one_process(runs):
     one, two = runs
     assert one.manifest["options"]["workers"] == 1
@@ -49,6 +50,7 @@ def test_two_workers_byte_identical_to_one_process(runs):
     assert two.exit_code == one.exit_code == 1
 
 
+@pytest.mark.slow
 def test_parallel_run_keeps_rows_problems_and_cross_chunk_duplicates(runs):
     _, two = runs
     text_id = pacsv.ConvertOptions(column_types={"id": pa.string()})

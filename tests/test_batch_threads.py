@@ -151,7 +151,7 @@ def test_manifest_hashes_made_on_the_fly_equal_the_files(export, tmp_path, out_n
             assert entry["sha256"] == sha256_file(entry["file"]), key
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_an_export_without_an_id_column_is_scored(export, tmp_path, workers):
     """The id role is optional: no duplicate check, every row still scored (found by the
     Dask work: the streaming path used to fail on such a mapping)."""

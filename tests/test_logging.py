@@ -13,6 +13,7 @@ from psyscreen.batch import run
 from psyscreen.batch.io import FORMATS
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_import_logs_nothing_and_only_adds_a_null_handler():
     code = (
         "import logging, sys\n"

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["reliability.ipynb", "cutoff_validation.ipynb"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs(name):
     path = ROOT / "docs" / "notebooks" / name
