@@ -192,8 +192,6 @@ def test_unknown_ids_raise_unknown_id_error_with_a_plain_message():
     prof = psyscreen.load_profile(psyscreen.list_profiles()[0])
     with pytest.raises(UnknownIdError, match="no level 'nope'"):
         prof.level("nope")
-    with pytest.raises(UnknownIdError, match="not in the battery"):
-        prof.entry("nope")
 
 
 def test_one_except_catches_every_psyscreen_error():

@@ -391,9 +391,7 @@ class RiskProfile(_Model):
         for b in self.battery:
             if b.instrument == instrument:
                 return b
-        raise UnknownIdError(
-            f"profile {self.id}: {instrument!r} is not in the battery", "instrument", instrument
-        )
+        raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
 
     def instrument(self, instrument_id: str) -> Instrument:
         """The loaded definition of a battery instrument."""
