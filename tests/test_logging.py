@@ -47,11 +47,11 @@ def test_a_run_logs_counts_and_timings_but_no_cell_text(write_export, tmp_path, 
         )
     records = [r for r in caplog.records if r.name.startswith("psyscreen")]
     messages = [r.getMessage() for r in records]
-    # the useful records are there: start, one per chunk, end
-    assert any(m.startswith("batch run: csv input") for m in messages)
+    # the useful records are there: one per chunk, then the total
     per_chunk = [m for m in messages if m.startswith("chunk from row ")]
     assert len(per_chunk) == 300 // (100 // workers)
-    assert f"batch run: {res.manifest['rows']['in']} rows in" in messages[-1]
+    where = "one process" if workers == 1 else f"{workers} worker processes"
+    assert messages[-1].startswith(f"scored {res.manifest['rows']['read']} rows in {where} in ")
     # arguments are numbers (and the input format), never text taken from the data or paths
     for r in records:
         for a in r.args or ():

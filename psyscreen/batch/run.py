@@ -701,7 +701,7 @@ def _run_pool(
     from concurrent.futures import ProcessPoolExecutor
 
     in_flight: deque = deque()
-    n_rows = 0
+    n_rows, t_start = 0, time.perf_counter()
 
     def write_next() -> None:
         fut, chunk, row0, dups = in_flight.popleft()
@@ -741,6 +741,8 @@ def _run_pool(
             write_next()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    dt = time.perf_counter() - t_start
+    log.info("scored %d rows in %d worker processes in %.2f s", n_rows, workers, dt)
     return n_rows
 
 
@@ -831,19 +833,17 @@ def _run_threads(
         if bar is not None:
             bar.update(rows)
 
-    n_rows = 0
+    n_rows, t_start = 0, time.perf_counter()
     pending: deque = deque()
     # the reading thread also turns Arrow chunks into DataFrames (Arrow work, off this thread)
     reader = _ReadAhead(_as_frame(c, plan) for c in chunks)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscreen-write")
     try:
         for chunk in reader:
-            t0 = time.perf_counter()
+            t_chunk = time.perf_counter()
             cr = process_chunk(chunk, plan, n_rows, tracker)
-            log.debug(
-                "chunk from row %d: %d rows scored in %.3f s",
-                n_rows, len(chunk), time.perf_counter() - t0,
-            )
+            dt = time.perf_counter() - t_chunk
+            log.debug("chunk from row %d: %d rows scored in %.3f s", n_rows, len(chunk), dt)
             n_rows += len(chunk)
             while pending:  # the chunk before has been written (a writer's error raises here)
                 pending.popleft().result()
@@ -855,6 +855,7 @@ def _run_threads(
         for fut in pending:
             fut.cancel()
         writer.shutdown(wait=True)
+    log.info("scored %d rows in one process in %.2f s", n_rows, time.perf_counter() - t_start)
     return n_rows
 
 
@@ -1033,10 +1034,6 @@ def run(
                 f"(choose from {', '.join(out_names_known[1:])})"
             )
 
-    log.info(
-        "batch run: %s input, %d instrument(s), chunks of %d rows, workers=%d",
-        src.format, len(insts), chunk_rows, workers,
-    )
     stats = ReportStats(plan)
     tracker = IdTracker()
     res_sink = _TableSink(output, neutralise)
@@ -1159,11 +1156,6 @@ def run(
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(
         json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
-    log.info(
-        "batch run: %d rows in, %d with problems, %d unreadable, exit code %d, %.2f s",
-        man["rows"]["in"], counts["rows_with_problems"], len(unreadable), exit_code,
-        time.perf_counter() - t0,
     )
     return BatchResult(output, problems_path, manifest_path, report_path, man)
 
