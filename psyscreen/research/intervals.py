@@ -29,7 +29,13 @@ CIMethod = Literal["wilson", "clopper-pearson"]
 CI_METHODS = ("wilson", "clopper-pearson")
 
 
-def _z(conf_level: float) -> float:
+def z_value(conf_level: float) -> float:
+    """The standard normal quantile of a two-sided ``conf_level`` interval.
+
+    Example:
+        >>> round(z_value(0.95), 4)
+        1.96
+    """
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, not {conf_level}")
     return float(stats.norm.ppf(0.5 + conf_level / 2))
@@ -47,7 +53,7 @@ def normal_ci(
     """
     if not np.isfinite(se):
         return (np.nan, np.nan)
-    z = _z(conf_level)
+    z = z_value(conf_level)
     return (max(lo, est - z * se), min(hi, est + z * se))
 
 
@@ -99,7 +105,7 @@ def proportion_ci(
     n = np.asarray(n, dtype=float)
     if np.any(k < 0) or np.any(k > n):
         raise ValueError("need 0 <= k <= n")
-    z = _z(conf_level)
+    z = z_value(conf_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "wilson":
             p = k / n
@@ -141,7 +147,7 @@ def likelihood_ratio_ci(
         8.0
     """
     a, n1, b, n2 = (np.asarray(x, dtype=float) for x in (a, n1, b, n2))
-    z = _z(conf_level)
+    z = z_value(conf_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (a / n1) / (b / n2)
         se = np.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n2)

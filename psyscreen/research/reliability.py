@@ -63,7 +63,7 @@ from ..definitions import Instrument
 from ..registry import load_instrument
 from ..responses import INVALID, MissingColumnsError, item_values
 from ._display import Result
-from .intervals import percentile_ci
+from .intervals import percentile_ci, z_value
 
 __all__ = [
     "ReliabilityResult",
@@ -500,7 +500,7 @@ def reliability(
     if alpha_ci == "feldt":
         ci = feldt_ci(alpha, n_used, k, conf_level)
     elif alpha_ci == "duhachek":
-        z = float(stats.norm.ppf(0.5 + conf_level / 2))
+        z = z_value(conf_level)
         ci = (alpha - z * se, alpha + z * se)
     else:
         ci = boot_alpha_ci if boot_alpha_ci is not None else (np.nan, np.nan)
