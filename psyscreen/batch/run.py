@@ -51,6 +51,7 @@ from ..categories import from_codes
 from ..definitions import Instrument
 from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
+from .outputs import MANIFEST, RunFiles
 
 #: roles (besides items) read as categoricals: few distinct values
 _CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -994,7 +995,6 @@ def run(
         ``DefinitionError``) when the run cannot be done; row problems never raise.
     """
     from .privacy import Pseudonymiser, load_key
-    from .report import ReportStats
 
     started, t0 = _now(), time.perf_counter()
     output = Path(output)
@@ -1006,6 +1006,10 @@ def run(
         raise BatchError("chunk_rows must be at least 1")
     if workers < 1:
         raise BatchError("workers must be at least 1")
+    files = run_files(
+        input, mapping, profile, key_file, output, problems_path, manifest_path, report_path
+    )
+    files.check()  # before anything is read: no input is ever an output
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile)
@@ -1029,11 +1033,65 @@ def run(
                 f"cannot pseudonymise or drop {c!r}: not an output column "
                 f"(choose from {', '.join(out_names_known[1:])})"
             )
+    with files.open():
+        man = _write_outputs(
+            files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
+            drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
+        )  # fmt: skip
+        files.commit()
+    return BatchResult(output, problems_path, manifest_path, report_path, man)
 
+
+def run_files(
+    input: str | Path,
+    mapping: Any,
+    profile: Any,
+    key_file: Any,
+    output: Path,
+    problems: Path,
+    manifest: Path,
+    report: Path | None,
+) -> RunFiles:
+    """The files a run reads and writes (see :mod:`psyscreen.batch.outputs`).
+
+    A new output joins the same-file check, the lock and the atomic rename by one
+    ``files.add_output(role, path)`` here.
+
+    Example:
+        >>> f = run_files("in.csv", None, "default", None, Path("r.csv"), Path("p.csv"),
+        ...               Path("m.json"), None)
+        >>> sorted(f.inputs), list(f.outputs)
+        (['input'], ['results', 'problems', 'manifest'])
+    """
+    files = RunFiles()
+    files.add_input("input", input)
+    if isinstance(mapping, (str, Path)):
+        files.add_input("mapping", mapping)
+    if isinstance(profile, (str, Path)) and Path(profile).is_file():
+        files.add_input("profile", profile)
+    files.add_input("key", key_file)
+    files.add_output("results", output)
+    files.add_output("problems", problems)
+    files.add_output("report", report)
+    files.add_output(MANIFEST, manifest)  # registered last, renamed last
+    return files
+
+
+def _write_outputs(
+    files: RunFiles, src, plan: Plan, prof, insts, norms, chunk_rows: int, workers: int,
+    pseudo, pseudo_cols: list[str], drop_cols: list[str], neutralise: bool, progress,
+    started: str, t0: float, mapping_name, mapping_sha, input,
+) -> dict[str, Any]:  # fmt: skip
+    """Score and write every output to its temporary file; return the manifest written."""
+    from .report import ReportStats
+
+    output, problems_path = files.path("results"), files.path("problems")
+    report_path = files.path("report") if "report" in files.outputs else None
+    res_tmp, prob_tmp = files.temp("results"), files.temp("problems")
     stats = ReportStats(plan)
     tracker = IdTracker()
-    res_sink = _TableSink(output, neutralise)
-    prob_sink = _TableSink(problems_path, neutralise)
+    res_sink = _TableSink(res_tmp, neutralise)
+    prob_sink = _TableSink(prob_tmp, neutralise)
     bar = _progress(progress, None)
     n_rows = 0
     try:
@@ -1133,8 +1191,8 @@ def run(
     hashes = {
         key: sink.writer.sha256 or _hash_in_thread(path)
         for key, sink, path in (
-            ("results", res_sink, Path(output)),
-            ("problems", prob_sink, problems_path),
+            ("results", res_sink, res_tmp),
+            ("problems", prob_sink, prob_tmp),
         )
     }
     if man["rows"]["in"] != man["rows"]["out"]:  # pragma: no cover - an internal error
@@ -1142,23 +1200,25 @@ def run(
     if report_path is not None:
         from .report import render_report
 
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(render_report(stats, man), encoding="utf-8")
-    for key, path in (("results", Path(output)), ("problems", problems_path)):
+        files.temp("report").write_text(render_report(stats, man), encoding="utf-8")
+    for key, path in (("results", output), ("problems", problems_path)):
         digest = hashes[key] if isinstance(hashes[key], str) else hashes[key].result()
-        man["outputs"][key] = _out_entry(path, digest)
+        man["outputs"][key] = _out_entry(path, files.temp(key), digest)
     if report_path is not None:
-        man["outputs"]["report"] = _out_entry(report_path)
-    manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(
+        man["outputs"]["report"] = _out_entry(report_path, files.temp("report"))
+    files.temp(MANIFEST).write_text(
         json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    return BatchResult(output, problems_path, manifest_path, report_path, man)
+    return man
 
 
-def _out_entry(p: Path, sha256: str | None = None) -> dict[str, Any]:
-    """Manifest entry of an output; ``sha256``: already known (else the file is hashed)."""
-    return {"file": str(p), "sha256": sha256 or sha256_file(p), "bytes": os.path.getsize(p)}
+
+
+def _out_entry(p: Path, written: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Manifest entry of output ``p`` (its bytes are in ``written`` until renamed);
+    ``sha256``: already known (else the file is hashed)."""
+    digest = sha256 or sha256_file(written)
+    return {"file": str(p), "sha256": digest, "bytes": os.path.getsize(written)}
 
 
 def _empty_chunk(plan: Plan) -> pd.DataFrame:
