@@ -164,6 +164,23 @@ class RunFiles:
         """The final path of output ``role``."""
         return self.outputs[role].path
 
+    def describe(self, filename: str | os.PathLike | None) -> str:
+        """A file name for a message: a temporary file as the output it stands for.
+
+        Example:
+            >>> f = RunFiles()
+            >>> f.add_output("results", "out/r.csv")
+            >>> f.describe(f.temp("results")), f.describe(None)
+            ('out/r.csv', 'out')
+        """
+        for out in self.outputs.values():
+            if filename is not None and out.temp is not None and Path(filename) == out.temp:
+                return str(out.path)
+        if filename is not None:
+            return str(filename)
+        first = next(iter(self.outputs.values()), None)
+        return str(first.path.parent) if first else ""
+
     def commit(self) -> None:
         """Rename the written outputs into place: stale manifest removed first, manifest last.
 

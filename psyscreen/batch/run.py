@@ -49,9 +49,10 @@ from .. import demographics as demo
 from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
-from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
+from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
+from .io import FORMATS, Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
-from .outputs import MANIFEST, RunFiles
+from .outputs import MANIFEST, OutputPathError, RunFiles
 
 #: roles (besides items) read as categoricals: few distinct values
 _CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -513,13 +514,16 @@ class _TableSink:
         """Append ``table``; ``neutralised``: a worker already neutralised its text cells."""
         from .privacy import neutralise_table
 
+        # neutralised before the schema check, so that header names compare as a
+        # worker's neutralised tables do (neutralising is idempotent)
+        if self.neutralise and not neutralised:
+            table = neutralise_table(table)
         if self.schema is None:
             self.schema = table.schema
         elif table.schema != self.schema:
             table = table.select(self.schema.names).cast(self.schema)
-            neutralised = False  # a cast can make a column text; neutralising is idempotent
-        if self.neutralise and not neutralised:
-            table = neutralise_table(table)
+            if self.neutralise:  # a cast can make a column text
+                table = neutralise_table(table)
         self.writer.write(table)
 
     def write_rows(self, schema, data: bytes, rows: int) -> bool:
@@ -574,9 +578,29 @@ class _ChunkOutput:
 _SETUP: _Setup | None = None
 
 
-def _init_worker(setup: _Setup) -> None:
+def _init_worker(setup: _Setup, parent: int | None = None) -> None:
+    """Set up a worker process: the run's setup, Ctrl-C left to the parent, and a
+    watchdog that ends the worker when the parent (pid ``parent``) is gone, even after
+    ``kill -9`` (the worker would otherwise wait on its task queue for ever)."""
+    import signal
+    import threading
+
     global _SETUP
     _SETUP = setup
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool, then exits 130
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - a pid reused by another user
+            os._exit(1)
 
 
 def _worker_chunk(chunk: Any, row0: int, dup_first: np.ndarray | None) -> _ChunkOutput:
@@ -730,7 +754,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(setup,),
+        initargs=(setup, os.getpid()),
     )
     try:
         for chunk in chunks:
@@ -1019,13 +1043,18 @@ def run(
         pseudo = Pseudonymiser(key if key is not None else load_key(key_file))
     drop_cols = list(drop)
 
-    src = open_source(
+    src = guard_reading(
+        lambda: open_source(
+            input,
+            encoding=encoding or spec.encoding,
+            sheet=sheet or spec.sheet,
+            value_labels=spec.value_labels,
+        ),
         input,
-        encoding=encoding or spec.encoding,
-        sheet=sheet or spec.sheet,
-        value_labels=spec.value_labels,
+        FORMATS.get(Path(input).suffix.lower(), "csv"),
     )
     plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
+    check_plain_columns(src, plan.read_columns())
     out_names_known = ["row", *plan.roles, *spec.keep]
     for c in pseudo_cols + drop_cols:
         if c not in out_names_known:
@@ -1034,11 +1063,14 @@ def run(
                 f"(choose from {', '.join(out_names_known[1:])})"
             )
     with files.open():
-        man = _write_outputs(
-            files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
-            drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
-        )  # fmt: skip
-        files.commit()
+        try:
+            man = _write_outputs(
+                files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
+                drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
+            )  # fmt: skip
+            files.commit()
+        except OSError as e:  # reading errors are InputFileErrors by now: a write failed
+            raise OutputPathError(os_error_message(e, files.describe(e.filename))) from e
     return BatchResult(output, problems_path, manifest_path, report_path, man)
 
 
@@ -1100,7 +1132,11 @@ def _write_outputs(
         # CSV chunks are parsed as plain strings and dictionary-encoded afterwards
         # (arrow_frame: a third less reading work than encoding while parsing), by the
         # reading thread in one process, by the workers otherwise
-        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows, arrow=True)
+        chunks = guard_chunks(
+            src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows, arrow=True),
+            src.path,
+            src.format,
+        )
         if workers > 1:  # processes pay off only from a second chunk on
             ahead = list(itertools.islice(chunks, 2))
             workers = workers if len(ahead) == 2 else 1
