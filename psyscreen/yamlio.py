@@ -27,7 +27,6 @@ from typing import Any
 
 import yaml
 
-
 #: definition files larger than this are refused unread (the largest shipped is ~15 KB)
 MAX_YAML_BYTES = 8 << 20
 #: nodes that aliases may add when expanded (each alias counts its whole subtree)

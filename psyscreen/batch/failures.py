@@ -188,7 +188,8 @@ def os_error_message(e: OSError, name: str | Path | None = None) -> str:
     """Why a file could not be read or written, Chinese then English, and what to do."""
     where = str(name if name is not None else (e.filename or ""))
     zh, en, fix = _OS_REASONS.get(
-        e.errno or 0, ("读写失败", e.strerror or type(e).__name__, "check the path and retry")
+        e.errno or 0,
+        ("读写失败", e.strerror or str(e) or type(e).__name__, "check the path and retry"),
     )
     tail = f"：{where}" if where else ""
     return f"{zh}{tail} / {en}{': ' + where if where else ''}; {fix}"

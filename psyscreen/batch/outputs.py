@@ -155,9 +155,7 @@ class RunFiles:
         if out.temp is None:
             token = f"{os.getpid()}-{secrets.token_hex(4)}"
             # keep the extension: writers choose the format by it
-            out.temp = out.path.with_name(
-                f".{out.path.name}{_TEMP_MARK}{token}{out.path.suffix}"
-            )
+            out.temp = out.path.with_name(f".{out.path.name}{_TEMP_MARK}{token}{out.path.suffix}")
         return out.temp
 
     def path(self, role: str) -> Path:

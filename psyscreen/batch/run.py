@@ -49,6 +49,7 @@ from .. import demographics as demo
 from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
+from .coding import CodingCheck, answer_tables
 from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
 from .io import FORMATS, Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
@@ -155,7 +156,7 @@ def make_plan(
     clash = canon & set(spec.keep)
     if clash:
         raise BatchError(f"'keep' column(s) {sorted(clash)} clash with item ids or roles")
-    tables = {i: spec.answer_table(i, inst.id) for inst in instruments for i in inst.item_ids}
+    tables = answer_tables(spec, instruments)
     return Plan(
         spec=spec,
         instruments=list(instruments),
@@ -1137,6 +1138,8 @@ def _write_outputs(
             src.path,
             src.format,
         )
+        # answer codes numbered from 1 instead of 0: refused before they are graded
+        chunks = CodingCheck(plan).watch(chunks, lambda c, n: _as_frame(_head(c, n), plan))
         if workers > 1:  # processes pay off only from a second chunk on
             ahead = list(itertools.islice(chunks, 2))
             workers = workers if len(ahead) == 2 else 1
@@ -1255,6 +1258,11 @@ def _out_entry(p: Path, written: Path, sha256: str | None = None) -> dict[str, A
     ``sha256``: already known (else the file is hashed)."""
     digest = sha256 or sha256_file(written)
     return {"file": str(p), "sha256": digest, "bytes": os.path.getsize(written)}
+
+
+def _head(chunk: Any, n: int) -> Any:
+    """The first ``n`` rows of a chunk (a DataFrame or an Arrow table)."""
+    return chunk.iloc[:n] if isinstance(chunk, pd.DataFrame) else chunk.slice(0, n)
 
 
 def _empty_chunk(plan: Plan) -> pd.DataFrame:
