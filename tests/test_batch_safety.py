@@ -453,9 +453,9 @@ def _damaged_with_token(df: pd.DataFrame, d: Path, token: str) -> Path:
     csv = d / "e.csv"
     bad.to_csv(csv, index=False, encoding="utf-8-sig")
     lines = csv.read_text("utf-8-sig").splitlines()
-    lines.insert(5, f'{token},{token},"{token}')  # too few fields, an unclosed quote
+    lines.insert(5, f"{token},{token},{token}")  # too few fields
     lines.insert(9, ",".join([token] * (len(df.columns) + 3)))  # too many fields
-    lines.append(f"{token},{token}")  # a cut last line
+    lines.append(f'{token},"{token}')  # a cut last line, inside a quoted field
     csv.write_text("\ufeff" + "\n".join(lines), encoding="utf-8")
     return csv
 
