@@ -78,8 +78,9 @@ def _cmd(inp: Path, mapping: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _start_and_wait_for_temp(cmd: list[str], out_dir: Path) -> subprocess.Popen:
-    """Start a run and return once it is writing (a temporary output file exists)."""
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    """Start a run (in its own process group) and return once it is writing (a temporary
+    output file exists)."""
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if any(".psyscreen-tmp-" in p.name and p.stat().st_size for p in _files(out_dir)):
@@ -209,7 +210,7 @@ def test_ctrl_c_with_worker_processes(big, tmp_path):
     csv, mapping = big
     out = tmp_path / "o" / "r.csv"
     proc = _start_and_wait_for_temp(_cmd(csv, mapping, out, "--workers", "2"), out.parent)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process of the group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED and "Traceback" not in err
     assert _files(out.parent) == []
