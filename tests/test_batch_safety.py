@@ -35,13 +35,9 @@ BATTERY = psyscreen.load_profile("default").instruments
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory, example):
-    d = tmp_path_factory.mktemp("small")
-    df = example.make_export(60, BATTERY, seed=3, slips=False)
-    csv = d / "export.csv"
-    df.to_csv(csv, index=False, encoding="utf-8-sig")
-    mapping = d / "mapping.yaml"
-    mapping.write_text(example.mapping_yaml(BATTERY), encoding="utf-8")
+def small(tmp_path_factory, write_export):
+    csv, mapping = write_export(tmp_path_factory.mktemp("small"), 60, seed=3)
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return df, csv, mapping
 
 
@@ -406,16 +402,21 @@ def test_internal_errors_say_so_and_debug_shows_the_traceback(small, tmp_path, m
 # 4. the header row is neutralised too
 
 
+def _kept_header(small, d: Path, header: str) -> tuple[Path, Path]:
+    """The export with its kept column 班级 renamed ``header``, and the mapping keeping it."""
+    df, _, mapping = small
+    csv, m = d / "e.csv", d / "m.yaml"
+    df.rename(columns={"班级": header}).to_csv(csv, index=False, encoding="utf-8-sig")
+    keep = "keep: ['" + header.replace("'", "''") + "']"
+    m.write_text(mapping.read_text("utf-8").replace("keep: [班级]", keep), encoding="utf-8")
+    return csv, m
+
+
 def test_a_formula_in_a_kept_header_is_neutralised_in_csv_and_xlsx(small, tmp_path):
     import openpyxl
 
-    df, _, mapping = small
     evil = '=HYPERLINK("http://example.invalid","click")'
-    csv = tmp_path / "e.csv"
-    df.rename(columns={"班级": evil}).to_csv(csv, index=False, encoding="utf-8-sig")
-    m = tmp_path / "m.yaml"
-    keep = "keep: ['" + evil.replace("'", "''") + "']"
-    m.write_text(mapping.read_text("utf-8").replace("keep: [班级]", keep), encoding="utf-8")
+    csv, m = _kept_header(small, tmp_path, evil)
     r_csv = run(csv, tmp_path / "r.csv", mapping=m, report=False)
     header = r_csv.results.read_bytes().decode("utf-8-sig").splitlines()[0]
     assert "'" + evil.replace('"', '""') in header
@@ -430,12 +431,7 @@ def test_a_formula_in_a_kept_header_is_neutralised_in_csv_and_xlsx(small, tmp_pa
 
 
 def test_the_header_row_is_neutralised_with_worker_processes(small, tmp_path):
-    df, _, mapping = small
-    evil = "=1+2"
-    csv = tmp_path / "e.csv"
-    df.rename(columns={"班级": evil}).to_csv(csv, index=False, encoding="utf-8-sig")
-    m = tmp_path / "m.yaml"
-    m.write_text(mapping.read_text("utf-8").replace("keep: [班级]", "keep: ['=1+2']"), "utf-8")
+    csv, m = _kept_header(small, tmp_path, "=1+2")
     one = run(csv, tmp_path / "a.csv", mapping=m, report=False, chunk_rows=20)
     two = run(csv, tmp_path / "b.csv", mapping=m, report=False, chunk_rows=20, workers=2)
     assert one.results.read_bytes() == two.results.read_bytes()

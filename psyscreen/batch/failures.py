@@ -131,18 +131,8 @@ def guard_reading(make: Any, path: str | Path, fmt: str) -> Any:
 
 def guard_chunks(chunks: Iterable[Any], path: str | Path, fmt: str) -> Iterator[Any]:
     """The chunks of a reader, a damaged file's error turned into :class:`InputFileError`."""
-    it = iter(chunks)
-    while True:
-        try:
-            item = next(it)
-        except StopIteration:
-            return
-        except InputFileError:
-            raise
-        except _reading_errors() as e:
-            if _ours(e):
-                raise
-            raise as_input_error(e, path, fmt) from e
+    it, end = iter(chunks), object()
+    while (item := guard_reading(lambda: next(it, end), path, fmt)) is not end:
         yield item
 
 
