@@ -5,7 +5,8 @@ each gets an ``argparse`` sub-parser and returns an exit code:
 
 * ``0`` success, ``1`` success with row problems (batch runs), ``2`` failure
   (bad input file, bad definition, bad arguments, an unwritable output; one line
-  saying what to fix, no traceback unless ``--debug``), ``130`` interrupted (Ctrl-C).
+  saying what to fix, no traceback unless ``--debug``), ``130`` interrupted (Ctrl-C),
+  ``143`` terminated (SIGTERM).
 
 Example:
     $ psyscreen list
@@ -16,12 +17,13 @@ Example:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_ROW_PROBLEMS, EXIT_FAILURE = 0, 1, 2
-#: interrupted by Ctrl-C (128 + SIGINT, as shells report it)
-EXIT_INTERRUPTED = 130
+#: interrupted by Ctrl-C or SIGTERM (128 + the signal number, as shells report it)
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 #: optional third-party module -> the extra that installs it
 OPTIONAL_MODULES = {
@@ -197,18 +199,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _stop_on_sigterm()
     try:
         return int(args._run(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as e:
         if getattr(args, "debug", False):
             raise
         print("psyscreen: 已中断，未写出任何文件 / interrupted: no output written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     except Exception as e:
         if getattr(args, "debug", False):
             raise
         print(f"psyscreen: error: {failure_message(e)}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (``kill``, a service manager, ``timeout``): stop as on Ctrl-C."""
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM unwind like Ctrl-C (temporary outputs removed); returns the old handler.
+
+    Only in the main thread (the only one that may set handlers); ``None`` elsewhere.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def failure_message(e: BaseException) -> str:

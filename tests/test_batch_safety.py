@@ -29,7 +29,7 @@ import pytest
 import psyscreen
 from psyscreen.batch import OutputPathError, run
 from psyscreen.batch.outputs import RunFiles
-from psyscreen.cli import EXIT_FAILURE, EXIT_INTERRUPTED, main
+from psyscreen.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, main
 
 BATTERY = psyscreen.load_profile("default").instruments
 
@@ -199,6 +199,16 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(big, tmp_path):
     assert err.strip().splitlines() == [
         "psyscreen: 已中断，未写出任何文件 / interrupted: no output written"
     ]
+    assert _files(out.parent) == []
+
+
+def test_sigterm_unwinds_like_ctrl_c(big, tmp_path):
+    csv, mapping = big
+    out = tmp_path / "o" / "r.csv"
+    proc = _start_and_wait_for_temp(_cmd(csv, mapping, out), out.parent)
+    proc.terminate()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_TERMINATED and "Traceback" not in err
     assert _files(out.parent) == []
 
 
