@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import EXIT_FAILURE, command
+from .cli import command
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -64,33 +64,29 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("score", "score an export file in chunks: results, problems, manifest, report", _args)
 def _score(args: argparse.Namespace) -> int:
-    from .batch import BatchError, InputFileError, run
-    from .batch.privacy import PseudonymKeyError
+    from .batch import run
 
     progress = False if args.quiet else args.progress
-    try:
-        res = run(
-            args.input,
-            args.output,
-            profile=args.profile,
-            mapping=args.mapping,
-            problems=args.problems,
-            manifest=args.manifest,
-            report=False if args.no_report else (args.report or True),
-            encoding=args.encoding,
-            sheet=args.sheet,
-            chunk_rows=args.chunk_rows,
-            pseudonymise=args.pseudonymise,
-            key_file=args.key_file,
-            drop=args.drop,
-            neutralise=not args.no_neutralise,
-            norms=None if args.no_norms else "auto",
-            progress=progress,
-            workers=args.workers,
-        )
-    except (BatchError, InputFileError, PseudonymKeyError) as e:
-        print(f"psyscreen: error: {e}", file=sys.stderr)
-        return EXIT_FAILURE
+    # a failure raises: psyscreen.cli.main prints its one line and returns 2
+    res = run(
+        args.input,
+        args.output,
+        profile=args.profile,
+        mapping=args.mapping,
+        problems=args.problems,
+        manifest=args.manifest,
+        report=False if args.no_report else (args.report or True),
+        encoding=args.encoding,
+        sheet=args.sheet,
+        chunk_rows=args.chunk_rows,
+        pseudonymise=args.pseudonymise,
+        key_file=args.key_file,
+        drop=args.drop,
+        neutralise=not args.no_neutralise,
+        norms=None if args.no_norms else "auto",
+        progress=progress,
+        workers=args.workers,
+    )
     if not args.quiet:
         rows = res.manifest["rows"]
         print(

@@ -4,7 +4,9 @@ Sub-commands register themselves in :data:`COMMANDS` through :func:`command`;
 each gets an ``argparse`` sub-parser and returns an exit code:
 
 * ``0`` success, ``1`` success with row problems (batch runs), ``2`` failure
-  (bad input file, bad definition, bad arguments).
+  (bad input file, bad definition, bad arguments, an unwritable output; one line
+  saying what to fix, no traceback unless ``--debug``), ``130`` interrupted (Ctrl-C),
+  ``143`` terminated (SIGTERM).
 
 Example:
     $ psyscreen list
@@ -15,10 +17,13 @@ Example:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_ROW_PROBLEMS, EXIT_FAILURE = 0, 1, 2
+#: interrupted by Ctrl-C or SIGTERM (128 + the signal number, as shells report it)
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 #: optional third-party module -> the extra that installs it
 OPTIONAL_MODULES = {
@@ -173,36 +178,107 @@ def build_parser() -> argparse.ArgumentParser:
         "mental-health screening.",
     )
     parser.add_argument("--version", action="version", version=f"psyscreen {__version__}")
+    debug_help = "show the full traceback of a failure (for reporting a bug)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_, add, run) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
+        # also after the sub-command; SUPPRESS keeps a --debug given before it
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
         p.set_defaults(_run=run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``psyscreen`` command."""
-    from .yamlio import DefinitionError
+    """Entry point of the ``psyscreen`` command.
 
+    Every failure is one line on stderr and exit code 2 (``EXIT_FAILURE``); Ctrl-C
+    is one line and exit code 130 (outputs under way are removed by the run itself).
+    ``--debug`` lets the exception through with its traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _stop_on_sigterm()
     try:
         return int(args._run(args))
-    except ModuleNotFoundError as e:
-        extra = OPTIONAL_MODULES.get((e.name or "").split(".")[0])
-        if extra is None:
+    except (KeyboardInterrupt, Terminated) as e:
+        if getattr(args, "debug", False):
             raise
-        print(
-            f"psyscreen: error: this needs the optional package {e.name!r}: "
-            f'pip install "psyscreen[{extra}]"',
-            file=sys.stderr,
-        )
+        print("psyscreen: 已中断，未写出任何文件 / interrupted: no output written", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+    except Exception as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"psyscreen: error: {failure_message(e)}", file=sys.stderr)
         return EXIT_FAILURE
-    except (DefinitionError, KeyError, FileNotFoundError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"psyscreen: error: {msg}", file=sys.stderr)
-        return EXIT_FAILURE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (``kill``, a service manager, ``timeout``): stop as on Ctrl-C."""
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM unwind like Ctrl-C (temporary outputs removed); returns the old handler.
+
+    Only in the main thread (the only one that may set handlers); ``None`` elsewhere.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def failure_message(e: BaseException) -> str:
+    """The one-line message for an exception that ends a command (no traceback).
+
+    Errors psyscreen raises for a file, mapping, option or environment carry their
+    own message; operating-system errors say why in Chinese and English; anything
+    else is an internal error, named by its type only (a library's message can quote
+    a line of the input).
+
+    Example:
+        >>> failure_message(ZeroDivisionError("x"))[:41]
+        '内部错误 / internal error (ZeroDivisionError)'
+    """
+    if isinstance(e, ModuleNotFoundError):
+        extra = OPTIONAL_MODULES.get((e.name or "").split(".")[0])
+        if extra is not None:
+            return f'this needs the optional package {e.name!r}: pip install "psyscreen[{extra}]"'
+    if isinstance(e, _user_errors()):
+        return e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    if isinstance(e, OSError):
+        from .batch.failures import os_error_message
+
+        return os_error_message(e)
+    if isinstance(e, MemoryError):
+        return "内存不足 / out of memory: lower --chunk-rows (or --workers) and run again"
+    return (
+        f"内部错误 / internal error ({type(e).__name__}): please report it; "
+        "rerun with --debug to see the details"
+    )
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is written for the person running the command."""
+    from .yamlio import DefinitionError
+
+    kinds: list[type[BaseException]] = [DefinitionError, KeyError, FileNotFoundError]
+    try:
+        from .batch import BatchError, InputFileError
+        from .batch.outputs import OutputPathError
+        from .batch.privacy import PseudonymKeyError
+    except ImportError:  # pragma: no cover - without the io extra
+        return tuple(kinds)
+    return (*kinds, BatchError, InputFileError, OutputPathError, PseudonymKeyError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from psyscreen.batch import InputFileError, run
+from psyscreen.batch import InputFileError, OutputPathError, run
 from psyscreen.batch.io import open_source
 from psyscreen.batch.run import (
     IdTracker,
@@ -96,7 +96,8 @@ def test_an_error_while_writing_reaches_the_caller(export, tmp_path, monkeypatch
         return original(self, table, neutralised)
 
     monkeypatch.setattr(_TableSink, "write", failing)
-    with pytest.raises(OSError, match="disk full"):
+    # a failed write is one message naming the output (psyscreen.batch.outputs)
+    with pytest.raises(OutputPathError, match="disk full"):
         run(
             csv, tmp_path / "o.csv", mapping=mapping, chunk_rows=CHUNK, progress=False, report=False
         )

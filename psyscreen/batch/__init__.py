@@ -7,7 +7,8 @@ Public API:
 * :class:`MappingSpec`, :func:`load_mapping` - the mapping file model;
 * :func:`process_chunk`, :class:`Plan`, :func:`plan_for` - the per-chunk function
   (the same one runs per partition on Dask, see :mod:`psyscreen.batch.dask`);
-* :class:`BatchError`, :class:`InputFileError` - a file that cannot be used.
+* :class:`BatchError`, :class:`InputFileError`, :class:`OutputPathError` - a file
+  that cannot be used (read, or written: :mod:`psyscreen.batch.outputs`).
 
 Example:
     >>> import psyscreen
@@ -17,6 +18,7 @@ Example:
 
 from .io import InputFileError
 from .mapping import MappingSpec, load_mapping, parse_mapping
+from .outputs import OutputPathError
 from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chunk, run
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "BatchResult",
     "InputFileError",
     "MappingSpec",
+    "OutputPathError",
     "Plan",
     "load_mapping",
     "make_plan",

@@ -12,7 +12,11 @@ with the safe loader of :mod:`psyscreen.yamlio` and checked against the publishe
   a code of ``null`` means "not answered";
 * ``missing_answers``: texts meaning "not answered" in any item column (e.g. ``未作答``);
 * ``keep``: further columns copied to the results unchanged (e.g. class);
-* ``encoding`` (CSV), ``sheet`` (XLSX) and ``value_labels`` (SPSS) reading options.
+* ``encoding`` (CSV), ``sheet`` (XLSX) and ``value_labels`` (SPSS) reading options;
+* ``codes_start``: instrument id -> the code the export uses for the lowest option of
+  the instrument's response scale (e.g. ``{phq9: 1}`` for a 问卷星 export "按选项序号",
+  whose PHQ-9 answers are 1-4 instead of 0-3), or one number for every instrument;
+  the codes are shifted back when mapping (see :func:`shift_codes`).
 
 Mapped codes are validated by the instrument's response scale like any other
 answer: a text that no table maps stays text and is flagged ``non_numeric``.
@@ -101,6 +105,19 @@ class MappingSpec(_Model):
     value_labels: bool = Field(
         True, description="SPSS .sav: replace coded values by their value labels before mapping."
     )
+    codes_start: dict[Identifier, int] | int = Field(
+        default_factory=dict,
+        description="The code the export uses for the lowest option of each instrument's "
+        "response scale (instrument id -> code, or one code for every instrument), e.g. "
+        "{phq9: 1} when PHQ-9 answers are exported as 1-4 instead of 0-3. Declaring it "
+        "(even as the scale's own lowest code) also turns off the coding-mismatch check.",
+    )
+
+    def code_start(self, instrument_id: str) -> int | None:
+        """The declared first code of an instrument's answers (None: not declared)."""
+        if isinstance(self.codes_start, int):
+            return self.codes_start
+        return self.codes_start.get(instrument_id)
 
     @model_validator(mode="after")
     def _check(self) -> MappingSpec:
@@ -137,6 +154,30 @@ class MappingSpec(_Model):
                 if hit:
                     table.update({_key(k): _code_text(v) for k, v in t.codes.items()})
         return table
+
+
+def shift_codes(
+    table: dict[str, str], lo: int, hi: int, start: int, special: set[str] = frozenset()
+) -> dict[str, str]:
+    """``table`` plus the export's numeric codes read with the scale starting at ``start``.
+
+    The export codes ``start .. start + hi - lo`` become ``lo .. hi``; a code of the
+    other numbering that is now outside (e.g. ``0`` when the export starts at 1) is
+    mapped outside the scale, so it is reported ``out_of_range``, never scored.
+    Texts the answer table already maps, and the scale's ``special`` codes (extra and
+    missing codes such as 9 = refused), keep their meaning.
+
+    Example:
+        >>> shift_codes({"从不": "0"}, 0, 3, 1)
+        {'从不': '0', '0': '-1', '1': '0', '2': '1', '3': '2', '4': '3'}
+    """
+    shift = start - lo
+    out = dict(table)
+    for code in range(min(lo, start), max(hi, hi + shift) + 1):
+        key = str(code)
+        if key not in out and key not in special:
+            out[key] = str(code - shift)
+    return out
 
 
 def _key(text: Any) -> str:

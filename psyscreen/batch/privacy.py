@@ -85,9 +85,23 @@ def formula_cells(arr: pa.Array) -> np.ndarray:
 
 
 def neutralise_table(table: pa.Table) -> pa.Table:
-    """:func:`neutralise_formulas` on every text column of ``table``."""
+    """:func:`neutralise_formulas` on every text column of ``table`` and on its header row.
+
+    A column name is a cell too (the first row of a CSV or XLSX file): a kept column
+    whose export header starts like a formula is written with the apostrophe.
+
+    Example:
+        >>> t = neutralise_table(pa.table({"=HYPERLINK(1)": ["=2"], "n": [1]}))
+        >>> t.column_names, t.column(0).to_pylist()
+        (["'=HYPERLINK(1)", 'n'], ["'=2"])
+    """
     cols = [neutralise_formulas(c) for c in table.columns]
-    return pa.Table.from_arrays(cols, names=table.column_names)
+    return pa.Table.from_arrays(cols, names=neutralise_names(table.column_names))
+
+
+def neutralise_names(names: list[str]) -> list[str]:
+    """Column names with formula-like ones prefixed by an apostrophe (as cells are)."""
+    return neutralise_formulas(pa.array(names, type=pa.string())).to_pylist()
 
 
 def load_key(key_file: str | Path | None = None, env: str = KEY_ENV) -> bytes:

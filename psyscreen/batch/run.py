@@ -51,8 +51,11 @@ from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
 from ..errors import BatchError
-from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
+from .coding import CodingCheck, answer_tables
+from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
+from .io import FORMATS, Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
+from .outputs import MANIFEST, OutputPathError, RunFiles
 
 #: roles (besides items) read as categoricals: few distinct values
 _CATEGORICAL_ROLES = ("school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -150,7 +153,7 @@ def make_plan(
     clash = canon & set(spec.keep)
     if clash:
         raise BatchError(f"'keep' column(s) {sorted(clash)} clash with item ids or roles")
-    tables = {i: spec.answer_table(i, inst.id) for inst in instruments for i in inst.item_ids}
+    tables = answer_tables(spec, instruments)
     return Plan(
         spec=spec,
         instruments=list(instruments),
@@ -509,13 +512,16 @@ class _TableSink:
         """Append ``table``; ``neutralised``: a worker already neutralised its text cells."""
         from .privacy import neutralise_table
 
+        # neutralised before the schema check, so that header names compare as a
+        # worker's neutralised tables do (neutralising is idempotent)
+        if self.neutralise and not neutralised:
+            table = neutralise_table(table)
         if self.schema is None:
             self.schema = table.schema
         elif table.schema != self.schema:
             table = table.select(self.schema.names).cast(self.schema)
-            neutralised = False  # a cast can make a column text; neutralising is idempotent
-        if self.neutralise and not neutralised:
-            table = neutralise_table(table)
+            if self.neutralise:  # a cast can make a column text
+                table = neutralise_table(table)
         self.writer.write(table)
 
     def write_rows(self, schema, data: bytes, rows: int) -> bool:
@@ -570,9 +576,29 @@ class _ChunkOutput:
 _SETUP: _Setup | None = None
 
 
-def _init_worker(setup: _Setup) -> None:
+def _init_worker(setup: _Setup, parent: int | None = None) -> None:
+    """Set up a worker process: the run's setup, Ctrl-C left to the parent, and a
+    watchdog that ends the worker when the parent (pid ``parent``) is gone, even after
+    ``kill -9`` (the worker would otherwise wait on its task queue for ever)."""
+    import signal
+    import threading
+
     global _SETUP
     _SETUP = setup
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool, then exits 130
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - a pid reused by another user
+            os._exit(1)
 
 
 def _worker_chunk(chunk: Any, row0: int, dup_first: np.ndarray | None) -> _ChunkOutput:
@@ -726,7 +752,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(setup,),
+        initargs=(setup, os.getpid()),
     )
     try:
         for chunk in chunks:
@@ -998,7 +1024,6 @@ def run(
         ``DefinitionError``) when the run cannot be done; row problems never raise.
     """
     from .privacy import Pseudonymiser, load_key
-    from .report import ReportStats
 
     started, t0 = _now(), time.perf_counter()
     output = Path(output)
@@ -1010,6 +1035,10 @@ def run(
         raise BatchError("chunk_rows must be at least 1")
     if workers < 1:
         raise BatchError("workers must be at least 1")
+    files = run_files(
+        input, mapping, profile, key_file, output, problems_path, manifest_path, report_path
+    )
+    files.check()  # before anything is read: no input is ever an output
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile)
@@ -1019,13 +1048,18 @@ def run(
         pseudo = Pseudonymiser(key if key is not None else load_key(key_file))
     drop_cols = list(drop)
 
-    src = open_source(
+    src = guard_reading(
+        lambda: open_source(
+            input,
+            encoding=encoding or spec.encoding,
+            sheet=sheet or spec.sheet,
+            value_labels=spec.value_labels,
+        ),
         input,
-        encoding=encoding or spec.encoding,
-        sheet=sheet or spec.sheet,
-        value_labels=spec.value_labels,
+        FORMATS.get(Path(input).suffix.lower(), "csv"),
     )
     plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
+    check_plain_columns(src, plan.read_columns())
     out_names_known = ["row", *plan.roles, *spec.keep]
     for c in pseudo_cols + drop_cols:
         if c not in out_names_known:
@@ -1033,11 +1067,68 @@ def run(
                 f"cannot pseudonymise or drop {c!r}: not an output column "
                 f"(choose from {', '.join(out_names_known[1:])})"
             )
+    with files.open():
+        try:
+            man = _write_outputs(
+                files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
+                drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
+            )  # fmt: skip
+            files.commit()
+        except OSError as e:  # reading errors are InputFileErrors by now: a write failed
+            raise OutputPathError(os_error_message(e, files.describe(e.filename))) from e
+    return BatchResult(output, problems_path, manifest_path, report_path, man)
 
+
+def run_files(
+    input: str | Path,
+    mapping: Any,
+    profile: Any,
+    key_file: Any,
+    output: Path,
+    problems: Path,
+    manifest: Path,
+    report: Path | None,
+) -> RunFiles:
+    """The files a run reads and writes (see :mod:`psyscreen.batch.outputs`).
+
+    A new output joins the same-file check, the lock and the atomic rename by one
+    ``files.add_output(role, path)`` here.
+
+    Example:
+        >>> f = run_files("in.csv", None, "default", None, Path("r.csv"), Path("p.csv"),
+        ...               Path("m.json"), None)
+        >>> sorted(f.inputs), list(f.outputs)
+        (['input'], ['results', 'problems', 'manifest'])
+    """
+    files = RunFiles()
+    files.add_input("input", input)
+    if isinstance(mapping, (str, Path)):
+        files.add_input("mapping", mapping)
+    if isinstance(profile, (str, Path)) and Path(profile).is_file():
+        files.add_input("profile", profile)
+    files.add_input("key", key_file)
+    files.add_output("results", output)
+    files.add_output("problems", problems)
+    files.add_output("report", report)
+    files.add_output(MANIFEST, manifest)  # registered last, renamed last
+    return files
+
+
+def _write_outputs(
+    files: RunFiles, src, plan: Plan, prof, insts, norms, chunk_rows: int, workers: int,
+    pseudo, pseudo_cols: list[str], drop_cols: list[str], neutralise: bool, progress,
+    started: str, t0: float, mapping_name, mapping_sha, input,
+) -> dict[str, Any]:  # fmt: skip
+    """Score and write every output to its temporary file; return the manifest written."""
+    from .report import ReportStats
+
+    output, problems_path = files.path("results"), files.path("problems")
+    report_path = files.path("report") if "report" in files.outputs else None
+    res_tmp, prob_tmp = files.temp("results"), files.temp("problems")
     stats = ReportStats(plan)
     tracker = IdTracker()
-    res_sink = _TableSink(output, neutralise)
-    prob_sink = _TableSink(problems_path, neutralise)
+    res_sink = _TableSink(res_tmp, neutralise)
+    prob_sink = _TableSink(prob_tmp, neutralise)
     bar = _progress(progress, None)
     n_rows = 0
     try:
@@ -1046,7 +1137,13 @@ def run(
         # CSV chunks are parsed as plain strings and dictionary-encoded afterwards
         # (arrow_frame: a third less reading work than encoding while parsing), by the
         # reading thread in one process, by the workers otherwise
-        chunks = src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows, arrow=True)
+        chunks = guard_chunks(
+            src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows, arrow=True),
+            src.path,
+            src.format,
+        )
+        # answer codes numbered from 1 instead of 0: refused before they are graded
+        chunks = CodingCheck(plan).watch(chunks, lambda c, n: _as_frame(_head(c, n), plan))
         if workers > 1:  # processes pay off only from a second chunk on
             ahead = list(itertools.islice(chunks, 2))
             workers = workers if len(ahead) == 2 else 1
@@ -1137,8 +1234,8 @@ def run(
     hashes = {
         key: sink.writer.sha256 or _hash_in_thread(path)
         for key, sink, path in (
-            ("results", res_sink, Path(output)),
-            ("problems", prob_sink, problems_path),
+            ("results", res_sink, res_tmp),
+            ("problems", prob_sink, prob_tmp),
         )
     }
     if man["rows"]["in"] != man["rows"]["out"]:  # pragma: no cover - an internal error
@@ -1146,23 +1243,30 @@ def run(
     if report_path is not None:
         from .report import render_report
 
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(render_report(stats, man), encoding="utf-8")
-    for key, path in (("results", Path(output)), ("problems", problems_path)):
+        files.temp("report").write_text(render_report(stats, man), encoding="utf-8")
+    for key, path in (("results", output), ("problems", problems_path)):
         digest = hashes[key] if isinstance(hashes[key], str) else hashes[key].result()
-        man["outputs"][key] = _out_entry(path, digest)
+        man["outputs"][key] = _out_entry(path, files.temp(key), digest)
     if report_path is not None:
-        man["outputs"]["report"] = _out_entry(report_path)
-    manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(
+        man["outputs"]["report"] = _out_entry(report_path, files.temp("report"))
+    files.temp(MANIFEST).write_text(
         json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    return BatchResult(output, problems_path, manifest_path, report_path, man)
+    return man
 
 
-def _out_entry(p: Path, sha256: str | None = None) -> dict[str, Any]:
-    """Manifest entry of an output; ``sha256``: already known (else the file is hashed)."""
-    return {"file": str(p), "sha256": sha256 or sha256_file(p), "bytes": os.path.getsize(p)}
+
+
+def _out_entry(p: Path, written: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Manifest entry of output ``p`` (its bytes are in ``written`` until renamed);
+    ``sha256``: already known (else the file is hashed)."""
+    digest = sha256 or sha256_file(written)
+    return {"file": str(p), "sha256": digest, "bytes": os.path.getsize(written)}
+
+
+def _head(chunk: Any, n: int) -> Any:
+    """The first ``n`` rows of a chunk (a DataFrame or an Arrow table)."""
+    return chunk.iloc[:n] if isinstance(chunk, pd.DataFrame) else chunk.slice(0, n)
 
 
 def _empty_chunk(plan: Plan) -> pd.DataFrame:
