@@ -63,7 +63,7 @@ def test_every_row_once_in_order_with_status(baseline):
 def test_problems_file_has_row_numbers_and_no_personal_data(export, baseline):
     src, _, _ = export
     probs = _read(baseline.problems)
-    assert list(probs.columns) == ["row", "column", "field", "problem", "detail"]
+    assert list(probs.columns) == ["row", "line", "column", "field", "problem", "detail"]
     assert len(probs) > 0 and probs["row"].between(0, N - 1).all()
     kinds = set(zip(probs["field"], probs["problem"]))
     assert ("id", "missing") in kinds and ("sex", "unknown_code") in kinds

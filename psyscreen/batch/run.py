@@ -49,6 +49,7 @@ from .. import demographics as demo
 from .._version import __version__
 from ..categories import from_codes
 from ..definitions import Instrument
+from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES, delimiter_option
 from .io import Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
 
@@ -345,6 +346,8 @@ def process_chunk(
     """
     n = len(chunk)
     rows = np.arange(row0, row0 + n, dtype=np.int64)
+    lines, damage = _record_meta(chunk)
+    damaged = damage != ""
     canon = prepare(chunk, plan)
     scored = score_frame(canon, plan)
     checks = check_rows(canon, plan)
@@ -356,6 +359,10 @@ def process_chunk(
         dup_first = np.asarray(ids, dtype=np.int64)
     if dup_first is not None:
         checks.append((dup_first >= 0, "id", "duplicate", ""))
+    if damaged.any():  # an unreadable record has no cells to check: only its damage
+        checks = [(m & ~damaged, f, k, d) for m, f, k, d in checks]
+        for reason in np.unique(damage[damaged]):
+            checks.append((damage == reason, "line", str(reason), ""))
     prob_rows, prob_fields, prob_kinds, prob_details = [], [], [], []
     for mask, fld, kind, detail in checks:
         hit = np.nonzero(mask)[0]
@@ -368,6 +375,8 @@ def process_chunk(
             prob_details.append(
                 np.array([f"same id as row {int(f)}" for f in dup_first[hit]], dtype=object)
             )
+        elif fld == "line":
+            prob_details.append(np.array([_DAMAGE_TEXT.get(kind, "")] * len(hit), dtype=object))
         else:
             prob_details.append(np.full(len(hit), detail, dtype=object))
     # answer problems, from the scoring layer's per-instrument problem lists
@@ -375,9 +384,9 @@ def process_chunk(
         col = f"{inst.id}.problems"
         if col not in scored:
             continue
-        has_text = scored[col].fillna("").astype(str) != ""
+        has_text = (scored[col].fillna("").astype(str) != "").to_numpy(dtype=bool)
         txt = scored[col].to_numpy(dtype=object)
-        for i in np.nonzero(has_text.to_numpy(dtype=bool))[0]:
+        for i in np.nonzero(has_text & ~damaged)[0]:
             for part in str(txt[i]).split(";"):
                 item, _, kind = part.partition(":")
                 prob_rows.append(np.array([i]))
@@ -393,6 +402,7 @@ def process_chunk(
         probs = pd.DataFrame(
             {
                 "row": rows[r[order]],
+                "line": pd.array(lines[r[order]], dtype="Int64"),
                 "column": [plan.headers.get(x, x) for x in f[order]],
                 "field": f[order],
                 "problem": k[order],
@@ -412,17 +422,72 @@ def process_chunk(
     has = row_problems != ""
     # text columns stay categoricals / Arrow strings, or explicitly object: letting
     # pandas infer a string dtype from Python objects would convert every cell
-    head: dict[str, Any] = {"row": rows}
+    head: dict[str, Any] = {"row": rows, "line": pd.array(lines, dtype="Int64")}
     for role in plan.roles:
         head[role] = canon[role].array
     for h in plan.spec.keep:
         head[h] = _text(chunk[h]).array
-    head["row.status"] = from_codes(has.astype(np.int8), ["ok", "problems"])
+    status = np.where(damaged, 2, has).astype(np.int8)
+    head["row.status"] = from_codes(status, ["ok", "problems", "unreadable"])
     head["row.problems"] = pd.Series(row_problems, dtype=object, index=scored.index)
     front = pd.DataFrame(head, index=scored.index)
+    if damaged.any():
+        scored = _unscored(scored, damaged)
     results = pd.concat([front, scored], axis=1)
     results.index = pd.RangeIndex(row0, row0 + n)
     return ChunkResult(results=results, problems=probs)
+
+
+#: what each kind of damage means (the ``detail`` of its problem; never cell text)
+_DAMAGE_TEXT = {
+    "wrong_number_of_fields": "the line has more or fewer fields than the header",
+    "truncated_last_line": "the last line is cut short (no line end, too few fields)",
+    "unclosed_quote": "a quote opened on this line is not closed where a record could end",
+    "stray_quote": "a quote inside a field that is not quoted correctly",
+    "undecodable": "bytes that are not valid text in the file's encoding",
+    "line_too_long": f"a line longer than {MAX_LINE_BYTES >> 20} MiB",
+    "cell_too_large": f"a cell of a column the run reads is over {MAX_CELL_CHARS:,} characters",
+}
+
+
+def _record_meta(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(start line, damage reason or '') per row of a reader chunk (lines: NA if none)."""
+    n = len(chunk)
+    if LINE in chunk:
+        lines = pd.array(chunk[LINE], dtype="Int64").to_numpy(dtype=object, na_value=None)
+    else:
+        lines = np.full(n, None, dtype=object)
+    if DAMAGE in chunk:
+        damage = chunk[DAMAGE].fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        damage = np.full(n, "", dtype=object)
+    return lines, damage
+
+
+def _unscored(scored: pd.DataFrame, damaged: np.ndarray) -> pd.DataFrame:
+    """``scored`` with every value of the ``damaged`` rows blank (types kept for Arrow).
+
+    A row that could not be read is never graded: its risk status says ``unreadable``.
+    """
+    out = {}
+    for name in scored.columns:
+        col = scored[name]
+        dt = col.dtype
+        if pd.api.types.is_bool_dtype(dt):
+            col = col.astype("boolean")
+        elif pd.api.types.is_integer_dtype(dt):
+            col = col.astype("Int64")
+        out[name] = col.mask(damaged)
+    res = pd.DataFrame(out, index=scored.index)
+    if "risk.status" in res:
+        st = res["risk.status"]
+        if isinstance(st.dtype, pd.CategoricalDtype):
+            if "unreadable" not in st.cat.categories:
+                st = st.cat.add_categories(["unreadable"])
+        else:
+            st = st.astype(object)
+        res["risk.status"] = st.mask(damaged, "unreadable")
+    return res
 
 
 def _id_values(canon: pd.DataFrame) -> np.ndarray:
@@ -433,6 +498,7 @@ def empty_problems() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "row": pd.Series(dtype="int64"),
+            "line": pd.Series(dtype="Int64"),
             "column": pd.Series(dtype=object),
             "field": pd.Series(dtype=object),
             "problem": pd.Series(dtype=object),
@@ -961,6 +1027,8 @@ def run(
     norms: Any = "auto",
     progress: bool | None = None,
     workers: int = 1,
+    delimiter: str | None = None,
+    assessment_date: str | _dt.date | None = None,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -982,6 +1050,10 @@ def run(
         neutralise: neutralise formula-like text cells in CSV/XLSX outputs.
         norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
         progress: show a progress bar; ``None``: only when stderr is a terminal.
+        delimiter: of a CSV/TXT/TSV input (``","``, ``";"``, ``"tab"``; default: sniffed
+            from the header line).
+        assessment_date: one assessment date for every row (``YYYY-MM-DD``), instead of
+            a column; wins over the mapping's ``constants: {assessment_date: ...}``.
         workers: processes that score chunks while this one reads, finds repeated ids
             and writes (``1``: everything in this process, which still reads ahead and
             writes behind in two threads). Outputs are byte-identical
@@ -1020,6 +1092,7 @@ def run(
         encoding=encoding or spec.encoding,
         sheet=sheet or spec.sheet,
         value_labels=spec.value_labels,
+        delimiter=delimiter_option(delimiter),
     )
     plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
     out_names_known = ["row", *plan.roles, *spec.keep]
@@ -1081,10 +1154,6 @@ def run(
             res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
         if prob_sink.schema is None:
             prob_sink.write(to_arrow(empty_problems()))
-        unreadable = list(src.unreadable_lines)
-        if unreadable:
-            res_sink.write(_unreadable_rows(res_sink.schema, unreadable))
-            stats.add_unreadable(len(unreadable))
     finally:
         res_sink.close()
         prob_sink.close()
@@ -1093,6 +1162,7 @@ def run(
 
     finished = _now()
     counts = stats.counts()
+    unreadable = counts["by_row_status"].get("unreadable", 0)
     exit_code = 1 if (counts["rows_with_problems"] or unreadable) else 0
     man: dict[str, Any] = {
         "psyscreen_version": __version__,
@@ -1118,11 +1188,15 @@ def run(
             "norms": norms if isinstance(norms, str) or norms is None else "custom",
         },
         "rows": {
-            "in": n_rows + len(unreadable),
+            "in": n_rows,
             "out": res_sink.writer.rows,
-            "read": n_rows,
-            "unreadable": len(unreadable),
-            "unreadable_lines": unreadable,
+            "read": n_rows - unreadable,
+            "unreadable": unreadable,
+            "unreadable_by_kind": {
+                k.split(":", 1)[1]: v
+                for k, v in counts["problems_by_kind"].items()
+                if k.startswith("line:")
+            },
             **counts,
         },
         "outputs": {},
@@ -1172,26 +1246,6 @@ def _finish(results: pd.DataFrame, pseudo, pseudo_cols: list[str], drop_cols: li
             i = table.column_names.index(c)
             table = table.set_column(i, c, pseudo.array(table.column(c)))
     return table
-
-
-def _unreadable_rows(schema, lines: list[int | None]):
-    """Result rows for lines the CSV parser could not split into the right columns."""
-    import pyarrow as pa
-
-    n = len(lines)
-    cols = []
-    for f in schema:
-        if f.name == "row.status":
-            cols.append(pa.array(["unreadable"] * n, type=f.type))
-        elif f.name == "row.problems":
-            txt = [
-                f"line:{ln}:wrong_number_of_fields" if ln else "wrong_number_of_fields"
-                for ln in lines
-            ]
-            cols.append(pa.array(txt, type=f.type))
-        else:
-            cols.append(pa.nulls(n, type=f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _provenance(prof, insts: list[Instrument], norms: Any) -> dict[str, Any]:
