@@ -35,6 +35,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ DELIMITERS = (",", "\t", ";")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 _NL, _QUOTE, _CR = 10, 34, 13
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def codec_name(encoding: str) -> str:
@@ -416,6 +418,31 @@ class RecordScan:
 # the careful path
 
 
+def quotes_conform(text: str, delimiter: str) -> bool:
+    """Whether every quote of a record is where RFC 4180 puts one (the scan's rule).
+
+    A quote opens a field (after a delimiter or at the line start), closes it
+    (before a delimiter or the line end), or is doubled inside a quoted field.
+
+    Example:
+        >>> quotes_conform('1,"a""b",3', ","), quotes_conform('1,a"b,3', ",")
+        (True, False)
+    """
+    start = 0
+    k = 0
+    n = len(text)
+    while (p := text.find('"', start)) >= 0:
+        if k % 2 == 0:
+            ok = p == 0 or text[p - 1] in (delimiter, "\n", '"')
+        else:
+            ok = p + 1 >= n or text[p + 1] in (delimiter, "\r", "\n", '"')
+        if not ok:
+            return False
+        k += 1
+        start = p + 1
+    return k % 2 == 0
+
+
 class _Damaged(Exception):
     def __init__(self, reason: str):
         self.reason = reason
@@ -463,7 +490,9 @@ def _byte_lines(path: Path, offset: int, line: int, enc: str) -> Iterator[_Line]
                 try:
                     yield line, raw.decode(dec), ""
                 except UnicodeDecodeError:
-                    yield line, None, "undecodable"
+                    # kept (as surrogates) so the line still splits: only a read cell
+                    # with bad bytes makes the record unreadable, as on the fast path
+                    yield line, raw.decode(dec, "surrogateescape"), "lossy"
             line += 1
 
 
@@ -519,6 +548,9 @@ def careful_records(
         start = taken[0][0]
         if fields == [] and not reason:
             continue  # a blank line
+        if not reason and any('"' in t[1] for t in taken):
+            if not quotes_conform("".join(t[1] for t in taken), delimiter):
+                reason = "stray_quote"
         if reason or len(fields) != n_fields:
             first = taken[0]
             if first[1] is None:
@@ -535,6 +567,10 @@ def careful_records(
             continue
         if any(len(fields[i]) > MAX_CELL_CHARS for i in read):
             yield start, None, "cell_too_large"
+        elif any(t[2] == "lossy" for t in taken) and any(
+            _SURROGATE.search(fields[i]) for i in read
+        ):
+            yield start, None, "undecodable"
         else:
             yield start, fields, ""
 

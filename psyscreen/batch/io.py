@@ -94,14 +94,21 @@ def detect_encoding(head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     where = []
+    reached = {}
     for enc in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)().decode(head, final=False)
         except UnicodeDecodeError as e:
             line = head.count(b"\n", 0, e.start) + 1
             where.append(f"not {enc} at byte {e.start} (line {line})")
+            reached[enc] = line
             continue
         return enc
+    # neither fits everywhere: the one that reads past the header and further wins (its
+    # bad lines become unreadable rows); failing on the header means a wrong encoding
+    best = max(reached, key=lambda e: reached[e])
+    if reached[best] > 2:
+        return best
     raise InputFileError(
         "cannot tell the text encoding (tried utf-8 and gb18030: "
         + "; ".join(where)
