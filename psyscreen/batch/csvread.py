@@ -257,6 +257,8 @@ class RecordScan:
         self._open: tuple[int, int] | None = None  # (offset, line) of a record crossing _base
         self._offsets: deque = deque()
         self._lines: deque = deque()
+        self._multi: deque = deque()  # per record: a quoted newline inside it
+        self._open_multi = False
         self.known = 0  # records found (taken or not)
         self.taken = 0
         self.damage: int | None = None
@@ -281,17 +283,28 @@ class RecordScan:
         """Start lines of the next ``n`` records (already known), forgetting them."""
         out, got = [], 0
         while got < n:
-            lines, offs = self._lines[0], self._offsets[0]
+            lines, offs, multi = self._lines[0], self._offsets[0], self._multi[0]
             k = min(n - got, len(lines))
             out.append(lines[:k])
             if k == len(lines):
                 self._lines.popleft()
                 self._offsets.popleft()
+                self._multi.popleft()
             else:
-                self._lines[0], self._offsets[0] = lines[k:], offs[k:]
+                self._lines[0], self._offsets[0], self._multi[0] = lines[k:], offs[k:], multi[k:]
             got += k
         self.taken += n
         return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+    def multi_line(self, n: int) -> np.ndarray:
+        """Which of the next ``n`` known records hold a quoted newline (not forgotten)."""
+        parts, got = [], 0
+        for m in self._multi:
+            if got >= n:
+                break
+            parts.append(m[: n - got])
+            got += len(parts[-1])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
     def next_start(self) -> tuple[int, int]:
         """(byte offset, line) of the first record not taken (the end if none is left)."""
@@ -299,16 +312,18 @@ class RecordScan:
         while self._offsets and not len(self._offsets[0]):
             self._offsets.popleft()
             self._lines.popleft()
+            self._multi.popleft()
         if self._offsets:
             return int(self._offsets[0][0]), int(self._lines[0][0])
         if self._open is not None:
             return self._open
         return self._end
 
-    def _add(self, offsets: np.ndarray, lines: np.ndarray) -> None:
+    def _add(self, offsets: np.ndarray, lines: np.ndarray, multi: np.ndarray | None = None) -> None:
         if len(offsets):
             self._offsets.append(offsets)
             self._lines.append(lines)
+            self._multi.append(np.zeros(len(offsets), dtype=bool) if multi is None else multi)
             self.known += len(offsets)
 
     def _next_block(self) -> None:
@@ -371,9 +386,11 @@ class RecordScan:
                 bad.append(int(q[wrong[0]]))
             inside = (self._parity + np.searchsorted(q, nl)) & 1
             ends = nl[inside == 0]
+            inside_nl = nl[inside == 1]
             self._parity = (self._parity + len(q)) & 1
         else:
             ends = nl if not self._parity else nl[:0]
+            inside_nl = nl[:0] if not self._parity else nl
         if data.find(b"\r") >= 0:
             cr = np.flatnonzero(a == _CR)
             lone = cr[(cr + 1 >= len(a)) | (a[np.minimum(cr + 1, len(a) - 1)] != _NL)]
@@ -392,6 +409,11 @@ class RecordScan:
         blank = (length == 0) | ((length == 1) & (first == _CR) & (closed_starts >= 0))
         keep = ~blank
         rec_off, rec_line = closed_starts[keep] + base, closed_lines[keep]
+        multi = np.zeros(len(starts), dtype=bool)  # the last one: the open tail
+        multi[0] = self._open is not None and self._open_multi
+        if len(inside_nl):
+            multi[np.searchsorted(starts, inside_nl, side="right") - 1] = True
+        rec_multi = multi[:-1][keep]
         # the record still open at the end of the block (none if the block ends a record)
         tail_start, tail_line = int(starts[-1]), int(start_lines[-1])
         tail_open = tail_start < len(a) or self._parity
@@ -401,17 +423,18 @@ class RecordScan:
             pos = min(bad) + base
             i = int(np.searchsorted(rec_off, pos, side="right")) - 1
             if i >= 0 and (i + 1 < len(rec_off) or not tail_open or tail_start + base > pos):
-                self._add(rec_off[: i + 1], rec_line[: i + 1])
+                self._add(rec_off[: i + 1], rec_line[: i + 1], rec_multi[: i + 1])
                 self.damage = n_before + i
                 self._open = None
                 self._stop()
                 return
-            self._add(rec_off, rec_line)
+            self._add(rec_off, rec_line, rec_multi)
             self._open = (tail_start + base, tail_line)
             self._mark_damage_open(pos)
             return
-        self._add(rec_off, rec_line)
+        self._add(rec_off, rec_line, rec_multi)
         self._open = (tail_start + base, tail_line) if tail_open else None
+        self._open_multi = bool(multi[-1]) if tail_open else False
 
 
 # ---------------------------------------------------------------------------
@@ -510,6 +533,10 @@ def _text_lines(path: Path, line: int, enc: str) -> Iterator[tuple[int, str | No
             yield n, None, "undecodable"  # the decoder cannot resynchronise: stop here
 
 
+def _has_newline(fields: list[str], i: int) -> bool:
+    return i < len(fields) and ("\n" in fields[i] or "\r" in fields[i])
+
+
 def careful_records(
     lines: Iterator[tuple[int, str | None, str]],
     delimiter: str,
@@ -548,9 +575,12 @@ def careful_records(
         start = taken[0][0]
         if fields == [] and not reason:
             continue  # a blank line
-        if not reason and any('"' in t[1] for t in taken):
-            if not quotes_conform("".join(t[1] for t in taken), delimiter):
-                reason = "stray_quote"
+        text = "".join(t[1] for t in taken) if not reason else ""
+        if '"' in text and not quotes_conform(text, delimiter):
+            reason = "stray_quote"
+        if not reason and len(taken) > 1 and any(_has_newline(fields, i) for i in read):
+            # a line break inside an answer or role cell: a stray quote joined two lines
+            reason = "unclosed_quote"
         if reason or len(fields) != n_fields:
             first = taken[0]
             if first[1] is None:
@@ -641,6 +671,9 @@ def _fast_tables(path, layout, enc, scan: RecordScan, pos, columns, chunk_rows, 
         nonlocal stopped
         n = table.num_rows
         ok = scan.clean(scan.taken + n) - scan.taken
+        multi = np.flatnonzero(scan.multi_line(ok))
+        if len(multi):  # a quoted newline in a cell the run reads: two damaged lines?
+            ok = min(ok, _first_newline_row(table, multi))
         if ok < n:
             stopped = True
             table = table.slice(0, ok)
@@ -678,6 +711,18 @@ def _fast_tables(path, layout, enc, scan: RecordScan, pos, columns, chunk_rows, 
                 yield out
     finally:
         f.close()
+
+
+def _first_newline_row(table, rows: np.ndarray) -> int:
+    """The first of ``rows`` with a line break in a cell of ``table`` (its length if none)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sub = table.take(pa.array(rows))
+    hit = np.zeros(len(rows), dtype=bool)
+    for col in sub.columns:
+        hit |= pc.match_substring_regex(col, "[\r\n]").to_numpy(zero_copy_only=False)
+    return int(rows[hit][0]) if hit.any() else table.num_rows
 
 
 def _careful_tables(lines, delimiter, n_fields, pos, columns, chunk_rows):
