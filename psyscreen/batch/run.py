@@ -84,6 +84,8 @@ class Plan:
     headers: dict[str, str] = field(default_factory=dict)
     answer_tables: dict[str, dict[str, str]] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    #: roles given once for the whole run (``assessment_date``), as ISO text
+    constants: dict[str, str] = field(default_factory=dict)
 
     @property
     def item_ids(self) -> list[str]:
@@ -102,7 +104,7 @@ class Plan:
         return cats + [self.headers[i] for i in self.item_ids]
 
     def demographics(self) -> dict[str, str]:
-        return {r: r for r in demo.ROLES if r in self.roles}
+        return {r: r for r in demo.ROLES if r in self.roles or r in self.constants}
 
 
 def make_plan(
@@ -112,11 +114,20 @@ def make_plan(
     *,
     profile: Any = None,
     norms: Any = None,
+    assessment_date: str | _dt.date | None = None,
 ) -> Plan:
-    """Check the export's headers against the mapping; fail fast with what to fix."""
+    """Check the export's headers against the mapping; fail fast with what to fix.
+
+    ``assessment_date``: one date for every row; replaces an assessment-date column
+    or constant of the mapping.
+    """
     present = list(headers)
     dupes = sorted({h for h in present if present.count(h) > 1})
     roles = spec.role_headers()
+    constants = dict(spec.constant_roles())
+    if assessment_date is not None:
+        constants["assessment_date"] = _date_option(assessment_date)
+        roles = {r: h for r, h in roles.items() if r != "assessment_date"}
     item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
     needed = list(roles.values()) + list(spec.keep) + list(item_headers.values())
     bad_dupes = [h for h in dupes if h in needed]
@@ -148,6 +159,14 @@ def make_plan(
             + "; ".join(problems)
             + ". Fix the headers in the mapping file (columns/items/keep) or the export."
         )
+    dated = "assessment_date" in roles or "assessment_date" in constants
+    if "birth_date" in roles and not dated and "age" not in roles:
+        raise BatchError(
+            f"the mapping reads birth dates (column {roles['birth_date']!r}) but no "
+            "assessment date, so no age can be computed: pass --assessment-date "
+            "YYYY-MM-DD, or add 'constants: {assessment_date: YYYY-MM-DD}' (or an "
+            "assessment-date column under 'columns') to the mapping file"
+        )
     instruments = [i for i in instruments if i.id not in absent_optional]
     item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
     canon = set(item_headers) | set(roles)
@@ -163,7 +182,24 @@ def make_plan(
         headers={**item_headers, **roles},
         answer_tables=tables,
         roles=roles,
+        constants=constants,
     )
+
+
+def _date_option(value: str | _dt.date) -> str:
+    """An ``--assessment-date`` value as ISO text, or BatchError.
+
+    Example:
+        >>> _date_option("2024/10/18"), _date_option(_dt.date(2024, 10, 18))
+        ('2024-10-18', '2024-10-18')
+    """
+    d, st = demo.parse_dates(pd.Series([value], dtype=object))
+    if st[0] != demo.OK:
+        raise BatchError(
+            f"--assessment-date must be a date as YYYY-MM-DD (years "
+            f"{demo.DATE_RANGE[0]}-{demo.DATE_RANGE[1]}), not {str(value)!r}"
+        )
+    return d.iloc[0].date().isoformat()
 
 
 def _required(profile: Any, instrument_id: str) -> bool:
@@ -186,6 +222,9 @@ def prepare(chunk: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     for role, h in plan.roles.items():
         col = chunk[h]
         out[role] = as_text_category(col) if role in _CATEGORICAL_ROLES else _text(col)
+    for role, value in plan.constants.items():
+        codes = np.zeros(len(chunk), dtype=np.int8)
+        out[role] = pd.Series(pd.Categorical.from_codes(codes, pd.Index([value], dtype=object)))
     for item in plan.item_ids:
         out[item] = map_answers(chunk[plan.headers[item]], plan.answer_tables[item])
     return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)))
@@ -258,6 +297,8 @@ def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, s
         if role in canon:
             d, st = _from_categories(canon[role], demo.parse_dates)
             out.append((st == demo.INVALID, role, "invalid_date", "not a year-month-day date"))
+            lo, hi = demo.DATE_RANGE
+            out.append((st == demo.IMPLAUSIBLE, role, "implausible", f"a year outside {lo}-{hi}"))
             dates[role] = d.astype("datetime64[ns]")
     if len(dates) == 2:
         b, a = dates["birth_date"], dates["assessment_date"]
@@ -423,7 +464,7 @@ def process_chunk(
     # text columns stay categoricals / Arrow strings, or explicitly object: letting
     # pandas infer a string dtype from Python objects would convert every cell
     head: dict[str, Any] = {"row": rows, "line": pd.array(lines, dtype="Int64")}
-    for role in plan.roles:
+    for role in [*plan.roles, *plan.constants]:
         head[role] = canon[role].array
     for h in plan.spec.keep:
         head[h] = _text(chunk[h]).array
@@ -1094,7 +1135,9 @@ def run(
         value_labels=spec.value_labels,
         delimiter=delimiter_option(delimiter),
     )
-    plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
+    plan = make_plan(
+        src.headers, spec, insts, profile=prof, norms=norms, assessment_date=assessment_date
+    )
     out_names_known = ["row", *plan.roles, *spec.keep]
     for c in pseudo_cols + drop_cols:
         if c not in out_names_known:
