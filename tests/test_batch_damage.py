@@ -333,3 +333,64 @@ def test_random_damage_is_accounted_for_line_by_line(base, tmp_path, damage, tru
     assert out.loc[bad, "risk.level_code"].map(_blank).all()
     assert (out.loc[bad, "risk.status"] == "unreadable").all()
     assert out.loc[bad, "id"].map(_blank).all()
+
+
+_CELL = st.text(alphabet=st.sampled_from(list('ab,"\n 学')), max_size=6)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=12),
+    block=st.integers(1, 64),
+    crlf=st.booleans(),
+)
+def test_the_scan_splits_valid_csv_like_the_csv_module(tmp_path, rows, block, crlf):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n" if crlf else "\n").writerows([["h1", "h2", "h3"], *rows])
+    raw = buf.getvalue().encode("utf-8")
+    p = tmp_path / "v.csv"
+    p.write_bytes(raw)
+    start = raw.index(b"\n") + 1
+    s = RecordScan(p, start, 2, ",", block=block)
+    s.ensure(10**6)
+    text = raw[start:].decode("utf-8").splitlines(keepends=True)
+    numbered = iter([(i + 2, t, "") for i, t in enumerate(text)])
+    expect = [r[0] for r in careful_records(numbered, ",", 3, [])]
+    assert s.damage is None
+    assert s.take(s.known).tolist() == expect
+
+
+def test_workers_give_the_same_rows_for_a_damaged_file(base, tmp_path):
+    df, mapping = base
+    lines = _lines(df)
+    lines[3] = lines[3].replace(b",", b',"', 1)
+    lines[20] = lines[20].rstrip(b"\n") + b",extra\n"
+    src = tmp_path / "d.csv"
+    src.write_bytes(b"".join(lines))
+    one = run(src, tmp_path / "1" / "r.csv", mapping=mapping, report=False, chunk_rows=8)
+    two = run(src, tmp_path / "2" / "r.csv", mapping=mapping, report=False, chunk_rows=8,
+              workers=2)  # fmt: skip
+    assert one.results.read_bytes() == two.results.read_bytes()
+    assert one.problems.read_bytes() == two.problems.read_bytes()
+    out = pacsv.read_csv(one.results).to_pandas()
+    assert _unreadable(out) == {4: "line:unclosed_quote", 21: "line:wrong_number_of_fields"}
+
+
+def test_well_quoted_cells_stay_on_the_fast_path(base, tmp_path, monkeypatch):
+    import psyscreen.batch.csvread as cr
+
+    df, mapping = base
+    df = df.iloc[:30].copy()
+    df["备注"] = ['他说"好", 然后\n走了'] * 30  # commas, doubled quotes, a line break: all quoted
+    calls = []
+    original = cr._careful_tables
+    monkeypatch.setattr(cr, "_careful_tables", lambda *a: calls.append(1) or original(*a))
+    _, out, _ = _run(tmp_path, b"".join(_lines(df)), mapping)
+    assert (out["row.status"] != "unreadable").all()
+    assert out["line"].tolist() == list(range(2, 62, 2))
+    assert calls == []

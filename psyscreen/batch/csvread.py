@@ -184,7 +184,7 @@ def _header_bytes(path: Path, enc: str) -> tuple[bytes, int, int]:
         raise InputFileError(f"{path.name}: the file holds no header line (only blank lines)")
     if first is not None and len(parts) == 1:
         raise InputFileError(
-            f"{path.name}: the file holds only NUL bytes from line {first} "
+            f"{path.name}: the header (line {first}) holds only NUL bytes "
             "(a damaged or incompletely written file)"
         )
     return b"".join(parts), pos, line
@@ -333,7 +333,7 @@ class RecordScan:
             cut = data.rfind(b"\n")
             if cut < 0:  # a line longer than the block: read on
                 self._carry = data
-                if len(data) > 4 * self._block:
+                if len(data) > max(4 * self._block, 1 << 24):
                     # a very long line: hand the rest to the careful path
                     self._mark_damage_open(self._base)
                 return
@@ -397,7 +397,9 @@ class RecordScan:
             if len(lone) and not (eof and lone[-1] == len(a) - 1 and len(lone) == 1):
                 bad.append(int(lone[0]))
         # records: [start, end] with end a record-ending newline; starts after each end
-        line_of_end = line0 + np.searchsorted(nl, ends)  # line number of each ending newline
+        # line number of each record-ending newline
+        every = len(ends) == len(nl)  # no quoted line break: each newline ends a record
+        line_of_end = line0 + (np.arange(len(nl)) if every else np.searchsorted(nl, ends))
         starts = np.concatenate(([0], ends + 1))
         start_lines = np.concatenate(([line0], line_of_end + 1))
         if self._open is not None:
