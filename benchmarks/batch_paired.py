@@ -21,21 +21,24 @@ import tempfile
 from pathlib import Path
 
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 import psyscreen
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 res = psyscreen.run_batch(sys.argv[2], sys.argv[4], mapping=sys.argv[3], progress=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": res.manifest["rows"]["out"]}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "rows": res.manifest["rows"]["out"]}))
 """
 
 
-def once(tree: str, inp: str, mapping: str, out: str) -> float:
+def once(tree: str, inp: str, mapping: str, out: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all threads) of one run in a fresh process."""
     r = subprocess.run(
         [sys.executable, "-c", CHILD, tree, inp, mapping, out],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    return got["seconds"], got["cpu"]
 
 
 def main() -> None:
@@ -47,13 +50,21 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     a = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="psyscreen-paired-"))
-    ratios = []
+    wall, cpu = [], []
     for k in range(a.rounds):
-        ta = once(a.a, a.input, a.mapping, str(work / "a.csv"))
-        tb = once(a.b, a.input, a.mapping, str(work / "b.csv"))
-        ratios.append(tb / ta)
-        print(f"round {k + 1}: A {ta:6.1f} s   B {tb:6.1f} s   B/A {tb / ta:.3f}", flush=True)
-    print(f"median B/A {statistics.median(ratios):.3f} over {a.rounds} pairs")
+        ta, ca = once(a.a, a.input, a.mapping, str(work / "a.csv"))
+        tb, cb = once(a.b, a.input, a.mapping, str(work / "b.csv"))
+        wall.append(tb / ta)
+        cpu.append(cb / ca)
+        print(
+            f"round {k + 1}: wall A {ta:6.1f} s  B {tb:6.1f} s  B/A {tb / ta:.3f}   "
+            f"CPU A {ca:6.1f} s  B {cb:6.1f} s  B/A {cb / ca:.3f}",
+            flush=True,
+        )
+    print(
+        f"median B/A over {a.rounds} pairs: wall {statistics.median(wall):.3f}, "
+        f"CPU {statistics.median(cpu):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ def _decode(raw: bytes, enc: str, offset: int, line: int, path: Path) -> str:
     except UnicodeDecodeError as e:
         raise InputFileError(
             f"{path.name}: the header (line {line - 1}, byte {offset - len(raw) + e.start}) "
-            f"is not valid {enc} text; pass --encoding (utf-8, gb18030, big5, utf-16, ...)"
+            f"is not valid {enc} text (psyscreen tries a byte-order mark, UTF-8, then GB18030); "
+            "pass --encoding (utf-8, gb18030, big5, utf-16, ...)"
         ) from None
 
 
@@ -521,18 +522,13 @@ def _byte_lines(path: Path, offset: int, line: int, enc: str) -> Iterator[_Line]
             line += 1
 
 
-def _text_lines(path: Path, line: int, enc: str) -> Iterator[tuple[int, str | None, str]]:
+def _text_lines(path: Path, line: int, enc: str) -> Iterator[_Line]:
     """Lines of a text in a byte-unsafe encoding (UTF-16), from data line ``line``."""
     with open(path, "rb") as f:
-        text = io.TextIOWrapper(f, encoding=enc, newline="")
-        n = 1
-        try:
-            for raw in text:
-                if n >= line:
-                    yield n, raw, ""
-                n += 1
-        except UnicodeDecodeError:
-            yield n, None, "undecodable"  # the decoder cannot resynchronise: stop here
+        text = io.TextIOWrapper(f, encoding=enc, newline="", errors="surrogateescape")
+        for n, raw in enumerate(text, start=1):
+            if n >= line:
+                yield n, raw, "lossy" if _SURROGATE.search(raw) else ""
 
 
 def _has_newline(fields: list[str], i: int) -> bool:
