@@ -328,24 +328,36 @@ class RecordScan:
             self.known += len(offsets)
 
     def _next_block(self) -> None:
-        data = self._carry + self._f.read(self._block)
-        eof = len(data) == len(self._carry)
-        if not eof:
-            cut = data.rfind(b"\n")
-            if cut < 0:  # a line longer than the block: read on
-                self._carry = data
-                if len(data) > max(4 * self._block, 1 << 24):
-                    # a very long line: hand the rest to the careful path
-                    self._mark_damage_open(self._base)
-                return
-            data, self._carry = data[: cut + 1], data[cut + 1 :]
-        else:
-            self._carry = b""
-        if data:
-            self._scan(data, eof)
-        self._base += len(data)
-        if eof:
-            self._finish()
+        # blocks are scanned in place (no copy of the block): the partial line at its end
+        # is carried and scanned with the first line of the next block
+        chunk = self._f.read(self._block)
+        if not chunk:
+            data, self._carry = self._carry, b""
+            if data:
+                self._segment(data, 0, len(data), eof=True)
+            if not self.done:
+                self._finish()
+            return
+        first = chunk.find(b"\n")
+        if first < 0:  # a line longer than the block: read on
+            self._carry += chunk
+            if len(self._carry) > max(4 * self._block, 1 << 24):
+                # a very long line: hand the rest to the careful path
+                self._mark_damage_open(self._base)
+            return
+        cut = chunk.rfind(b"\n")
+        body = 0
+        if self._carry:
+            head = self._carry + chunk[: first + 1]
+            self._segment(head, 0, len(head), eof=False)
+            body = first + 1
+        if not self.done and body <= cut:
+            self._segment(chunk, body, cut + 1, eof=False)
+        self._carry = chunk[cut + 1 :]
+
+    def _segment(self, buf: bytes, start: int, end: int, eof: bool) -> None:
+        self._scan(buf, start, end, eof)
+        self._base += end - start
 
     def _mark_damage_open(self, pos: int) -> None:
         """Damage in the record that is open at ``pos``."""
@@ -369,12 +381,13 @@ class RecordScan:
         self._end = (self._base, self._line)
         self._stop()
 
-    def _scan(self, data: bytes, eof: bool) -> None:
-        a = np.frombuffer(data, dtype=np.uint8)
+    def _scan(self, buf: bytes, s: int, e: int, eof: bool) -> None:
+        """Scan ``buf[s:e]`` (whole lines, unless at the end of the file)."""
+        a = np.frombuffer(buf, dtype=np.uint8, count=e - s, offset=s)
         base, line0 = self._base, self._line
         nl = np.flatnonzero(a == _NL)
-        bad: list[int] = []  # positions (in data) where the fast path must stop
-        if data.find(b'"') >= 0:
+        bad: list[int] = []  # positions (in a) where the fast path must stop
+        if buf.find(b'"', s, e) >= 0:
             q = np.flatnonzero(a == _QUOTE)
             k = (self._parity + np.arange(len(q))) & 1  # 0: opens a quoted part
             prev = np.where(q > 0, a[np.maximum(q - 1, 0)], _NL)
@@ -392,7 +405,7 @@ class RecordScan:
         else:
             ends = nl if not self._parity else nl[:0]
             inside_nl = nl[:0] if not self._parity else nl
-        if data.find(b"\r") >= 0:
+        if buf.find(b"\r", s, e) >= 0:
             cr = np.flatnonzero(a == _CR)
             lone = cr[(cr + 1 >= len(a)) | (a[np.minimum(cr + 1, len(a) - 1)] != _NL)]
             if len(lone) and not (eof and lone[-1] == len(a) - 1 and len(lone) == 1):
