@@ -30,6 +30,16 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", help="HTML report (default: <output>.report.html)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
+    p.add_argument(
+        "--delimiter",
+        help="CSV/TXT/TSV field delimiter: ',', ';', tab (default: sniffed from the header line)",
+    )
+    p.add_argument(
+        "--assessment-date",
+        metavar="YYYY-MM-DD",
+        help="测评日期 of every row, when the export has no such column "
+        "(replaces the mapping's column or constant)",
+    )
     p.add_argument("--sheet", help="XLSX worksheet (default: the first)")
     p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (memory)")
     p.add_argument(
@@ -86,6 +96,8 @@ def _score(args: argparse.Namespace) -> int:
         norms=None if args.no_norms else "auto",
         progress=progress,
         workers=args.workers,
+        delimiter=args.delimiter,
+        assessment_date=args.assessment_date,
     )
     if not args.quiet:
         rows = res.manifest["rows"]

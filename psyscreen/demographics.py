@@ -53,8 +53,11 @@ import pandas as pd
 #: Roles a demographics mapping may name, with the default column name of each.
 ROLES = ("age", "sex", "birth_date", "assessment_date", "grade")
 
-#: Per-value status codes.
-OK, MISSING, INVALID = 0, 1, 2
+#: Per-value status codes (``IMPLAUSIBLE``: a real calendar date outside :data:`DATE_RANGE`).
+OK, MISSING, INVALID, IMPLAUSIBLE = 0, 1, 2, 3
+#: Dates (birth or assessment) outside these years, both inclusive, are ``implausible``:
+#: placeholders such as 9999-12-31 or 0000-01-01, or typing slips such as 2300-01-01.
+DATE_RANGE = (1900, 2099)
 
 #: Recognised sex codes (after ``str(value).strip().lower()``; integral floats
 #: such as ``1.0`` from spreadsheets are read as ``1``). ``None`` = known to be
@@ -102,7 +105,10 @@ for _w, _k in (("一", 10), ("二", 11), ("三", 12)):
     _GRADE_WORDS[f"高中{_w}年级"] = _k
 
 _DATE_RE = re.compile(
-    r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*$"
+    r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))"
+    # a time of day after the date (its date part is used): ' 8:04', ' 08:04:52', 'T08:04:52.5Z'
+    r"(?:(?:\s+|T)\d{1,2}[:时]\d{2}(?:[:分]\d{2}(?:\.\d+)?秒?)?"
+    r"\s*(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
 
 
@@ -165,45 +171,81 @@ def parse_sex(values: pd.Series) -> pd.Series:
 def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Read dates; return ``(datetime64 Series, status)``.
 
-    Accepted: datetime values, and text in year-month-day order
-    (``2012-03-05``, ``2012/3/5``, ``2012.03.05``, ``2012年3月5日``,
-    ``20120305``). Day-first or month-first text (``05/03/2012``) is ambiguous
-    and is ``invalid``, as is a date that does not exist (``2023-02-30``).
+    Accepted: datetime values of any kind (pandas/numpy/Python datetimes and dates,
+    Excel datetime cells, Parquet/Arrow timestamps), and text in year-month-day
+    order (``2012-03-05``, ``2012/3/5``, ``2012.03.05``, ``2012年3月5日``,
+    ``20120305``), also followed by a time of day (``2024/10/18 8:04:52``,
+    ``2010-01-02 00:00:00``, ``2010-01-02T08:00:00Z``): the date part is used, as
+    written. Day-first or month-first text (``05/03/2012``) is ambiguous and is
+    ``invalid``, as is a date that does not exist (``2023-02-30``). A real date
+    outside the years of :data:`DATE_RANGE` is ``implausible`` (never an error).
 
     Example:
         >>> import pandas as pd
-        >>> d, st = parse_dates(pd.Series(["2012年3月5日", "05/03/2012", None]))
+        >>> d, st = parse_dates(pd.Series(["2012年3月5日", "05/03/2012", None,
+        ...                                "2024/10/18 8:04:52", "9999-12-31"]))
         >>> d.dt.strftime("%Y-%m-%d").tolist()[:1], st.tolist()
-        (['2012-03-05'], [0, 2, 1])
+        (['2012-03-05'], [0, 2, 1, 0, 3])
+        >>> d[3].date().isoformat()
+        '2024-10-18'
     """
     values = pd.Series(values)
     n = len(values)
-    status = np.full(n, OK, dtype=np.int8)
+    year = np.full(n, np.nan)
+    month = np.full(n, np.nan)
+    day = np.full(n, np.nan)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        out = pd.Series(values.to_numpy(dtype="datetime64[ns]"), index=values.index)
-        status[out.isna().to_numpy()] = MISSING
-        return out, status
-    blank = _blank(values)
-    obj = values.astype(object)
-    is_dt = np.array(
-        [isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year") for v in obj],
-        dtype=bool,
-    )
-    txt = values.astype("string")
-    parts = txt.str.extract(_DATE_RE)
-    year = pd.to_numeric(parts[0], errors="coerce")
-    month = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce")
-    day = pd.to_numeric(parts[2].fillna(parts[4]), errors="coerce")
-    frame = pd.DataFrame({"year": year, "month": month, "day": day})
-    ok_parts = frame.notna().all(axis=1).to_numpy()
-    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    if ok_parts.any():
-        dates[ok_parts] = pd.to_datetime(frame[ok_parts].astype("int64"), errors="coerce")
-    if is_dt.any():
-        dates[is_dt] = pd.to_datetime(obj[is_dt], errors="coerce")
+        blank = values.isna().to_numpy()
+        dt = values.dt
+        year, month, day = (
+            dt.year.to_numpy(dtype=float, na_value=np.nan),
+            dt.month.to_numpy(dtype=float, na_value=np.nan),
+            dt.day.to_numpy(dtype=float, na_value=np.nan),
+        )
+    else:
+        blank = _blank(values)
+        obj = values.astype(object).to_numpy()
+        is_dt = np.array(
+            [not isinstance(v, (str, bool, np.bool_)) and hasattr(v, "year") for v in obj],
+            dtype=bool,
+        )
+        for i in np.flatnonzero(is_dt & ~blank):
+            v = obj[i]
+            year[i], month[i], day[i] = v.year, v.month, v.day
+        for i in np.flatnonzero(~is_dt & ~blank):
+            if isinstance(obj[i], np.datetime64):
+                ts = str(obj[i].astype("datetime64[D]"))
+                if ts != "NaT" and ts[:1] != "-":
+                    y, m, d = ts.split("-")[-3:]
+                    year[i], month[i], day[i] = float(y), float(m), float(d)
+        text = ~is_dt & ~blank & np.isnan(year)
+        if text.any():
+            parts = values[text].astype("string").str.extract(_DATE_RE)
+            year[text] = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float)
+            month[text] = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce").to_numpy(
+                dtype=float
+            )
+            day[text] = pd.to_numeric(parts[2].fillna(parts[4]), errors="coerce").to_numpy(
+                dtype=float
+            )
+    ok = ~np.isnan(year) & (month >= 1) & (month <= 12) & (day >= 1)
+    yi = np.where(ok, year, 2000).astype(np.int64)
+    leap = (yi % 4 == 0) & ((yi % 100 != 0) | (yi % 400 == 0))
+    mdays = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    mi = np.where(ok, month, 1).astype(np.int64)
+    last = mdays[mi - 1] + ((mi == 2) & leap)
+    ok &= day <= last
+    lo, hi = DATE_RANGE
+    plausible = ok & (year >= lo) & (year <= hi)
+    status = np.full(n, INVALID, dtype=np.int8)
+    status[ok & ~plausible] = IMPLAUSIBLE
+    status[plausible] = OK
     status[blank] = MISSING
-    status[~blank & dates.isna().to_numpy()] = INVALID
-    return dates, status
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    good = plausible & ~blank
+    if good.any():
+        out[good] = _ymd(year[good], month[good], day[good])
+    return pd.Series(out, index=values.index), status
 
 
 def _anniversary(birth: pd.Series, years: np.ndarray) -> pd.Series:

@@ -95,8 +95,11 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
     problem = np.zeros(n, dtype=np.int8)
     str_codes = {str(c.code).strip(): c for c in rs.codes}
     str_missing = {str(m).strip() for m in rs.missing_codes}
-    if pd.api.types.is_bool_dtype(col.dtype):
-        col = col.astype("float64")
+    if _not_a_number_dtype(col.dtype):
+        # True/False or complex values are no answer codes, whatever the container
+        blank = col.isna().to_numpy()
+        problem = np.where(blank, BLANK, NON_NUMERIC).astype(np.int8)
+        return np.full(n, np.nan), problem
     if pd.api.types.is_numeric_dtype(col.dtype):
         num = col.to_numpy(dtype="float64", na_value=np.nan)
         blank = np.isnan(num)
@@ -105,6 +108,11 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
         obj = col.astype("object")
         isna = obj.isna().to_numpy()
         text = obj.where(~isna, "").astype(str).str.strip()
+        # bools and complex numbers in a text column read as text, never as 1/0
+        odd = np.array([isinstance(v, (bool, np.bool_, complex, np.complexfloating))
+                        for v in obj.to_numpy()], dtype=bool)  # fmt: skip
+        if odd.any():
+            text = text.mask(odd, "\x00not-a-code")
         blank = isna | (text == "").to_numpy()
         num = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype="float64")
     value = np.full(n, np.nan)
@@ -129,6 +137,17 @@ def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.nd
     problem[rest & ~np.isnan(num)] = OUT_OF_RANGE
     problem[rest & np.isnan(num)] = NON_NUMERIC
     return value, problem
+
+
+def _not_a_number_dtype(dtype) -> bool:
+    """Bool and complex dtypes: numbers to numpy, but never answer codes.
+
+    Example:
+        >>> import numpy as np
+        >>> [_not_a_number_dtype(np.dtype(t)) for t in ("bool", "complex128", "int64")]
+        [True, True, False]
+    """
+    return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
 
 
 _CATEGORY_CACHE: OrderedDict = OrderedDict()

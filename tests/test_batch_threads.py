@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from psyscreen.batch import InputFileError, OutputPathError, run
-from psyscreen.batch.io import open_source
+from psyscreen.batch.io import Source, open_source
 from psyscreen.batch.run import (
     IdTracker,
     _finish,
@@ -65,20 +65,25 @@ def test_threaded_run_equals_a_sequential_loop(export):
     assert _no_pipeline_threads()
 
 
-def test_an_error_while_reading_reaches_the_caller(export, tmp_path):
+def test_an_error_while_reading_reaches_the_caller(export, tmp_path, monkeypatch):
     _, csv, mapping = export
-    data = csv.read_bytes()
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(data + data.splitlines()[-1] + b"\xff\xfe\r\n")
-    # declared UTF-8 with an invalid byte in the last line: the reading thread fails
-    with pytest.raises(InputFileError, match="not valid utf-8 text"):
+    original = Source._csv_chunks
+
+    def failing(self, *args, **kwargs):
+        # a damaged line is a row, not an error: fail the reading thread itself
+        for k, chunk in enumerate(original(self, *args, **kwargs)):
+            if k == 2:
+                raise InputFileError("the disk went away (simulated)")
+            yield chunk
+
+    monkeypatch.setattr(Source, "_csv_chunks", failing)
+    with pytest.raises(InputFileError, match="disk went away"):
         run(
-            bad,
+            csv,
             tmp_path / "o.csv",
             mapping=mapping,
             chunk_rows=CHUNK,
             progress=False,
-            encoding="utf-8",
             report=False,
         )
     assert _no_pipeline_threads()

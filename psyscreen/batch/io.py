@@ -81,29 +81,49 @@ def detect_encoding(head: bytes) -> str:
     """Encoding of CSV bytes: a BOM wins, then strict UTF-8, then GB18030.
 
     ``head`` may be cut inside a multi-byte character: an incomplete final
-    sequence is not held against an encoding.
+    sequence is not held against an encoding. When neither fits, the message
+    names the encodings tried and where each failed (byte offset and line).
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    where = []
+    reached = {}
     for enc in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)().decode(head, final=False)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as e:
+            line = head.count(b"\n", 0, e.start) + 1
+            where.append(f"not {enc} at byte {e.start} (line {line})")
+            reached[enc] = line
             continue
         return enc
+    # neither fits everywhere: the one that reads past the header and further wins (its
+    # bad lines become unreadable rows); failing on the header means a wrong encoding
+    best = max(reached, key=lambda e: reached[e])
+    if reached[best] > 2:
+        return best
     raise InputFileError(
-        "cannot tell the text encoding (not UTF-8 or GB18030); pass --encoding "
-        "(e.g. --encoding big5)"
+        "cannot tell the text encoding (tried utf-8 and gb18030: "
+        + "; ".join(where)
+        + "); pass --encoding (e.g. --encoding big5, --encoding utf-16)"
     )
 
 
 def hash_and_detect(path: str | Path, block: int = 1 << 22) -> tuple[str, str]:
-    """(sha256, encoding) of a CSV file in one pass; UTF-8 is checked on every byte."""
+    """(sha256, encoding) of a CSV file in one pass; UTF-8 is checked on every byte.
+
+    A file that is UTF-8 up to a cut inside its last character (an interrupted
+    download), or whose first invalid byte comes after valid non-ASCII UTF-8 text
+    on an earlier line (one stray line in another encoding), stays UTF-8: the damaged lines become
+    unreadable rows with their line numbers instead of the whole file being
+    decoded as GB18030.
+    """
     h = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
+    non_ascii = False  # valid multi-byte UTF-8 seen before the first invalid byte
     first = b""
     with open(path, "rb") as f:
         while chunk := f.read(block):
@@ -113,15 +133,17 @@ def hash_and_detect(path: str | Path, block: int = 1 << 22) -> tuple[str, str]:
             if is_utf8:
                 try:
                     utf8.decode(chunk)
-                except UnicodeDecodeError:
+                    non_ascii = non_ascii or not chunk.isascii()
+                except UnicodeDecodeError as e:
                     is_utf8 = False
-    if is_utf8:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            is_utf8 = False
+                    # whole lines before the bad byte: GB18030 bytes can pass as a few
+                    # UTF-8 characters, but hardly as a whole line of them
+                    before = chunk[: e.start]
+                    non_ascii = non_ascii or not before[: before.rfind(b"\n") + 1].isascii()
+    if is_utf8 or non_ascii:  # an incomplete last character is a cut, not GB18030
+        return h.hexdigest(), "utf-8"
     enc = detect_encoding(first)
-    if enc == "utf-8" and not is_utf8:
+    if enc == "utf-8":
         # the first block was valid UTF-8 (e.g. only ASCII) but later bytes are not
         enc = "gb18030"
     return h.hexdigest(), enc
@@ -139,7 +161,8 @@ class Source:
     format: str
     headers: list[str]
     encoding: str | None = None
-    unreadable_lines: list[int | None] = field(default_factory=list)
+    delimiter: str | None = None
+    layout: Any = None  # csvread.Layout of a CSV file
     _opts: dict[str, Any] = field(default_factory=dict)
     _digest: Any = None  # the SHA-256 hex digest, or a Future of it (hashed in a thread)
 
@@ -179,57 +202,16 @@ class Source:
         yield from reader(list(columns), set(categorical), chunk_rows)
 
     # -- CSV -------------------------------------------------------------------
-    def _csv_opts(self, block_size: int = CSV_BLOCK_BYTES):
-        import pyarrow.csv as pacsv
-
-        delimiter = "\t" if self.path.suffix.lower() == ".tsv" else ","
-        ropts = pacsv.ReadOptions(encoding=_arrow_encoding(self.encoding), block_size=block_size)
-        popts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-        return pacsv, ropts, popts
-
     def _csv_chunks(self, columns, categorical, chunk_rows, arrow: bool = False):
-        import pyarrow as pa
+        from .csvread import read_tables
 
         # Arrow chunks are strings (larger than dictionaries): smaller blocks keep the
-        # read-ahead, and so the reading process, as small as before
-        pacsv, ropts, popts = self._csv_opts(CSV_BLOCK_BYTES // 4 if arrow else CSV_BLOCK_BYTES)
-        popts.invalid_row_handler = self._invalid_row
-        types = {
-            c: pa.dictionary(pa.int32(), pa.string())
-            if c in categorical and not arrow
-            else pa.string()
-            for c in columns
-        }
-        copts = pacsv.ConvertOptions(
-            include_columns=columns, column_types=types, strings_can_be_null=False
-        )
-        try:
-            reader = pacsv.open_csv(
-                str(self.path), read_options=ropts, parse_options=popts, convert_options=copts
-            )
-            # small blocks: pyarrow reads up to 32 blocks ahead, so the block size bounds
-            # the read-ahead memory; blocks are gathered into chunks of chunk_rows rows
-            pending: list = []
-            n_pending = 0
-            for batch in reader:
-                pending.append(batch)
-                n_pending += batch.num_rows
-                if n_pending >= chunk_rows:
-                    table = pa.Table.from_batches(pending)
-                    while table.num_rows >= chunk_rows:
-                        part = table.slice(0, chunk_rows)
-                        yield part if arrow else part.to_pandas()
-                        table = table.slice(chunk_rows)
-                    pending, n_pending = table.to_batches(), table.num_rows
-            if n_pending:
-                table = pa.Table.from_batches(pending, schema=reader.schema)
-                yield table if arrow else table.to_pandas()
-        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-            raise InputFileError(_csv_error(e, self.encoding)) from None
-
-    def _invalid_row(self, row) -> str:
-        self.unreadable_lines.append(row.number)
-        return "skip"
+        # read-ahead, and so the reading process, small
+        block = CSV_BLOCK_BYTES // 4 if arrow else CSV_BLOCK_BYTES
+        for table in read_tables(
+            self.path, self.layout, self.encoding or "utf-8", columns, chunk_rows, block
+        ):
+            yield table if arrow else arrow_frame(table, sorted(categorical))
 
     # -- Parquet -----------------------------------------------------------------
     def _parquet_chunks(self, columns, categorical, chunk_rows):
@@ -241,25 +223,31 @@ class Source:
 
     # -- XLSX --------------------------------------------------------------------
     def _xlsx_chunks(self, columns, categorical, chunk_rows):
+        from .csvread import LINE
+
         wb, ws = _open_sheet(self.path, self._opts.get("sheet"))
         try:
             rows = ws.iter_rows(values_only=True)
             header = [_header_text(h) for h in next(rows, ())]
             pos = [header.index(c) for c in columns]
+            line = ws.min_row or 1  # the sheet row just read (as Excel numbers it)
             buf: list[tuple] = []
+            lines: list[int] = []
             empty: list[tuple] = []  # empty rows count only when data follows them
             for r in rows:
+                line += 1
                 if all(v is None for v in r):
                     empty.append(r)
                     continue
+                lines.extend(range(line - len(empty), line + 1))
                 buf.extend(empty)
                 empty = []
                 buf.append(r)
                 if len(buf) >= chunk_rows:
-                    yield _xlsx_frame(buf, columns, pos)
-                    buf = []
+                    yield _xlsx_frame(buf, columns, pos).assign(**{LINE: lines})
+                    buf, lines = [], []
             if buf:
-                yield _xlsx_frame(buf, columns, pos)
+                yield _xlsx_frame(buf, columns, pos).assign(**{LINE: lines})
         finally:
             wb.close()
 
@@ -304,33 +292,6 @@ def arrow_frame(table, categorical: Sequence[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _arrow_encoding(encoding: str | None) -> str:
-    """The encoding to give pyarrow's CSV reader.
-
-    UTF-8 with or without a BOM is read natively (pyarrow skips a leading BOM and
-    checks UTF-8 itself); any other name makes pyarrow transcode through Python's
-    codecs, holding Python's global lock for every block.
-
-    Example:
-        >>> _arrow_encoding("utf-8-sig"), _arrow_encoding("GB18030")
-        ('utf8', 'GB18030')
-    """
-    enc = encoding or "utf-8"
-    return "utf8" if codecs.lookup(enc).name in ("utf-8", "utf-8-sig") else enc
-
-
-def _csv_error(e: Exception, encoding: str | None) -> str:
-    text = str(e)
-    low = text.lower()
-    if isinstance(e, UnicodeDecodeError) or "decode" in low or "invalid utf8" in low:
-        return (
-            f"the file is not valid {encoding or 'UTF-8'} text; pass --encoding "
-            "(utf-8, utf-8-sig, gb18030, big5, ...)"
-        )
-    # pyarrow messages can quote a line of the file: keep only the first clause
-    return "cannot read the CSV file: " + text.split(":")[0].strip()
-
-
 def _header_text(h: Any) -> str:
     return "" if h is None else str(h).strip()
 
@@ -361,9 +322,18 @@ def open_source(
     encoding: str | None = None,
     sheet: str | None = None,
     value_labels: bool = True,
+    delimiter: str | None = None,
 ) -> Source:
-    """Open ``path``: check it exists, detect format/encoding, read the headers, hash it."""
+    """Open ``path``: check it exists, detect format/encoding, read the headers, hash it.
+
+    ``delimiter``: of a CSV/TXT/TSV file (default: sniffed from the header line).
+    Headers are trimmed (a mapped ``Q1`` finds an export's ``Q1 ``).
+    """
+    from .csvread import read_layout
+
     p = Path(path)
+    if p.is_dir():
+        raise InputFileError(f"{p}: is a directory, not an export file")
     if not p.is_file():
         raise InputFileError(f"{p}: no such file")
     fmt = file_format(p)
@@ -372,17 +342,20 @@ def open_source(
     )
     if fmt == "csv":
         with open(p, "rb") as f:
-            bom = f.read(3) == codecs.BOM_UTF8
+            head = f.read(4)
+        bom = head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         if encoding or bom:  # nothing to detect: hash while the rest of the run goes on
             src._digest = _hash_in_thread(p)
-            src.encoding = encoding or "utf-8-sig"
+            src.encoding = encoding or detect_encoding(head)
         else:
             src._digest, src.encoding = hash_and_detect(p)
         try:
             codecs.lookup(src.encoding)
         except LookupError:
             raise InputFileError(f"unknown encoding {src.encoding!r}") from None
-        src.headers = _csv_headers(src)
+        src.layout = read_layout(p, src.encoding, delimiter)
+        src.delimiter = src.layout.delimiter
+        src.headers = [n.strip() for n in src.layout.names]
     else:
         src._digest = _hash_in_thread(p)
         src.headers = _other_headers(src)
@@ -397,31 +370,6 @@ def _hash_in_thread(path: Path):
     fut = pool.submit(sha256_file, path)
     pool.shutdown(wait=False)  # the thread ends when the file is hashed
     return fut
-
-
-def _csv_headers(src: Source) -> list[str]:
-    import pyarrow as pa
-
-    pacsv, ropts, popts = src._csv_opts(block_size=1 << 16)
-    popts.invalid_row_handler = lambda row: "skip"  # counted when the rows are read
-    try:
-        reader = pacsv.open_csv(
-            str(src.path),
-            read_options=ropts,
-            parse_options=popts,
-            convert_options=pacsv.ConvertOptions(include_columns=[]),
-        )
-        names = list(reader.schema.names)
-        reader.close()
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        if "Empty CSV file" in str(e):
-            raise InputFileError(f"{src.path.name}: the file is empty") from None
-        raise InputFileError(_csv_error(e, src.encoding)) from None
-    if not names:
-        # include_columns=[] can hide the names on some versions: read one small block
-        reader = pacsv.open_csv(str(src.path), read_options=ropts, parse_options=popts)
-        names = list(reader.schema.names)
-    return [n.strip() for n in names]
 
 
 def _other_headers(src: Source) -> list[str]:

@@ -12,6 +12,7 @@ with the safe loader of :mod:`psyscreen.yamlio` and checked against the publishe
   a code of ``null`` means "not answered";
 * ``missing_answers``: texts meaning "not answered" in any item column (e.g. ``未作答``);
 * ``keep``: further columns copied to the results unchanged (e.g. class);
+* ``constants``: roles given once for the whole run (``assessment_date: 2024-10-18``);
 * ``encoding`` (CSV), ``sheet`` (XLSX) and ``value_labels`` (SPSS) reading options;
 * ``codes_start``: instrument id -> the code the export uses for the lowest option of
   the instrument's response scale (e.g. ``{phq9: 1}`` for a 问卷星 export "按选项序号",
@@ -30,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +72,29 @@ class Columns(_Model):
         return getattr(self, "class_" if role == "class" else role)
 
 
+class Constants(_Model):
+    """Roles given once for the whole run instead of a column."""
+
+    assessment_date: str | None = Field(
+        None,
+        description="Assessment date of every row (YYYY-MM-DD), when the export has no column.",
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> Constants:
+        if self.assessment_date is not None:
+            from ..demographics import OK, parse_dates
+
+            d, st = parse_dates(pd.Series([self.assessment_date], dtype=object))
+            if st[0] != OK:
+                raise ValueError(
+                    f"constants.assessment_date {self.assessment_date!r} is not a plausible "
+                    "date (YYYY-MM-DD)"
+                )
+            object.__setattr__(self, "assessment_date", d.iloc[0].date().isoformat())
+        return self
+
+
 class AnswerTable(_Model):
     """Answer text -> code for the items of ``instruments`` and/or the listed ``items``."""
 
@@ -83,6 +108,12 @@ class AnswerTable(_Model):
     def _target(self) -> AnswerTable:
         if not (self.instruments or self.items):
             raise ValueError("an answer table needs 'instruments' or 'items'")
+        bad = [k for k, v in self.codes.items() if v is not None and not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"answer code(s) for {', '.join(map(repr, bad))} are not finite numbers "
+                "(.nan/.inf): give a number, or null for 'not answered'"
+            )
         return self
 
 
@@ -100,6 +131,7 @@ class MappingSpec(_Model):
     answers: list[AnswerTable] = Field(default_factory=list)
     missing_answers: list[str] = Field(default_factory=list)
     keep: list[str] = Field(default_factory=list)
+    constants: Constants = Field(default_factory=Constants)
     encoding: str | None = Field(None, description="CSV encoding; default: detected.")
     sheet: str | None = Field(None, description="XLSX worksheet; default: the first.")
     value_labels: bool = Field(
@@ -121,6 +153,10 @@ class MappingSpec(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> MappingSpec:
+        if self.constants.assessment_date and self.columns.assessment_date:
+            raise ValueError(
+                "assessment_date is given both as a column and as a constant: keep one"
+            )
         for role in self.required:
             if self.columns.header(role) is None:
                 raise ValueError(f"required role {role!r} has no column in 'columns'")
@@ -136,6 +172,10 @@ class MappingSpec(_Model):
     def role_headers(self) -> dict[str, str]:
         """role -> export header, for the roles given."""
         return {r: h for r in ROLES if (h := self.columns.header(r))}
+
+    def constant_roles(self) -> dict[str, str]:
+        """role -> value (ISO text) of the roles given as constants."""
+        return {k: v for k, v in self.constants.model_dump().items() if v is not None}
 
     def header(self, item_id: str) -> str:
         """Export header of an item (its id when the mapping does not list it)."""
@@ -211,6 +251,10 @@ def _texts(data: dict) -> dict:
         out["columns"] = {k: _str(v) for k, v in out["columns"].items()}
     if isinstance(out.get("items"), dict):
         out["items"] = {k: _str(v) for k, v in out["items"].items()}
+    if isinstance(out.get("constants"), dict):
+        out["constants"] = {
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in out["constants"].items()
+        }
     for key in ("keep", "missing_answers"):
         if isinstance(out.get(key), list):
             out[key] = [_str(v) for v in out[key]]
@@ -264,7 +308,8 @@ def _cell_text(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
+        # Excel's spelling: a TRUE cell is no answer code (it is flagged, never read as 1)
+        return "TRUE" if v else "FALSE"
     if hasattr(v, "isoformat"):
         s = v.isoformat()
         return s[:10] if s.endswith("T00:00:00") else s
@@ -293,7 +338,7 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
         ['0', '2', '?']
     """
     if not table and pd.api.types.is_numeric_dtype(col.dtype):
-        return col
+        return col  # (bool and complex dtypes are flagged by the response scale)
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
     ):

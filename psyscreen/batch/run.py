@@ -52,6 +52,7 @@ from ..categories import from_codes
 from ..definitions import Instrument
 from ..errors import BatchError
 from .coding import CodingCheck, answer_tables
+from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES, delimiter_option
 from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
 from .io import FORMATS, Writer, _hash_in_thread, arrow_frame, open_source, sha256_file
 from .mapping import MappingSpec, as_text_category, load_mapping, map_answers
@@ -83,6 +84,8 @@ class Plan:
     headers: dict[str, str] = field(default_factory=dict)
     answer_tables: dict[str, dict[str, str]] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    #: roles given once for the whole run (``assessment_date``), as ISO text
+    constants: dict[str, str] = field(default_factory=dict)
 
     @property
     def item_ids(self) -> list[str]:
@@ -101,7 +104,7 @@ class Plan:
         return cats + [self.headers[i] for i in self.item_ids]
 
     def demographics(self) -> dict[str, str]:
-        return {r: r for r in demo.ROLES if r in self.roles}
+        return {r: r for r in demo.ROLES if r in self.roles or r in self.constants}
 
 
 def make_plan(
@@ -111,11 +114,20 @@ def make_plan(
     *,
     profile: Any = None,
     norms: Any = None,
+    assessment_date: str | _dt.date | None = None,
 ) -> Plan:
-    """Check the export's headers against the mapping; fail fast with what to fix."""
+    """Check the export's headers against the mapping; fail fast with what to fix.
+
+    ``assessment_date``: one date for every row; replaces an assessment-date column
+    or constant of the mapping.
+    """
     present = list(headers)
     dupes = sorted({h for h in present if present.count(h) > 1})
     roles = spec.role_headers()
+    constants = dict(spec.constant_roles())
+    if assessment_date is not None:
+        constants["assessment_date"] = _date_option(assessment_date)
+        roles = {r: h for r, h in roles.items() if r != "assessment_date"}
     item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
     needed = list(roles.values()) + list(spec.keep) + list(item_headers.values())
     bad_dupes = [h for h in dupes if h in needed]
@@ -147,6 +159,14 @@ def make_plan(
             + "; ".join(problems)
             + ". Fix the headers in the mapping file (columns/items/keep) or the export."
         )
+    dated = "assessment_date" in roles or "assessment_date" in constants
+    if "birth_date" in roles and not dated and "age" not in roles:
+        raise BatchError(
+            f"the mapping reads birth dates (column {roles['birth_date']!r}) but no "
+            "assessment date, so no age can be computed: pass --assessment-date "
+            "YYYY-MM-DD, or add 'constants: {assessment_date: YYYY-MM-DD}' (or an "
+            "assessment-date column under 'columns') to the mapping file"
+        )
     instruments = [i for i in instruments if i.id not in absent_optional]
     item_headers = {i: spec.header(i) for inst in instruments for i in inst.item_ids}
     canon = set(item_headers) | set(roles)
@@ -162,7 +182,24 @@ def make_plan(
         headers={**item_headers, **roles},
         answer_tables=tables,
         roles=roles,
+        constants=constants,
     )
+
+
+def _date_option(value: str | _dt.date) -> str:
+    """An ``--assessment-date`` value as ISO text, or BatchError.
+
+    Example:
+        >>> _date_option("2024/10/18"), _date_option(_dt.date(2024, 10, 18))
+        ('2024-10-18', '2024-10-18')
+    """
+    d, st = demo.parse_dates(pd.Series([value], dtype=object))
+    if st[0] != demo.OK:
+        raise BatchError(
+            f"--assessment-date must be a date as YYYY-MM-DD (years "
+            f"{demo.DATE_RANGE[0]}-{demo.DATE_RANGE[1]}), not {str(value)!r}"
+        )
+    return d.iloc[0].date().isoformat()
 
 
 def _required(profile: Any, instrument_id: str) -> bool:
@@ -185,6 +222,9 @@ def prepare(chunk: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     for role, h in plan.roles.items():
         col = chunk[h]
         out[role] = as_text_category(col) if role in _CATEGORICAL_ROLES else _text(col)
+    for role, value in plan.constants.items():
+        codes = np.zeros(len(chunk), dtype=np.int8)
+        out[role] = pd.Series(pd.Categorical.from_codes(codes, pd.Index([value], dtype=object)))
     for item in plan.item_ids:
         out[item] = map_answers(chunk[plan.headers[item]], plan.answer_tables[item])
     return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)))
@@ -257,6 +297,8 @@ def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, s
         if role in canon:
             d, st = _from_categories(canon[role], demo.parse_dates)
             out.append((st == demo.INVALID, role, "invalid_date", "not a year-month-day date"))
+            lo, hi = demo.DATE_RANGE
+            out.append((st == demo.IMPLAUSIBLE, role, "implausible", f"a year outside {lo}-{hi}"))
             dates[role] = d.astype("datetime64[ns]")
     if len(dates) == 2:
         b, a = dates["birth_date"], dates["assessment_date"]
@@ -345,6 +387,8 @@ def process_chunk(
     """
     n = len(chunk)
     rows = np.arange(row0, row0 + n, dtype=np.int64)
+    lines, damage = _record_meta(chunk)
+    damaged = damage != ""
     canon = prepare(chunk, plan)
     scored = score_frame(canon, plan)
     checks = check_rows(canon, plan)
@@ -356,6 +400,10 @@ def process_chunk(
         dup_first = np.asarray(ids, dtype=np.int64)
     if dup_first is not None:
         checks.append((dup_first >= 0, "id", "duplicate", ""))
+    if damaged.any():  # an unreadable record has no cells to check: only its damage
+        checks = [(m & ~damaged, f, k, d) for m, f, k, d in checks]
+        for reason in np.unique(damage[damaged]):
+            checks.append((damage == reason, "line", str(reason), ""))
     prob_rows, prob_fields, prob_kinds, prob_details = [], [], [], []
     for mask, fld, kind, detail in checks:
         hit = np.nonzero(mask)[0]
@@ -368,6 +416,8 @@ def process_chunk(
             prob_details.append(
                 np.array([f"same id as row {int(f)}" for f in dup_first[hit]], dtype=object)
             )
+        elif fld == "line":
+            prob_details.append(np.array([_DAMAGE_TEXT.get(kind, "")] * len(hit), dtype=object))
         else:
             prob_details.append(np.full(len(hit), detail, dtype=object))
     # answer problems, from the scoring layer's per-instrument problem lists
@@ -375,9 +425,9 @@ def process_chunk(
         col = f"{inst.id}.problems"
         if col not in scored:
             continue
-        has_text = scored[col].fillna("").astype(str) != ""
+        has_text = (scored[col].fillna("").astype(str) != "").to_numpy(dtype=bool)
         txt = scored[col].to_numpy(dtype=object)
-        for i in np.nonzero(has_text.to_numpy(dtype=bool))[0]:
+        for i in np.nonzero(has_text & ~damaged)[0]:
             for part in str(txt[i]).split(";"):
                 item, _, kind = part.partition(":")
                 prob_rows.append(np.array([i]))
@@ -393,6 +443,7 @@ def process_chunk(
         probs = pd.DataFrame(
             {
                 "row": rows[r[order]],
+                "line": pd.array(lines[r[order]], dtype="Int64"),
                 "column": [plan.headers.get(x, x) for x in f[order]],
                 "field": f[order],
                 "problem": k[order],
@@ -412,17 +463,72 @@ def process_chunk(
     has = row_problems != ""
     # text columns stay categoricals / Arrow strings, or explicitly object: letting
     # pandas infer a string dtype from Python objects would convert every cell
-    head: dict[str, Any] = {"row": rows}
-    for role in plan.roles:
+    head: dict[str, Any] = {"row": rows, "line": pd.array(lines, dtype="Int64")}
+    for role in [*plan.roles, *plan.constants]:
         head[role] = canon[role].array
     for h in plan.spec.keep:
         head[h] = _text(chunk[h]).array
-    head["row.status"] = from_codes(has.astype(np.int8), ["ok", "problems"])
+    status = np.where(damaged, 2, has).astype(np.int8)
+    head["row.status"] = from_codes(status, ["ok", "problems", "unreadable"])
     head["row.problems"] = pd.Series(row_problems, dtype=object, index=scored.index)
     front = pd.DataFrame(head, index=scored.index)
+    if damaged.any():
+        scored = _unscored(scored, damaged)
     results = pd.concat([front, scored], axis=1)
     results.index = pd.RangeIndex(row0, row0 + n)
     return ChunkResult(results=results, problems=probs)
+
+
+#: what each kind of damage means (the ``detail`` of its problem; never cell text)
+_DAMAGE_TEXT = {
+    "wrong_number_of_fields": "the line has more or fewer fields than the header",
+    "truncated_last_line": "the last line is cut short (no line end, too few fields)",
+    "unclosed_quote": "a quote opened on this line is not closed where a record could end",
+    "stray_quote": "a quote inside a field that is not quoted correctly",
+    "undecodable": "bytes that are not valid text in the file's encoding",
+    "line_too_long": f"a line longer than {MAX_LINE_BYTES >> 20} MiB",
+    "cell_too_large": f"a cell of a column the run reads is over {MAX_CELL_CHARS:,} characters",
+}
+
+
+def _record_meta(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(start line, damage reason or '') per row of a reader chunk (lines: NA if none)."""
+    n = len(chunk)
+    if LINE in chunk:
+        lines = pd.array(chunk[LINE], dtype="Int64").to_numpy(dtype=object, na_value=None)
+    else:
+        lines = np.full(n, None, dtype=object)
+    if DAMAGE in chunk:
+        damage = chunk[DAMAGE].fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        damage = np.full(n, "", dtype=object)
+    return lines, damage
+
+
+def _unscored(scored: pd.DataFrame, damaged: np.ndarray) -> pd.DataFrame:
+    """``scored`` with every value of the ``damaged`` rows blank (types kept for Arrow).
+
+    A row that could not be read is never graded: its risk status says ``unreadable``.
+    """
+    out = {}
+    for name in scored.columns:
+        col = scored[name]
+        dt = col.dtype
+        if pd.api.types.is_bool_dtype(dt):
+            col = col.astype("boolean")
+        elif pd.api.types.is_integer_dtype(dt):
+            col = col.astype("Int64")
+        out[name] = col.mask(damaged)
+    res = pd.DataFrame(out, index=scored.index)
+    if "risk.status" in res:
+        st = res["risk.status"]
+        if isinstance(st.dtype, pd.CategoricalDtype):
+            if "unreadable" not in st.cat.categories:
+                st = st.cat.add_categories(["unreadable"])
+        else:
+            st = st.astype(object)
+        res["risk.status"] = st.mask(damaged, "unreadable")
+    return res
 
 
 def _id_values(canon: pd.DataFrame) -> np.ndarray:
@@ -433,6 +539,7 @@ def empty_problems() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "row": pd.Series(dtype="int64"),
+            "line": pd.Series(dtype="Int64"),
             "column": pd.Series(dtype=object),
             "field": pd.Series(dtype=object),
             "problem": pd.Series(dtype=object),
@@ -991,6 +1098,8 @@ def run(
     norms: Any = "auto",
     progress: bool | None = None,
     workers: int = 1,
+    delimiter: str | None = None,
+    assessment_date: str | _dt.date | None = None,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -1012,6 +1121,10 @@ def run(
         neutralise: neutralise formula-like text cells in CSV/XLSX outputs.
         norms: passed to the scoring layer (``"auto"``: the profile's norm tables).
         progress: show a progress bar; ``None``: only when stderr is a terminal.
+        delimiter: of a CSV/TXT/TSV input (``","``, ``";"``, ``"tab"``; default: sniffed
+            from the header line).
+        assessment_date: one assessment date for every row (``YYYY-MM-DD``), instead of
+            a column; wins over the mapping's ``constants: {assessment_date: ...}``.
         workers: processes that score chunks while this one reads, finds repeated ids
             and writes (``1``: everything in this process, which still reads ahead and
             writes behind in two threads). Outputs are byte-identical
@@ -1054,11 +1167,14 @@ def run(
             encoding=encoding or spec.encoding,
             sheet=sheet or spec.sheet,
             value_labels=spec.value_labels,
+            delimiter=delimiter_option(delimiter),
         ),
         input,
         FORMATS.get(Path(input).suffix.lower(), "csv"),
     )
-    plan = make_plan(src.headers, spec, insts, profile=prof, norms=norms)
+    plan = make_plan(
+        src.headers, spec, insts, profile=prof, norms=norms, assessment_date=assessment_date
+    )
     check_plain_columns(src, plan.read_columns())
     out_names_known = ["row", *plan.roles, *spec.keep]
     for c in pseudo_cols + drop_cols:
@@ -1182,10 +1298,6 @@ def _write_outputs(
             res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
         if prob_sink.schema is None:
             prob_sink.write(to_arrow(empty_problems()))
-        unreadable = list(src.unreadable_lines)
-        if unreadable:
-            res_sink.write(_unreadable_rows(res_sink.schema, unreadable))
-            stats.add_unreadable(len(unreadable))
     finally:
         res_sink.close()
         prob_sink.close()
@@ -1194,6 +1306,7 @@ def _write_outputs(
 
     finished = _now()
     counts = stats.counts()
+    unreadable = counts["by_row_status"].get("unreadable", 0)
     exit_code = 1 if (counts["rows_with_problems"] or unreadable) else 0
     man: dict[str, Any] = {
         "psyscreen_version": __version__,
@@ -1219,11 +1332,15 @@ def _write_outputs(
             "norms": norms if isinstance(norms, str) or norms is None else "custom",
         },
         "rows": {
-            "in": n_rows + len(unreadable),
+            "in": n_rows,
             "out": res_sink.writer.rows,
-            "read": n_rows,
-            "unreadable": len(unreadable),
-            "unreadable_lines": unreadable,
+            "read": n_rows - unreadable,
+            "unreadable": unreadable,
+            "unreadable_by_kind": {
+                k.split(":", 1)[1]: v
+                for k, v in counts["problems_by_kind"].items()
+                if k.startswith("line:")
+            },
             **counts,
         },
         "outputs": {},
@@ -1280,26 +1397,6 @@ def _finish(results: pd.DataFrame, pseudo, pseudo_cols: list[str], drop_cols: li
             i = table.column_names.index(c)
             table = table.set_column(i, c, pseudo.array(table.column(c)))
     return table
-
-
-def _unreadable_rows(schema, lines: list[int | None]):
-    """Result rows for lines the CSV parser could not split into the right columns."""
-    import pyarrow as pa
-
-    n = len(lines)
-    cols = []
-    for f in schema:
-        if f.name == "row.status":
-            cols.append(pa.array(["unreadable"] * n, type=f.type))
-        elif f.name == "row.problems":
-            txt = [
-                f"line:{ln}:wrong_number_of_fields" if ln else "wrong_number_of_fields"
-                for ln in lines
-            ]
-            cols.append(pa.array(txt, type=f.type))
-        else:
-            cols.append(pa.nulls(n, type=f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _provenance(prof, insts: list[Instrument], norms: Any) -> dict[str, Any]:
