@@ -514,10 +514,24 @@ class ValidityCheck(_Model):
 
 
 class AgeRange(_Model):
-    """Ages (in years, inclusive) for which the instrument is intended."""
+    """Ages (in completed years, both inclusive) for which the instrument is intended.
+
+    ``{min: 11, max: 17}`` covers exact ages 11 <= age < 18 (up to the day before the 18th
+    birthday). Risk profiles and scoring honour it (status ``out_of_age_range``).
+
+    Example:
+        >>> AgeRange(min=11, max=17).interval().describe()
+        '[11, 18)'
+    """
 
     min: float | None = None
     max: float | None = None
+
+    def interval(self) -> Interval | None:
+        """The exact ages covered, as an :class:`Interval` (None: no range declared)."""
+        if self.min is None and self.max is None:
+            return None
+        return Interval(ge=self.min, lt=None if self.max is None else self.max + 1)
 
 
 class Instrument(_Model):

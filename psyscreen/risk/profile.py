@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import functools
+from itertools import combinations
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,6 +46,7 @@ from ..definitions import (
     Condition,
     Identifier,
     Instrument,
+    Interval,
     Text,
     ValidityCheck,
     _unique,
@@ -60,7 +62,10 @@ ScaleRef = Annotated[
     ),
 ]
 BandClass = Literal["normal", "borderline", "abnormal"]
-STATUS_CODES = ("invalid_response", "insufficient_data")
+STATUS_CODES = ("invalid_response", "insufficient_data", "out_of_age_range", "no_age")
+#: Informants a route can be restricted to (the export's ``informant`` column, see
+#: :func:`psyscreen.demographics.parse_informant`).
+Informant = Literal["self", "parent", "teacher"]
 
 
 class _Model(BaseModel):
@@ -132,8 +137,68 @@ class Status(Handling):
 
 
 class Statuses(_Model):
+    """The results that are not levels. ``out_of_age_range`` and ``no_age`` may be omitted:
+    then the defaults of :func:`default_age_status` apply (kept level: the top level for
+    out_of_age_range, the second level for no_age)."""
+
     invalid_response: Status
     insufficient_data: Status
+    out_of_age_range: Status | None = Field(
+        None,
+        description="The child's age lies outside the profile's ages or every route "
+        "(zh 不适用年龄). Never normal, never insufficient data.",
+    )
+    no_age: Status | None = Field(
+        None, description="The profile needs the child's age and none could be read."
+    )
+
+
+_AGE_STATUS_TEXT = {
+    "out_of_age_range": (
+        "不适用年龄",
+        "Out of age range",
+        "儿童年龄不在本方案适用范围内，结果不能解读（不是正常）",
+        "The child's age is outside the ages this profile covers: no result (not normal)",
+        Action(
+            id="screen_for_age",
+            zh="按儿童年龄选用适用的筛查方案重新筛查",
+            en="Screen again with a profile that covers the child's age",
+        ),
+    ),
+    "no_age": (
+        "年龄缺失",
+        "Age unknown",
+        "无法读取儿童年龄，不能选择适用的量表组合",
+        "The child's age could not be read, so no battery could be chosen",
+        Action(
+            id="add_age",
+            zh="补录出生日期与测评日期（或年龄）后重新评定",
+            en="Add the birth date and assessment date (or the age), then grade again",
+        ),
+    ),
+}
+
+
+def default_age_status(name: str, top_level: str) -> Status:
+    """The built-in ``out_of_age_range`` / ``no_age`` status (``top_level`` is kept).
+
+    Example:
+        >>> default_age_status("out_of_age_range", "crisis").zh
+        '不适用年龄'
+    """
+    zh, en, d_zh, d_en, action = _AGE_STATUS_TEXT[name]
+    return Status(
+        zh=zh,
+        en=en,
+        colour="grey",
+        tier3="不适用" if name == "out_of_age_range" else "待复测",
+        keep_level_from=top_level,
+        description=Text(zh=d_zh, en=d_en),
+        needs_confirmation=True,
+        referral=False,
+        retest_days=14,
+        actions=[action],
+    )
 
 
 class BatteryEntry(_Model):
@@ -288,8 +353,35 @@ class Rule(_Model):
     note: str | None = None
 
 
+class Route(_Model):
+    """One age (and optionally informant) group of a routed profile, with its own battery
+    and rules; levels and statuses are the profile's.
+
+    ``age`` is the child's exact age in years with explicit bounds, e.g. ``{ge: 8, lt: 12}``
+    for 8 <= age < 12 (up to the day before the 12th birthday). A route with ``informant``
+    applies only to rows whose ``informant`` column says one of them; rows of an export
+    without that column, or with a blank informant, skip such routes. The first route that
+    matches a row is used.
+    """
+
+    id: Identifier
+    title: Text
+    age: Interval = Field(description="Exact age in years, explicit bounds (ge/gt, le/lt).")
+    informant: list[Informant] | None = Field(
+        None, description="Only rows whose informant column is one of these (null: any row)."
+    )
+    battery: list[BatteryEntry] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1)
+    notes: list[str] = Field(default_factory=list)
+
+
 class RiskProfile(_Model):
-    """A risk profile. See ``docs/risk.md``."""
+    """A risk profile. See ``docs/risk.md``.
+
+    Either one ``battery`` with its ``rules`` (optionally limited to ``age``), or ``routes``:
+    each child is routed by exact age (and informant, where the export says so) to the
+    battery that fits; a child outside every route gets ``out_of_age_range``.
+    """
 
     id: Identifier
     version: str
@@ -298,27 +390,55 @@ class RiskProfile(_Model):
     basis: str = Field(
         description="What the profile is based on, e.g. 'psyscreen design in the style of ...'."
     )
-    age_range: dict[Literal["min", "max"], float] = Field(default_factory=dict)
+    age: Interval | None = Field(
+        None, description="Exact ages (years) the single battery applies to; others get "
+        "out_of_age_range. Not used with routes."
+    )
+    age_range: dict[Literal["min", "max"], float] = Field(
+        default_factory=dict,
+        description="Older form of 'age' in completed years, both inclusive: "
+        "{min: 12, max: 17} is 12 <= exact age < 18.",
+    )
     citations: list[Citation] = Field(default_factory=list)
     unverified: list[str] = Field(default_factory=list)
-    battery: list[BatteryEntry] = Field(min_length=1)
+    battery: list[BatteryEntry] = Field(default_factory=list)
     levels: list[Level] = Field(min_length=2)
     statuses: Statuses
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     _source: str | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
     _instruments: dict[str, Instrument] = PrivateAttr(default_factory=dict)
+    _parts: dict[str, RiskProfile] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shape(self) -> RiskProfile:
+        if self.routes:
+            if self.battery or self.rules or self.age is not None or self.age_range:
+                raise ValueError(
+                    "a profile with routes gives battery, rules and ages in each route, "
+                    "not at the top level"
+                )
+            _unique([r.id for r in self.routes], "route id")
+            for a, b in combinations(self.routes, 2):
+                if a.informant == b.informant and _overlap(a.age, b.age):
+                    raise ValueError(
+                        f"routes {a.id!r} and {b.id!r} overlap in age "
+                        f"({a.age.describe()} and {b.age.describe()}) for the same informants"
+                    )
+        elif not self.battery or not self.rules:
+            raise ValueError("a profile needs a battery and rules, or routes")
+        if self.age is not None and self.age_range:
+            raise ValueError("give 'age' or the older 'age_range', not both")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> RiskProfile:
-        _unique([b.instrument for b in self.battery], "battery instrument")
         _unique([lv.code for lv in self.levels], "level code")
-        _unique([r.id for r in self.rules], "rule id")
         actions: dict[str, Action] = {}
-        handlings = [*self.levels, self.statuses.invalid_response, self.statuses.insufficient_data]
-        for h in handlings:
+        for h in [*self.levels, *self.status_list()]:
             _unique([a.id for a in h.actions], "action id")
             for a in h.actions:
                 if actions.setdefault(a.id, a) != a:
@@ -334,7 +454,7 @@ class RiskProfile(_Model):
                     "needs_confirmation: true (a screening result is not a diagnosis)"
                 )
         for name in STATUS_CODES:
-            st = getattr(self.statuses, name)
+            st = self.status(name)
             if st.keep_level_from not in codes:
                 raise ValueError(f"statuses.{name}.keep_level_from: unknown level")
             if st.keep_level_from == self.levels[0].code:
@@ -345,27 +465,84 @@ class RiskProfile(_Model):
             if st.retest_days is None:
                 raise ValueError(f"statuses.{name}: a status must ask for a re-test")
         keys = {c.key for c in self.citations}
-        battery = {b.instrument for b in self.battery}
-        for r in self.rules:
-            if r.level not in codes:
-                raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
-            if r.level == self.levels[0].code:
-                raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
-            if r.source is not None and r.source not in keys:
-                raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
-            for node in r.when.walk():
-                for inst in _node_instruments(node):
-                    if inst not in battery:
-                        raise ValueError(
-                            f"rule {r.id!r}: instrument {inst!r} is not in the battery"
-                        )
+        for battery, rules in self._groups():
+            _check_group(battery, rules, codes, self.levels[0].code, keys)
         return self
+
+    def _groups(self) -> list[tuple[list[BatteryEntry], list[Rule]]]:
+        if self.routes:
+            return [(r.battery, r.rules) for r in self.routes]
+        return [(self.battery, self.rules)]
+
+    # -- statuses and routes -----------------------------------------------------------
+    def status(self, name: str) -> Status:
+        """The status ``name`` (one of :data:`STATUS_CODES`), built-in default if omitted."""
+        st = getattr(self.statuses, name)
+        if st is not None:
+            return st
+        kept = self.levels[-1 if name == "out_of_age_range" else 1].code
+        return default_age_status(name, kept)
+
+    def status_list(self) -> list[Status]:
+        return [self.status(n) for n in STATUS_CODES]
+
+    @property
+    def age_interval(self) -> Interval | None:
+        """The ages of an unrouted profile (``age``, or ``age_range`` read as completed years)."""
+        if self.age is not None:
+            return self.age
+        if self.age_range:
+            lo, hi = self.age_range.get("min"), self.age_range.get("max")
+            return Interval(ge=lo, lt=None if hi is None else hi + 1)
+        return None
+
+    def entries(self) -> list[BatteryEntry]:
+        """Every battery entry (routes: of every route, in order)."""
+        return [b for battery, _ in self._groups() for b in battery]
+
+    @property
+    def routed(self) -> bool:
+        return bool(self.routes)
+
+    def part(self, route_id: str | None) -> RiskProfile:
+        """The single-battery profile of one route (``None``: everything outside the routes:
+        every instrument, optional, and only the rules on critical items)."""
+        key = "" if route_id is None else route_id
+        if key in self._parts:
+            return self._parts[key]
+        if route_id is None:
+            battery, rules = self._fallback()
+        else:
+            r = next(r for r in self.routes if r.id == route_id)
+            battery, rules = r.battery, r.rules
+        sub = self.model_copy(
+            update={"battery": battery, "rules": rules, "routes": [], "age": None, "age_range": {}}
+        )
+        sub._instruments = {}
+        sub._parts = {}
+        sub._source, sub._sha256 = self._source, self._sha256
+        self._parts[key] = sub
+        return sub
+
+    def _fallback(self) -> tuple[list[BatteryEntry], list[Rule]]:
+        seen: dict[str, BatteryEntry] = {}
+        rules: dict[str, Rule] = {}
+        for battery, group_rules in self._groups():
+            for b in battery:
+                seen.setdefault(b.instrument, b.model_copy(update={"required": False}))
+            for r in group_rules:
+                if all(n.kind in ("critical", "any_of", "all_of") for n in r.when.walk()):
+                    rules.setdefault(r.id, r)
+        return list(seen.values()), list(rules.values())
 
     # -- lookups -----------------------------------------------------------------
     @property
     def instruments(self) -> list[str]:
-        """Ids of the battery's instruments, in battery order."""
-        return [b.instrument for b in self.battery]
+        """Ids of the battery's instruments, in battery order (routes: all, first use first)."""
+        out: list[str] = []
+        for battery, _ in self._groups():
+            out += [b.instrument for b in battery if b.instrument not in out]
+        return out
 
     @property
     def sha256(self) -> str | None:
@@ -387,9 +564,11 @@ class RiskProfile(_Model):
         return [lv.code for lv in self.levels].index(code)
 
     def entry(self, instrument: str) -> BatteryEntry:
-        for b in self.battery:
-            if b.instrument == instrument:
-                return b
+        """The battery entry of ``instrument`` (routes: its first route's entry)."""
+        for battery, _ in self._groups():
+            for b in battery:
+                if b.instrument == instrument:
+                    return b
         raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
 
     def instrument(self, instrument_id: str) -> Instrument:
@@ -402,13 +581,32 @@ class RiskProfile(_Model):
 
     def screening_scales(self) -> list[str]:
         """All screening scales as 'instrument.scale'."""
-        return [f"{b.instrument}.{s}" for b in self.battery for s in b.screening_scales]
+        out: list[str] = []
+        for battery, _ in self._groups():
+            out += [
+                f"{b.instrument}.{s}"
+                for b in battery
+                for s in b.screening_scales
+                if f"{b.instrument}.{s}" not in out
+            ]
+        return out
 
     def check_instruments(self) -> None:
-        """Load every battery instrument and check all references to it.
+        """Load every battery instrument and check all references to it, and that every
+        instrument is meant for all the ages it is given at (its own ``age_range``).
 
         Raises ValueError naming the first problem.
         """
+        if self.routes:
+            for r in self.routes:
+                try:
+                    self.part(r.id).check_instruments()
+                    _check_ages(self.part(r.id), r.age)
+                except ValueError as e:
+                    raise ValueError(f"route {r.id!r}: {e}") from None
+            return
+        if self.age_interval is not None:
+            _check_ages(self, self.age_interval)
         for b in self.battery:
             inst = self.instrument(b.instrument)
             scales = {s.id for s in inst.scales}
@@ -463,6 +661,51 @@ class RiskProfile(_Model):
                     }
                     if node.validity.id not in ids:
                         raise ValueError(f"rule {r.id!r}: unknown validity check")
+
+
+def _check_group(
+    battery: list[BatteryEntry], rules: list[Rule], codes: set[str], lowest: str, keys: set[str]
+) -> None:
+    """Cross-references of one battery and its rules (the profile's or a route's)."""
+    _unique([b.instrument for b in battery], "battery instrument")
+    _unique([r.id for r in rules], "rule id")
+    names = {b.instrument for b in battery}
+    for r in rules:
+        if r.level not in codes:
+            raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
+        if r.level == lowest:
+            raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
+        if r.source is not None and r.source not in keys:
+            raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
+        for node in r.when.walk():
+            for inst in _node_instruments(node):
+                if inst not in names:
+                    raise ValueError(f"rule {r.id!r}: instrument {inst!r} is not in the battery")
+
+
+def _overlap(a: Interval, b: Interval) -> bool:
+    """Whether two intervals share a point."""
+
+    def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
+        if x.upper is None or y.lower is None:
+            return False
+        return x.upper < y.lower or (
+            x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
+        )
+
+    return not (below(a, b) or below(b, a))
+
+
+def _check_ages(prof: RiskProfile, ages: Interval) -> None:
+    """Every battery instrument must be meant for every age in ``ages``."""
+    for b in prof.battery:
+        inst = prof.instrument(b.instrument)
+        own = inst.age_range.interval()
+        if own is not None and not ages.within(own):
+            raise ValueError(
+                f"ages {ages.describe()} are not all within the ages of {inst.id} "
+                f"({own.describe()}, its age_range)"
+            )
 
 
 def _node_instruments(node: When) -> list[str]:
