@@ -309,6 +309,7 @@ def _least_problem_answers(inst_id: str) -> dict:
 def test_docs_example_for_8_to_11_is_a_valid_profile(tmp_path):
     example = _doc_example("child_8_11")
     data = json.loads(json.dumps(DEFAULT))
+    data.pop("age")
     data.update(id="child_8_11", age_range={"min": 8, "max": 11}, **example)
     p = tmp_path / "child_8_11.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -12,10 +12,13 @@ DB12/T 3037-2023, not the text of that standard (see ``docs/risk.md``).
 
 Example:
     >>> import pandas as pd, psyscreen
-    >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+    >>> df = pd.DataFrame({**{f"phq9_{i}": [0] for i in range(1, 10)}, "age": [13]})
     >>> out = psyscreen.screen(df, "default", missing_columns="missing")
     >>> out["risk.status"].iloc[0], out["risk.tier3"].iloc[0]
     ('insufficient_data', '待复测')
+    >>> psyscreen.screen(df.assign(age=9), "school", missing_columns="missing")[
+    ...     ["risk.route", "risk.status"]].iloc[0].tolist()
+    ['primary', 'insufficient_data']
 """
 
 from __future__ import annotations
@@ -179,7 +182,9 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
     prof = load_profile(profile)
     routing = route_rows(prof, data, demographics)
     groups = routing.groups()
-    if not prof.routed and len(groups) == 1 and groups[0][0] == 0:
+    if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
+        groups = [(OUT_OF_RANGE, np.arange(0))]
+    if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
         scores, tables = _score_battery(
             data, prof, columns=columns, demographics=demographics, norms=norms,
             missing_columns=missing_columns,
@@ -248,6 +253,8 @@ def screen_records(
         >>> import pandas as pd, psyscreen
         >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
         >>> psyscreen.screen_records(df, missing_columns="missing")[0].status
+        'no_age'
+        >>> psyscreen.screen_records(df.assign(age=12), missing_columns="missing")[0].status
         'insufficient_data'
     """
     prof, scores, evals, tables, routing = _graded(
