@@ -1,7 +1,7 @@
 """Shipped norm tables: golden values printed in the sources, and provenance.
 
 Every expected value below is typed from the publication named in the test, not from our output:
-* Du Y, Kou J, Coghill D (2008) CAPMH 2:8, Table 4 (SDQ Chinese bands, parent and self);
+* Du Y, Kou J, Coghill D (2008) CAPMH 2:8, Table 4 (SDQ Chinese bands, parent, teacher and self);
 * UK three-band parent cut-offs for ages 4-17 as printed by Mølland et al. 2023 Table 2 (column
   'UK 4-17'; Gao et al. 2013 Table 6 and Aoki et al. 2021 Table 2 agree except on prosocial);
 * SCARED 12-city abstract (中国心理卫生杂志 2008): girls total 15.6 +/- 10.0, boys 14.4 +/- 10.5.
@@ -53,6 +53,15 @@ DU_SELF = {
     "peer": ([4, 5, 6], [N, B, A]),
     "prosocial": ([6, 5, 4], [N, B, A]),
 }
+# Du et al. 2008, Table 4, informant "Teacher"
+DU_TEACHER = {
+    "total": ([0, 13, 14, 17, 18, 40], [N, N, B, B, A, A]),
+    "emotion": ([3, 4, 5], [N, B, A]),
+    "conduct": ([2, 3, 4], [N, B, A]),
+    "hyper": ([6, 7, 8, 9], [N, B, B, A]),
+    "peer": ([4, 5, 6], [N, B, A]),
+    "prosocial": ([10, 5, 4, 3, 0], [N, N, B, A, A]),  # printed 10-5 / 4 / 3-0
+}
 # UK parent three-band cut-offs, Mølland 2023 Table 2 "UK 4-17": borderline / abnormal from
 UK_PARENT = {
     "total": ([13, 14, 16, 17], [N, B, B, A]),
@@ -75,6 +84,12 @@ def test_du2008_parent_bands(scale):
 def test_du2008_self_bands(scale):
     raws, expected = DU_SELF[scale]
     assert _bands("sdq_s", "sdq_s_cn_du2008", scale, raws, age=14) == expected
+
+
+@pytest.mark.parametrize("scale", sorted(DU_TEACHER))
+def test_du2008_teacher_bands(scale):
+    raws, expected = DU_TEACHER[scale]
+    assert _bands("sdq_t", "sdq_t_cn_du2008", scale, raws) == expected
 
 
 @pytest.mark.parametrize("scale", sorted(UK_PARENT))

@@ -145,8 +145,9 @@ def route_rows(
         route = np.full(n, OUT_OF_RANGE, dtype=np.int64)
         informant = np.full(n, None, dtype=object)
         if "informant" in cols:
-            vals, st = demo.parse_distinct(parse_informant, data[cols["informant"]].to_numpy())
-            informant = np.where(st == demo.OK, vals, None)
+            col = pd.Series(data[cols["informant"]].to_numpy(), index=pd.RangeIndex(n))
+            vals, st = demo._per_distinct(parse_informant, col)
+            informant = np.where(st == demo.OK, vals.to_numpy(dtype=object), None)
         free = known.copy()
         for k, r in enumerate(prof.routes):
             hit = free & r.age.mask(np.where(known, age, np.nan))
