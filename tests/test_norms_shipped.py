@@ -92,26 +92,6 @@ def test_du2008_teacher_bands(scale):
     assert _bands("sdq_t", "sdq_t_cn_du2008", scale, raws) == expected
 
 
-# UK teacher four-band categories (PMC4830858 Table 1, from the sdqinfo 4-17 scoring instructions):
-# codes per raw score at every printed boundary
-UK_TEACHER_4 = {
-    "total": ([11, 12, 15, 16, 18, 19], ["close_to_average", "slightly_raised", "slightly_raised",
-                                         "high", "high", "very_high"]),
-    "hyper": ([5, 6, 7, 8, 9], ["close_to_average", "slightly_raised", "slightly_raised", "high",
-                                "very_high"]),
-    "prosocial": ([6, 5, 4, 3], ["close_to_average", "slightly_lowered", "low", "very_low"]),
-}
-
-
-@pytest.mark.parametrize("scale", sorted(UK_TEACHER_4))
-def test_uk_teacher_four_bands(scale):
-    raws, expected = UK_TEACHER_4[scale]
-    inst = load_instrument("sdq_t")
-    scores = pd.DataFrame({f"sdq_t.{scale}.raw": np.asarray(raws, dtype=float)})
-    out = apply_norms(scores, pd.DataFrame({"age": [9.0] * len(raws)}), [inst], "sdq_t_uk_4band")
-    assert out[f"sdq_t.{scale}.norm_band"].astype(str).tolist() == expected
-
-
 @pytest.mark.parametrize("scale", sorted(UK_PARENT))
 def test_uk_parent_bands(scale):
     raws, expected = UK_PARENT[scale]
@@ -271,10 +251,13 @@ def test_shipped_tables_are_complete_and_cited(table_id):
     assert t.instrument_version == inst.version
 
 
-def test_no_rcads_or_teacher_or_uk_self_tables_are_shipped():
+def test_no_rcads_or_uk_self_or_uk_teacher_tables_are_shipped():
     instruments = {load_norms(t).instrument for t in SHIPPED}
     assert "rcads" not in instruments  # licence forbids posting norms; official M/SD not found
     assert list_norms("sdq_s") == ["sdq_s_cn_du2008"]  # UK self-report bands not found
+    # the teacher form has the Chinese bands only: the UK teacher categories were read in one
+    # secondary table without the normative sample's N
+    assert list_norms("sdq_t") == ["sdq_t_cn_du2008"]
 
 
 def test_auto_picks_one_table_per_scale():
