@@ -53,7 +53,7 @@ def test_3_scared_poor_five_factor_fit_is_the_chinese_journal_paper():
 
 
 def test_4_phqa_prose_names_both_exchanged_pairs():
-    # NIMH PHQ-A page: 4 = poor appetite / weight, 5 = feeling tired (adult PHQ-9: 4 tired, 5 appetite)
+    # NIMH PHQ-A page: 4 = appetite / weight, 5 = tired (adult PHQ-9: 4 tired, 5 appetite)
     text = (ROOT / "instruments" / "phqa.yaml").read_text("utf-8")
     assert "phqa_4 is appetite and phqa_5 fatigue" in text
     fmt = (ROOT / "docs" / "definition-format.md").read_text("utf-8")

@@ -16,22 +16,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import psyscreen
+from psyscreen.registry import data_dir
 from psyscreen.risk import route_rows
 from psyscreen.risk.profile import profile_from_data
 from psyscreen.yamlio import DefinitionError, read_yaml
-from psyscreen.registry import data_dir
 
 BIRTH = dt.date(2008, 3, 15)
 
 
 def _on(years: int, days: int = 0) -> str:
     """Assessment date: the child's ``years``-th birthday shifted by ``days``."""
-    return (dt.date(BIRTH.year + years, BIRTH.month, BIRTH.day) + dt.timedelta(days=days)).isoformat()
+    return (
+        dt.date(BIRTH.year + years, BIRTH.month, BIRTH.day) + dt.timedelta(days=days)
+    ).isoformat()
 
 
 def _routes(profile: str, cases: list[tuple[int, int]], informant: str | None = None) -> list[str]:
     df = pd.DataFrame(
-        {"birth_date": [BIRTH.isoformat()] * len(cases), "assessment_date": [_on(y, d) for y, d in cases]}
+        {
+            "birth_date": [BIRTH.isoformat()] * len(cases),
+            "assessment_date": [_on(y, d) for y, d in cases],
+        }
     )
     if informant is not None:
         df["informant"] = informant
@@ -95,8 +100,13 @@ def test_default_age_boundaries(age):
 
 
 def test_age_column_is_used_without_dates_and_dates_win():
-    df = pd.DataFrame({"age": [11.99, 12, None], "birth_date": [None, "2000-01-01", None],
-                       "assessment_date": [None, "2010-01-01", None]})
+    df = pd.DataFrame(
+        {
+            "age": [11.99, 12, None],
+            "birth_date": [None, "2000-01-01", None],
+            "assessment_date": [None, "2010-01-01", None],
+        }
+    )
     labels = route_rows(psyscreen.load_profile("school"), df).labels()
     assert labels[0] == "primary"  # given age 11.99
     assert labels[1] == "primary"  # dates give exactly 10.0, the given 12 is not used
@@ -114,7 +124,9 @@ def _primary_child(age, asq=0, dsrsc=None) -> dict:
     row = {"age": age, **_answers("scared_c", 41, 0), **_answers("asq", 4, asq), "asq_5": None}
     # DSRSC: every item at its no-problem end (positive items 2, the others 0) unless given
     pos = {1, 2, 4, 7, 8, 9, 11, 12, 13, 16}
-    row.update({f"dsrsc_{i}": (2 if i in pos else 0) if dsrsc is None else dsrsc for i in range(1, 19)})
+    row.update(
+        {f"dsrsc_{i}": (2 if i in pos else 0) if dsrsc is None else dsrsc for i in range(1, 19)}
+    )
     return row
 
 
@@ -151,7 +163,9 @@ def test_primary_route_grades_with_the_primary_battery():
 
 def test_route_battery_not_in_the_data_is_an_explicit_status():
     # a 13-year-old routed to the secondary battery, but the data hold only primary columns
-    out = psyscreen.screen(pd.DataFrame([_primary_child(13.0)]), "school", missing_columns="missing")
+    out = psyscreen.screen(
+        pd.DataFrame([_primary_child(13.0)]), "school", missing_columns="missing"
+    )
     assert out["risk.route"].iloc[0] == "secondary"
     assert out["risk.status"].iloc[0] == "insufficient_data"
     assert "phq9 [not in the data]" in out["risk.reasons"].iloc[0]
@@ -191,7 +205,9 @@ def test_institution_caregiver_only_young_child_uses_parent_bands():
 
 def test_default_keeps_its_results_for_12_to_17_and_flags_18():
     row = {**_answers("phq9", 9, 0), **_answers("gad7", 7, 0), **_answers("asq", 4, 0)}
-    df = pd.DataFrame([{**row, "age": 17.99}, {**row, "age": 18.0}, {**row, "phq9_9": 1, "age": 18.5}])
+    df = pd.DataFrame(
+        [{**row, "age": 17.99}, {**row, "age": 18.0}, {**row, "phq9_9": 1, "age": 18.5}]
+    )
     out = psyscreen.screen(df, "default", missing_columns="missing")
     assert out["risk.status"].tolist() == ["insufficient_data", "out_of_age_range", "level"]
     assert out["risk.level_code"].iloc[2] == "crisis"
@@ -211,7 +227,11 @@ def test_scores_only_run_marks_instruments_outside_their_ages():
     out = psyscreen.score(df, "sdq_s")
     # sdq_s age_range {min: 11, max: 17}: 11 <= age < 18; an unknown age is not marked
     assert out["sdq_s.status"].astype(str).tolist() == [
-        "out_of_age_range", "complete", "complete", "out_of_age_range", "complete"
+        "out_of_age_range",
+        "complete",
+        "complete",
+        "out_of_age_range",
+        "complete",
     ]
 
 
@@ -272,7 +292,10 @@ def test_a_childs_result_never_depends_on_the_other_children(children):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_child(), min_size=1, max_size=6), st.sampled_from(["school", "institution", "default"]))
+@given(
+    st.lists(_child(), min_size=1, max_size=6),
+    st.sampled_from(["school", "institution", "default"]),
+)
 def test_an_age_outside_every_route_never_gives_normal(children, profile):
     df = pd.DataFrame(children)
     out = psyscreen.screen(df, profile, missing_columns="missing")

@@ -186,7 +186,11 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         groups = [(OUT_OF_RANGE, np.arange(0))]
     if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
         scores, tables = _score_battery(
-            data, prof, columns=columns, demographics=demographics, norms=norms,
+            data,
+            prof,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
             missing_columns=missing_columns,
         )
         return prof, scores, [(np.arange(len(data)), evaluate(scores, prof))], tables, routing

@@ -391,8 +391,9 @@ class RiskProfile(_Model):
         description="What the profile is based on, e.g. 'psyscreen design in the style of ...'."
     )
     age: Interval | None = Field(
-        None, description="Exact ages (years) the single battery applies to; others get "
-        "out_of_age_range. Not used with routes."
+        None,
+        description="Exact ages (years) the single battery applies to; others get "
+        "out_of_age_range. Not used with routes.",
     )
     age_range: dict[Literal["min", "max"], float] = Field(
         default_factory=dict,
