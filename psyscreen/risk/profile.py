@@ -30,327 +30,67 @@ from __future__ import annotations
 import functools
 from itertools import combinations
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from ..definitions import (
-    Citation,
-    Condition,
-    Identifier,
-    Instrument,
-    Interval,
-    Text,
-    ValidityCheck,
-    _unique,
-)
+from ..definitions import Citation, Identifier, Instrument, Interval, Text, _unique
 from ..registry import data_dir, load_instrument, resolve_file, validated
 from ..yamlio import DefinitionError, read_yaml
+from .conditions import (
+    BandClass,
+    BandCond,
+    BatteryEntry,
+    CountCond,
+    CriticalCond,
+    Rule,
+    ScaleRef,
+    ScoreCond,
+    ValidityCond,
+    When,
+    _check_group,
+    _node_scales,
+    _overlap,
+)
+from .handling import (
+    STATUS_CODES,
+    Action,
+    Handling,
+    Level,
+    Status,
+    Statuses,
+    _Model,
+    default_age_status,
+)
 
-ScaleRef = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
-        description="'instrument.scale', e.g. 'phq9.total'.",
-    ),
+__all__ = [
+    "STATUS_CODES",
+    "Action",
+    "BandClass",
+    "BandCond",
+    "BatteryEntry",
+    "CountCond",
+    "CriticalCond",
+    "Handling",
+    "Level",
+    "RiskProfile",
+    "Route",
+    "Rule",
+    "ScaleRef",
+    "ScoreCond",
+    "Status",
+    "Statuses",
+    "ValidityCond",
+    "When",
+    "default_age_status",
+    "list_profiles",
+    "load_profile",
+    "profile_from_data",
 ]
-BandClass = Literal["normal", "borderline", "abnormal"]
-STATUS_CODES = ("invalid_response", "insufficient_data", "out_of_age_range", "no_age")
+
 #: Informants a route can be restricted to (the export's ``informant`` column, see
-#: :func:`psyscreen.demographics.parse_informant`).
+#: :func:`psyscreen.risk.routes.parse_informant`).
 Informant = Literal["self", "parent", "teacher"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Action(_Model):
-    """A recommended action, with a stable id and text in Chinese and English."""
-
-    id: Identifier
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class Handling(_Model):
-    """What to do for a level or status: actions, referral and intervals (days)."""
-
-    needs_confirmation: bool = Field(
-        description="Confirm by a second screening or an interview before the result is final."
-    )
-    referral: bool = Field(description="Refer to mental-health / professional services.")
-    retest_days: int | None = Field(
-        None, ge=0, description="Re-screen after this many days (null: no re-test planned)."
-    )
-    contact_days: int | None = Field(
-        None, ge=0, description="Follow-up contact at least every this many days (null: none)."
-    )
-    visit_days: int | None = Field(
-        None, ge=0, description="Home / face-to-face visit at least every this many days."
-    )
-    actions: list[Action] = Field(default_factory=list)
-
-
-class Level(Handling):
-    """One risk level. Levels are listed lowest first; the position is the level number."""
-
-    code: Identifier
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-    colour: str = Field(min_length=1, description="Colour name used on reports, e.g. 'green'.")
-    tier3: Literal["低", "中", "高"] = Field(description="Three-level mapping 低 / 中 / 高.")
-    description: Text | None = None
-
-
-class Status(Handling):
-    """A result that is not a level (invalid response, insufficient data).
-
-    ``keep_level_from`` names the lowest level that still stands when this
-    status applies: if the rules that could be evaluated already give that
-    level or a higher one, the level is reported (with the status as a flag
-    and its re-test added); otherwise the status is the result. It must be set,
-    so that the top level (critical items) always overrides a status.
-    """
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-    colour: str = Field(min_length=1)
-    tier3: str = Field(
-        min_length=1, description="Explicit 3-level value for this status; never '低'."
-    )
-    keep_level_from: Identifier
-    description: Text | None = None
-
-    @model_validator(mode="after")
-    def _not_low(self) -> Status:
-        if self.tier3 == "低":
-            raise ValueError("a status must not map to tier3 '低' (it is never read as normal)")
-        return self
-
-
-class Statuses(_Model):
-    """The results that are not levels. ``out_of_age_range`` and ``no_age`` may be omitted:
-    then the defaults of :func:`default_age_status` apply (kept level: the top level for
-    out_of_age_range, the second level for no_age)."""
-
-    invalid_response: Status
-    insufficient_data: Status
-    out_of_age_range: Status | None = Field(
-        None,
-        description="The child's age lies outside the profile's ages or every route "
-        "(zh 不适用年龄). Never normal, never insufficient data.",
-    )
-    no_age: Status | None = Field(
-        None, description="The profile needs the child's age and none could be read."
-    )
-
-
-_AGE_STATUS_TEXT = {
-    "out_of_age_range": (
-        "不适用年龄",
-        "Out of age range",
-        "儿童年龄不在本方案适用范围内，结果不能解读（不是正常）",
-        "The child's age is outside the ages this profile covers: no result (not normal)",
-        Action(
-            id="screen_for_age",
-            zh="按儿童年龄选用适用的筛查方案重新筛查",
-            en="Screen again with a profile that covers the child's age",
-        ),
-    ),
-    "no_age": (
-        "年龄缺失",
-        "Age unknown",
-        "无法读取儿童年龄，不能选择适用的量表组合",
-        "The child's age could not be read, so no battery could be chosen",
-        Action(
-            id="add_age",
-            zh="补录出生日期与测评日期（或年龄）后重新评定",
-            en="Add the birth date and assessment date (or the age), then grade again",
-        ),
-    ),
-}
-
-
-def default_age_status(name: str, top_level: str) -> Status:
-    """The built-in ``out_of_age_range`` / ``no_age`` status (``top_level`` is kept).
-
-    Example:
-        >>> default_age_status("out_of_age_range", "crisis").zh
-        '不适用年龄'
-    """
-    zh, en, d_zh, d_en, action = _AGE_STATUS_TEXT[name]
-    return Status(
-        zh=zh,
-        en=en,
-        colour="grey",
-        tier3="不适用" if name == "out_of_age_range" else "待复测",
-        keep_level_from=top_level,
-        description=Text(zh=d_zh, en=d_en),
-        needs_confirmation=True,
-        referral=False,
-        retest_days=14,
-        actions=[action],
-    )
-
-
-class BatteryEntry(_Model):
-    """One instrument of the battery."""
-
-    instrument: Identifier
-    path: str | None = Field(
-        None, description="Definition file of a local instrument, relative to the profile file."
-    )
-    required: bool = Field(
-        True, description="A required instrument that is not scored gives insufficient_data."
-    )
-    screening_scales: list[Identifier] = Field(
-        default_factory=list,
-        description="Scales counted by 'count' rules (avoid a total and its own subscales). "
-        "A required instrument must have a band for each of them.",
-    )
-    required_scales: list[Identifier] = Field(
-        default_factory=list,
-        description="Further scales that a required instrument must score (not counted), "
-        "e.g. the ASQ screen, so that blank answers are never read as 'no'.",
-    )
-    band_source: Literal["auto", "instrument", "norm"] = Field(
-        "auto",
-        description="auto: the norm band when a norm table gave one, else the instrument's band.",
-    )
-    band_set: Identifier | None = Field(
-        None, description="Instrument band set to use (default: the scale's first)."
-    )
-    norm_tables: list[str] = Field(
-        default_factory=list, description="Norm tables to use (ids); empty: chosen automatically."
-    )
-    critical_items: list[Identifier] | None = Field(
-        None, description="Critical items used (null: all of the instrument's)."
-    )
-    validity_checks: list[Identifier] | None = Field(
-        None,
-        description="Validity checks (of the instrument or added below) that make a response "
-        "invalid (null: all).",
-    )
-    extra_validity_checks: list[ValidityCheck] = Field(
-        default_factory=list,
-        description="Validity checks this profile adds to the instrument (e.g. straight-lining "
-        "on a questionnaire with reverse-keyed items).",
-    )
-
-
-class CriticalCond(_Model):
-    """True when a critical item of the battery fired (optionally one instrument / id)."""
-
-    instrument: Identifier | None = None
-    id: Identifier | None = None
-
-
-class ValidityCond(_Model):
-    """True when a validity check of the battery fired (optionally one instrument / id)."""
-
-    instrument: Identifier | None = None
-    id: Identifier | None = None
-
-
-class CountCond(_Model):
-    """True when at least ``at_least`` of ``scales`` (default: all screening scales)
-    have a band class in ``band_class``."""
-
-    scales: list[ScaleRef] | None = None
-    band_class: list[BandClass] = Field(min_length=1)
-    at_least: int = Field(ge=1)
-
-
-class BandCond(_Model):
-    """True when ``scale``'s band class is in ``band_class`` (or band code in ``band``)."""
-
-    scale: ScaleRef
-    band_class: list[BandClass] | None = None
-    band: list[Identifier] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> BandCond:
-        if (self.band_class is None) == (self.band is None):
-            raise ValueError("give exactly one of 'band_class' or 'band'")
-        return self
-
-
-class ScoreCond(_Model):
-    """A comparison on a score: ``field`` raw, t, z or percentile of ``scale``."""
-
-    scale: ScaleRef
-    field: Literal["raw", "t", "z", "percentile"] = "raw"
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> ScoreCond:
-        if all(v is None for v in (self.ge, self.gt, self.le, self.lt)):
-            raise ValueError("a score condition needs at least one of ge, gt, le, lt")
-        return self
-
-    @property
-    def condition(self) -> Condition:
-        """The comparison as an instrument-definition :class:`Condition`."""
-        return Condition(ge=self.ge, gt=self.gt, le=self.le, lt=self.lt)
-
-    def describe(self) -> str:
-        """The comparison as text, e.g. ``>= 20``."""
-        return self.condition.describe()
-
-
-class When(_Model):
-    """A condition: exactly one of the keys below."""
-
-    critical: CriticalCond | None = None
-    validity: ValidityCond | None = None
-    count: CountCond | None = None
-    band: BandCond | None = None
-    score: ScoreCond | None = None
-    any_of: list[When] | None = Field(None, min_length=1)
-    all_of: list[When] | None = Field(None, min_length=1)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> When:
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "a condition needs exactly one of critical, validity, count, band, score, "
-                f"any_of, all_of (got {', '.join(given) or 'none'})"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
-
-    def walk(self):
-        """This node and all nested nodes."""
-        yield self
-        for child in (self.any_of or []) + (self.all_of or []):
-            yield from child.walk()
-
-
-class Rule(_Model):
-    """Raise the child to ``level`` when ``when`` holds."""
-
-    id: Identifier
-    level: Identifier
-    when: When
-    zh: str = Field(min_length=1, description="Short reason in Chinese (no child data).")
-    en: str = Field(min_length=1, description="Short reason in English (no child data).")
-    source: Identifier | None = Field(None, description="Citation key of the rule's basis.")
-    note: str | None = None
 
 
 class Route(_Model):
@@ -664,39 +404,6 @@ class RiskProfile(_Model):
                         raise ValueError(f"rule {r.id!r}: unknown validity check")
 
 
-def _check_group(
-    battery: list[BatteryEntry], rules: list[Rule], codes: set[str], lowest: str, keys: set[str]
-) -> None:
-    """Cross-references of one battery and its rules (the profile's or a route's)."""
-    _unique([b.instrument for b in battery], "battery instrument")
-    _unique([r.id for r in rules], "rule id")
-    names = {b.instrument for b in battery}
-    for r in rules:
-        if r.level not in codes:
-            raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
-        if r.level == lowest:
-            raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
-        if r.source is not None and r.source not in keys:
-            raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
-        for node in r.when.walk():
-            for inst in _node_instruments(node):
-                if inst not in names:
-                    raise ValueError(f"rule {r.id!r}: instrument {inst!r} is not in the battery")
-
-
-def _overlap(a: Interval, b: Interval) -> bool:
-    """Whether two intervals share a point."""
-
-    def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
-        if x.upper is None or y.lower is None:
-            return False
-        return x.upper < y.lower or (
-            x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
-        )
-
-    return not (below(a, b) or below(b, a))
-
-
 def _check_ages(prof: RiskProfile, ages: Interval) -> None:
     """Every battery instrument must be meant for every age in ``ages``."""
     for b in prof.battery:
@@ -707,24 +414,6 @@ def _check_ages(prof: RiskProfile, ages: Interval) -> None:
                 f"ages {ages.describe()} are not all within the ages of {inst.id} "
                 f"({own.describe()}, its age_range)"
             )
-
-
-def _node_instruments(node: When) -> list[str]:
-    out = [ref.split(".", 1)[0] for ref in _node_scales(node)]
-    for c in (node.critical, node.validity):
-        if c is not None and c.instrument is not None:
-            out.append(c.instrument)
-    return out
-
-
-def _node_scales(node: When) -> list[str]:
-    if node.count is not None:
-        return list(node.count.scales or [])
-    if node.band is not None:
-        return [node.band.scale]
-    if node.score is not None:
-        return [node.score.scale]
-    return []
 
 
 def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> Instrument:
