@@ -245,6 +245,23 @@ class Interval(_Model):
                 return False
         return True
 
+    def overlaps(self, other: Interval) -> bool:
+        """Whether the two intervals share a point.
+
+        Example:
+            >>> Interval(ge=8, lt=12).overlaps(Interval(ge=12, lt=18))
+            False
+        """
+
+        def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
+            if x.upper is None or y.lower is None:
+                return False
+            return x.upper < y.lower or (
+                x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
+            )
+
+        return not (below(self, other) or below(other, self))
+
 
 class Band(Interval):
     """One band of a scale with explicit bounds.

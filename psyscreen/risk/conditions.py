@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ..definitions import Condition, Identifier, Interval, ValidityCheck, _unique
+from ..definitions import Condition, Identifier, ValidityCheck, _unique
 from .handling import _Model
 
 ScaleRef = Annotated[
@@ -196,19 +196,6 @@ def _check_group(
             for inst in _node_instruments(node):
                 if inst not in names:
                     raise ValueError(f"rule {r.id!r}: instrument {inst!r} is not in the battery")
-
-
-def _overlap(a: Interval, b: Interval) -> bool:
-    """Whether two intervals share a point."""
-
-    def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
-        if x.upper is None or y.lower is None:
-            return False
-        return x.upper < y.lower or (
-            x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
-        )
-
-    return not (below(a, b) or below(b, a))
 
 
 def _node_instruments(node: When) -> list[str]:

@@ -50,7 +50,6 @@ from .conditions import (
     When,
     _check_group,
     _node_scales,
-    _overlap,
 )
 from .handling import (
     STATUS_CODES,
@@ -164,7 +163,7 @@ class RiskProfile(_Model):
                 )
             _unique([r.id for r in self.routes], "route id")
             for a, b in combinations(self.routes, 2):
-                if a.informant == b.informant and _overlap(a.age, b.age):
+                if a.informant == b.informant and a.age.overlaps(b.age):
                     raise ValueError(
                         f"routes {a.id!r} and {b.id!r} overlap in age "
                         f"({a.age.describe()} and {b.age.describe()}) for the same informants"
