@@ -146,7 +146,8 @@ def _score(data, instrument, columns, missing_columns, norms, demographics, with
     for inst in insts:
         iv = item_values(data, inst, columns=columns, missing_columns=missing_columns)
         cols = score_items(iv, inst)
-        _mark_age(cols, inst, ages)
+        key = f"{inst.id}.status"
+        cols[key] = age_marked(cols[key], inst, ages)
         parts.append(pd.DataFrame(cols, index=data.index))
         if with_problems:
             problems.append(_problem_table(iv, inst, columns))
@@ -173,19 +174,26 @@ def _known_ages(data: pd.DataFrame, insts, demographics) -> np.ndarray | None:
     return np.where(d.age_status == demo.OK, d.age_years, np.nan)
 
 
-def _mark_age(cols: dict[str, Any], inst: Instrument, ages: np.ndarray | None) -> None:
-    """Instrument status ``out_of_age_range`` where the row's known age is outside the
-    instrument's ``age_range`` (the scores stay, for the record; an unknown age is not
-    marked)."""
+def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
+    """The instrument status column with ``out_of_age_range`` where the row's known age
+    (NaN: unknown, not marked) is outside the instrument's ``age_range``; the scores stay,
+    for the record.
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> st = from_codes(np.zeros(3, np.int8), INSTRUMENT_STATUSES)
+        >>> list(age_marked(st, load_instrument("sdq_s"), np.array([10.9, 11.0, np.nan])))
+        ['out_of_age_range', 'complete', 'complete']
+    """
     own = inst.age_range.interval()
     if ages is None or own is None:
-        return
+        return status
     out = ~np.isnan(ages) & ~own.mask(ages)
-    if out.any():
-        key = f"{inst.id}.status"
-        st = np.asarray(cols[key].codes).copy()
-        st[out] = INSTRUMENT_STATUSES.index("out_of_age_range")
-        cols[key] = from_codes(st, INSTRUMENT_STATUSES)
+    if not out.any():
+        return status
+    st = np.asarray(pd.Categorical(status).codes).copy()
+    st[out] = INSTRUMENT_STATUSES.index("out_of_age_range")
+    return from_codes(st, INSTRUMENT_STATUSES)
 
 
 def _empty_problems() -> pd.DataFrame:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..scoring import score
+from ..scoring import age_marked, score
 from .evaluate import GATES, RESULT_STATUSES, evaluate, instruments_of
 from .profile import RiskProfile, list_profiles, load_profile
 from .records import Provenance, ScreeningRecord, build_records
@@ -115,6 +115,7 @@ def _score_battery(
     demographics: Mapping[str, str] | None,
     norms: Any,
     missing_columns: str,
+    ages: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list]:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -123,9 +124,10 @@ def _score_battery(
     parts = []
     for b, inst in zip(prof.battery, insts):
         mc = missing_columns if b.required else "missing"
-        parts.append(
-            score(data, inst, columns=columns, missing_columns=mc, demographics=demographics)
-        )
+        part = score(data, inst, columns=columns, missing_columns=mc)
+        key = f"{inst.id}.status"
+        part[key] = age_marked(part[key].array, inst, ages)
+        parts.append(part)
     scores = pd.concat(parts, axis=1)
     if tables:
         apply_norms = importlib.import_module("psyscreen.norms").apply_norms
@@ -182,6 +184,7 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
     prof = load_profile(profile)
     routing = route_rows(prof, data, demographics)
     groups = routing.groups()
+    ages = routing.known_ages()
     if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
         groups = [(OUT_OF_RANGE, np.arange(0))]
     if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
@@ -192,6 +195,7 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
             demographics=demographics,
             norms=norms,
             missing_columns=missing_columns,
+            ages=ages,
         )
         return prof, scores, [(np.arange(len(data)), evaluate(scores, prof))], tables, routing
     score_parts, evals, tables = [], [], {}
@@ -205,7 +209,13 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         if sub is not prof:  # another route's (or no route's) columns may be absent
             mc = "missing"
         part, used = _score_battery(
-            rows, sub, columns=columns, demographics=demographics, norms=norms, missing_columns=mc
+            rows,
+            sub,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
+            missing_columns=mc,
+            ages=ages[pos],
         )
         gate_code = {OUT_OF_RANGE: GATES["out_of_age_range"], NO_AGE: GATES["no_age"]}
         gate = np.full(len(pos), gate_code.get(code, 0), dtype=np.int8)

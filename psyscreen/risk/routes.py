@@ -97,6 +97,10 @@ class Routing:
     #: whether the profile needs an age at all (routes or ages)
     gated: bool
 
+    def known_ages(self) -> np.ndarray:
+        """Exact age per row, NaN where it could not be read."""
+        return np.where(self.age_status == demo.OK, self.age, np.nan)
+
     def labels(self) -> list[str]:
         """Route id per row, or the status name."""
         names = self.names()
