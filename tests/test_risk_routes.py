@@ -305,3 +305,35 @@ def test_an_age_outside_every_route_never_gives_normal(children, profile):
     assert set(out["risk.status"].to_numpy()[outside]) <= {"out_of_age_range", "no_age", "level"}
     kept = outside & (out["risk.status"].to_numpy() == "level")
     assert (out["risk.level_code"].to_numpy()[kept] != "normal").all()
+
+
+# -- the batch job with a routed profile (real files, the real batch runner) -------------------
+
+
+def test_batch_runs_a_routed_profile_on_an_export_with_some_routes_only(tmp_path):
+    from psyscreen.batch.run import run
+
+    rows = []
+    dates = [("2014-09-01", "2024-08-31"), ("2012-09-01", "2024-09-01"), ("2017-01-01", "2024-09-01")]
+    for k, (b, a) in enumerate(dates):
+        r = {"学号": f"S{k}", "出生日期": b, "测评日期": a}
+        r.update(_primary_child(None))
+        r.pop("age")
+        rows.append(r)
+    export = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {id: 学号, birth_date: 出生日期, assessment_date: 测评日期}\n", encoding="utf-8"
+    )
+    res = run(export, tmp_path / "r.csv", mapping=mapping, profile="school", report=True)
+    out = pd.read_csv(res.results, keep_default_na=False)
+    # 9.99 -> primary (graded), 12.0 -> secondary (its questionnaires are not in the export),
+    # 7.67 -> outside every route
+    assert out["risk.route"].tolist() == ["primary", "secondary", ""]
+    assert out["risk.status"].tolist() == ["level", "insufficient_data", "out_of_age_range"]
+    assert out["risk.level_code"].iloc[0] == "normal"
+    assert "phq9 [not in the data]" in out["risk.reasons"].iloc[1]
+    counts = res.manifest["rows"]["by_outcome"]
+    assert (counts["normal"], counts["insufficient_data"], counts["out_of_age_range"]) == (1, 1, 1)
+    assert "不适用年龄" in (tmp_path / "r.report.html").read_text("utf-8")
