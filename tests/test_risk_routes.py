@@ -314,7 +314,11 @@ def test_batch_runs_a_routed_profile_on_an_export_with_some_routes_only(tmp_path
     from psyscreen.batch.run import run
 
     rows = []
-    dates = [("2014-09-01", "2024-08-31"), ("2012-09-01", "2024-09-01"), ("2017-01-01", "2024-09-01")]
+    dates = [
+        ("2014-09-01", "2024-08-31"),
+        ("2012-09-01", "2024-09-01"),
+        ("2017-01-01", "2024-09-01"),
+    ]
     for k, (b, a) in enumerate(dates):
         r = {"学号": f"S{k}", "出生日期": b, "测评日期": a}
         r.update(_primary_child(None))
