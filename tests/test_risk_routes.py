@@ -263,16 +263,22 @@ def test_routes_and_a_top_level_battery_do_not_mix():
 
 # -- properties ------------------------------------------------------------------------------
 
+SDQ_P_ITEMS = psyscreen.load_instrument("sdq_p").item_ids
 AGES = st.one_of(st.none(), st.floats(min_value=2.0, max_value=21.0, allow_nan=False))
 ANS = st.sampled_from([0, 1, 2, None])
 
 
 @st.composite
 def _child(draw):
-    row = {"age": draw(AGES)}
+    row = {
+        "age": draw(AGES),
+        "informant": draw(st.sampled_from([None, "家长", "本人", "老师", "x"])),
+    }
     for prefix, n in (("dsrsc", 18), ("scared_c", 41), ("phq9", 9), ("gad7", 7)):
         v = draw(ANS)
         row.update(_answers(prefix, n, v))
+    v = draw(ANS)
+    row.update({i: v for i in SDQ_P_ITEMS})
     row.update(_answers("asq", 4, draw(st.sampled_from([0, 1, None]))))
     row["asq_5"] = None
     return row
@@ -281,13 +287,13 @@ def _child(draw):
 RISK = ["risk.status", "risk.level_code", "risk.route", "risk.reasons", "risk.flags"]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_child(), min_size=1, max_size=6))
-def test_a_childs_result_never_depends_on_the_other_children(children):
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_child(), min_size=1, max_size=6), st.sampled_from(["school", "institution"]))
+def test_a_childs_result_never_depends_on_the_other_children(children, profile):
     df = pd.DataFrame(children)
-    together = psyscreen.screen(df, "school", missing_columns="missing")[RISK]
+    together = psyscreen.screen(df, profile, missing_columns="missing")[RISK]
     for i in range(len(df)):
-        alone = psyscreen.screen(df.iloc[[i]], "school", missing_columns="missing")[RISK]
+        alone = psyscreen.screen(df.iloc[[i]], profile, missing_columns="missing")[RISK]
         assert together.iloc[i].astype(str).tolist() == alone.iloc[0].astype(str).tolist()
 
 
