@@ -227,7 +227,28 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         evals.append((pos, ev))
         tables.update({t.ref: t for t in used})
     scores = combine(score_parts, data.index)
+    scores = scores.reindex(columns=_score_columns(prof, data, columns, demographics, norms))
     return prof, scores, evals, [tables[k] for k in sorted(tables)], routing
+
+
+def _score_columns(prof: RiskProfile, data: pd.DataFrame, columns, demographics, norms) -> list:
+    """Every score column the profile can give, in a fixed order (its routes' batteries, then
+    the fallback's), so that every chunk of a batch has the same columns whatever routes
+    its rows take."""
+    empty = data.iloc[:0]
+    parts = [prof.part(r.id) for r in prof.routes] if prof.routed else [prof]
+    out: dict[str, None] = {}
+    for sub in [*parts, prof.part(None)]:
+        frame, _ = _score_battery(
+            empty,
+            sub,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
+            missing_columns="missing",
+        )
+        out.update(dict.fromkeys(frame.columns))
+    return list(out)
 
 
 def _absent(rows: pd.DataFrame, prof: RiskProfile, columns) -> frozenset[str]:
