@@ -176,12 +176,15 @@ def test_route_battery_not_in_the_data_is_an_explicit_status():
     [("school", [[9.0], [13.0], [30.0], [9.0, 13.0, None]]), ("default", [[13.0], [13.0, 30.0]])],
 )
 def test_the_columns_do_not_depend_on_which_routes_the_rows_take(profile, ages):
-    # a batch writes chunk after chunk: every chunk must have the same columns, in order
+    # a batch writes chunk after chunk: every chunk must have the same columns, in order, of
+    # the same types as written (the batch writer's Arrow schema)
+    from psyscreen.batch.run import to_arrow
+
     got = []
     for chunk in ages:
         df = pd.DataFrame([_primary_child(a) for a in chunk])
-        got.append(list(psyscreen.screen(df, profile, missing_columns="missing").columns))
-    assert all(cols == got[0] for cols in got)
+        got.append(to_arrow(psyscreen.screen(df, profile, missing_columns="missing")).schema)
+    assert all(schema == got[0] for schema in got)
 
 
 def test_records_carry_route_and_new_statuses():

@@ -226,18 +226,17 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         score_parts.append((pos, part))
         evals.append((pos, ev))
         tables.update({t.ref: t for t in used})
-    scores = combine(score_parts, data.index)
-    scores = scores.reindex(columns=_score_columns(prof, data, columns, demographics, norms))
+    template = _score_template(prof, data, columns, demographics, norms)
+    scores = _conform(combine(score_parts, data.index), template)
     return prof, scores, evals, [tables[k] for k in sorted(tables)], routing
 
 
-def _score_columns(prof: RiskProfile, data: pd.DataFrame, columns, demographics, norms) -> list:
-    """Every score column the profile can give, in a fixed order (its routes' batteries, then
-    the fallback's), so that every chunk of a batch has the same columns whatever routes
-    its rows take."""
+def _score_template(prof: RiskProfile, data: pd.DataFrame, columns, demographics, norms):
+    """An empty frame with every score column the profile can give, in a fixed order (its
+    routes' batteries, then the fallback's), with their dtypes."""
     empty = data.iloc[:0]
     parts = [prof.part(r.id) for r in prof.routes] if prof.routed else [prof]
-    out: dict[str, None] = {}
+    frames = []
     for sub in [*parts, prof.part(None)]:
         frame, _ = _score_battery(
             empty,
@@ -247,8 +246,37 @@ def _score_columns(prof: RiskProfile, data: pd.DataFrame, columns, demographics,
             norms=norms,
             missing_columns="missing",
         )
-        out.update(dict.fromkeys(frame.columns))
-    return list(out)
+        frames.append(frame)
+    out = frames[0]
+    for f in frames[1:]:
+        new = [c for c in f.columns if c not in out.columns]
+        out = pd.concat([out, f[new]], axis=1) if new else out
+    return out
+
+
+def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with exactly the template's columns and order, and numbers and booleans in
+    the template's kind (nullable), so that every chunk of a batch has the same columns and
+    column types whatever routes its rows take (a column of a route no row took is all
+    missing). Text and categorical columns stay as they are: both are written as text."""
+    out = {}
+    for c in template.columns:
+        dt = template[c].dtype
+        if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
+            target = None
+        elif dt.kind in "iu":
+            target = pd.Int64Dtype()
+        elif dt.kind == "b" or isinstance(dt, pd.BooleanDtype):
+            target = pd.BooleanDtype()
+        else:
+            target = dt
+        if c not in scores.columns:
+            out[c] = pd.Series(index=scores.index, dtype=target if target is not None else object)
+        elif target is not None and scores[c].dtype != target:
+            out[c] = scores[c].astype(target)  # e.g. counts that a concat made float
+        else:
+            out[c] = scores[c]
+    return pd.DataFrame(out, index=scores.index)
 
 
 def _absent(rows: pd.DataFrame, prof: RiskProfile, columns) -> frozenset[str]:
@@ -267,7 +295,10 @@ def _route_column(routing: Routing, code: int, n: int):
 
 
 def _risk_columns(evals, index: pd.Index) -> pd.DataFrame:
-    return combine([(pos, ev.columns) for pos, ev in evals], index)
+    if len(evals) == 1:
+        return combine([(evals[0][0], evals[0][1].columns)], index)
+    first = evals[0][1].columns
+    return _conform(combine([(pos, ev.columns) for pos, ev in evals], index), first.iloc[:0])
 
 
 def screen_records(
