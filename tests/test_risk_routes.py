@@ -363,3 +363,31 @@ def test_batch_runs_a_routed_profile_on_an_export_with_some_routes_only(tmp_path
     counts = res.manifest["rows"]["by_outcome"]
     assert (counts["normal"], counts["insufficient_data"], counts["out_of_age_range"]) == (1, 1, 1)
     assert "不适用年龄" in (tmp_path / "r.report.html").read_text("utf-8")
+
+
+def test_batch_chunks_with_different_routes_write_one_consistent_file(tmp_path):
+    from psyscreen.batch.run import run
+
+    secondary = {**_answers("phq9", 9, 1), **_answers("gad7", 7, 1)}
+    secondary.update({i: 0 for i in psyscreen.load_instrument("sdq_s").item_ids})
+    rows = []
+    for k, age in enumerate([13.0, 14.0, 9.0, 10.0, 30.0]):  # chunks of 2: routes differ
+        r = {"学号": f"S{k}", "年龄": age, **_primary_child(None), **secondary}
+        r.pop("age")
+        if age < 12:
+            r.update({c: None for c in secondary})
+        rows.append(r)
+    export = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns: {id: 学号, age: 年龄}\n", encoding="utf-8")
+    one = run(export, tmp_path / "one.csv", mapping=mapping, profile="school", report=False)
+    two = run(
+        export, tmp_path / "two.csv", mapping=mapping, profile="school", report=False, chunk_rows=2
+    )
+    a = (tmp_path / "one.csv").read_bytes()
+    assert a == (tmp_path / "two.csv").read_bytes()
+    out = pd.read_csv(one.results, keep_default_na=False)
+    assert out["risk.route"].tolist() == ["secondary", "secondary", "primary", "primary", ""]
+    assert out["dsrsc.total.raw"].astype(str).tolist()[2:4] == ["0", "0"]
+    assert two.manifest["rows"]["out"] == 5
