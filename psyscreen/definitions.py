@@ -247,6 +247,23 @@ class Interval(_Model):
                 return False
         return True
 
+    def overlaps(self, other: Interval) -> bool:
+        """Whether the two intervals share a point.
+
+        Example:
+            >>> Interval(ge=8, lt=12).overlaps(Interval(ge=12, lt=18))
+            False
+        """
+
+        def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
+            if x.upper is None or y.lower is None:
+                return False
+            return x.upper < y.lower or (
+                x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
+            )
+
+        return not (below(self, other) or below(other, self))
+
 
 class Band(Interval):
     """One band of a scale with explicit bounds.
@@ -516,10 +533,24 @@ class ValidityCheck(_Model):
 
 
 class AgeRange(_Model):
-    """Ages (in years, inclusive) for which the instrument is intended."""
+    """Ages (in completed years, both inclusive) for which the instrument is intended.
+
+    ``{min: 11, max: 17}`` covers exact ages 11 <= age < 18 (up to the day before the 18th
+    birthday). Risk profiles and scoring honour it (status ``out_of_age_range``).
+
+    Example:
+        >>> AgeRange(min=11, max=17).interval().describe()
+        '[11, 18)'
+    """
 
     min: float | None = None
     max: float | None = None
+
+    def interval(self) -> Interval | None:
+        """The exact ages covered, as an :class:`Interval` (None: no range declared)."""
+        if self.min is None and self.max is None:
+            return None
+        return Interval(ge=self.min, lt=None if self.max is None else self.max + 1)
 
 
 class Instrument(_Model):

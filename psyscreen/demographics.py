@@ -51,7 +51,9 @@ import numpy as np
 import pandas as pd
 
 #: Roles a demographics mapping may name, with the default column name of each.
-ROLES = ("age", "sex", "birth_date", "assessment_date", "grade")
+#: ``informant`` (who answered) is read by routed risk profiles only
+#: (:func:`psyscreen.risk.routes.parse_informant`).
+ROLES = ("age", "sex", "birth_date", "assessment_date", "grade", "informant")
 
 #: Per-value status codes (``IMPLAUSIBLE``: a real calendar date outside :data:`DATE_RANGE`).
 OK, MISSING, INVALID, IMPLAUSIBLE = 0, 1, 2, 3

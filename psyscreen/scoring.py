@@ -48,7 +48,14 @@ from .registry import load_instrument
 from .responses import INVALID, PROBLEM_NAMES, ItemValues, item_values
 
 SCALE_STATUSES = ["complete", "prorated", "insufficient", "not_answered"]
-INSTRUMENT_STATUSES = ["complete", "partial", "insufficient", "invalid_response", "not_answered"]
+INSTRUMENT_STATUSES = [
+    "complete",
+    "partial",
+    "insufficient",
+    "invalid_response",
+    "not_answered",
+    "out_of_age_range",
+]
 BAND_CLASSES = ["normal", "borderline", "abnormal"]
 
 InstrumentLike = str | Path | Instrument
@@ -135,9 +142,12 @@ def _score(data, instrument, columns, missing_columns, norms, demographics, with
     insts = _as_instruments(instrument)
     parts: list[pd.DataFrame] = []
     problems: list[pd.DataFrame] = []
+    ages = _known_ages(data, insts, demographics)
     for inst in insts:
         iv = item_values(data, inst, columns=columns, missing_columns=missing_columns)
         cols = score_items(iv, inst)
+        key = f"{inst.id}.status"
+        cols[key] = age_marked(cols[key], inst, ages)
         parts.append(pd.DataFrame(cols, index=data.index))
         if with_problems:
             problems.append(_problem_table(iv, inst, columns))
@@ -148,6 +158,42 @@ def _score(data, instrument, columns, missing_columns, norms, demographics, with
         scores = apply_norms(scores, data, insts, norms, demographics=demographics)
     probs = pd.concat(problems, ignore_index=True) if problems else _empty_problems()
     return ScoreResult(scores=scores, problems=probs, instruments=insts)
+
+
+def _known_ages(data: pd.DataFrame, insts, demographics) -> np.ndarray | None:
+    """Exact age per row (NaN if unknown) when an instrument declares ages and the data
+    has an age, birth-date or assessment-date column; else None."""
+    if not any(i.age_range.interval() is not None for i in insts):
+        return None
+    from . import demographics as demo
+
+    cols = demo.resolve_columns(data, demographics)
+    if not ({"age", "birth_date"} & set(cols)):
+        return None
+    d = demo.read_demographics(data, cols)
+    return np.where(d.age_status == demo.OK, d.age_years, np.nan)
+
+
+def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
+    """The instrument status column with ``out_of_age_range`` where the row's known age
+    (NaN: unknown, not marked) is outside the instrument's ``age_range``; the scores stay,
+    for the record.
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> st = from_codes(np.zeros(3, np.int8), INSTRUMENT_STATUSES)
+        >>> list(age_marked(st, load_instrument("sdq_s"), np.array([10.9, 11.0, np.nan])))
+        ['out_of_age_range', 'complete', 'complete']
+    """
+    own = inst.age_range.interval()
+    if ages is None or own is None:
+        return status
+    out = ~np.isnan(ages) & ~own.mask(ages)
+    if not out.any():
+        return status
+    st = np.asarray(pd.Categorical(status).codes).copy()
+    st[out] = INSTRUMENT_STATUSES.index("out_of_age_range")
+    return from_codes(st, INSTRUMENT_STATUSES)
 
 
 def _empty_problems() -> pd.DataFrame:

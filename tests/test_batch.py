@@ -171,6 +171,7 @@ def _gad7_profile() -> str:
 
     data, _ = read_yaml(ROOT / "profiles/default.yaml")
     data["battery"] = [b for b in data["battery"] if b["instrument"] == "gad7"]
+    data.pop("age", None)  # the SAV has no age column: grade without the 12-17 age gate
     keep = {"gad7"}
 
     def uses_only(node) -> bool:

@@ -1,8 +1,9 @@
 """Shipped norm tables: golden values printed in the sources, and provenance.
 
 Every expected value below is typed from the publication named in the test, not from our output:
-* Du Y, Kou J, Coghill D (2008) CAPMH 2:8, Table 4 (SDQ Chinese bands, parent and self);
-* UK three-band parent cut-offs as printed by Gao et al. 2013 Table 6 and Aoki et al. 2021 Table 2;
+* Du Y, Kou J, Coghill D (2008) CAPMH 2:8, Table 4 (SDQ Chinese bands, parent, teacher and self);
+* UK three-band parent cut-offs for ages 4-17 as printed by Mølland et al. 2023 Table 2 (column
+  'UK 4-17'; Gao et al. 2013 Table 6 and Aoki et al. 2021 Table 2 agree except on prosocial);
 * SCARED 12-city abstract (中国心理卫生杂志 2008): girls total 15.6 +/- 10.0, boys 14.4 +/- 10.5.
 """
 
@@ -52,14 +53,24 @@ DU_SELF = {
     "peer": ([4, 5, 6], [N, B, A]),
     "prosocial": ([6, 5, 4], [N, B, A]),
 }
-# UK parent three-band cut-offs (Gao 2013 Table 6 "United Kingdom"; Aoki 2021 Table 2 "UK*")
+# Du et al. 2008, Table 4, informant "Teacher"
+DU_TEACHER = {
+    "total": ([0, 13, 14, 17, 18, 40], [N, N, B, B, A, A]),
+    "emotion": ([3, 4, 5], [N, B, A]),
+    "conduct": ([2, 3, 4], [N, B, A]),
+    "hyper": ([6, 7, 8, 9], [N, B, B, A]),
+    "peer": ([4, 5, 6], [N, B, A]),
+    "prosocial": ([10, 5, 4, 3, 0], [N, N, B, A, A]),  # printed 10-5 / 4 / 3-0
+}
+# UK parent three-band cut-offs, Mølland 2023 Table 2 "UK 4-17": borderline / abnormal from
 UK_PARENT = {
     "total": ([13, 14, 16, 17], [N, B, B, A]),
     "emotion": ([3, 4, 5], [N, B, A]),
     "conduct": ([2, 3, 4], [N, B, A]),
     "hyper": ([5, 6, 7], [N, B, A]),
     "peer": ([2, 3, 4], [N, B, A]),
-    "prosocial": ([8, 7, 6], [N, B, A]),
+    # prosocial borderline 5, abnormal 4 or below (Mølland 2023), not 8-10 / 7 / 0-6
+    "prosocial": ([10, 6, 5, 4, 0], [N, N, B, A, A]),
 }
 
 
@@ -75,10 +86,28 @@ def test_du2008_self_bands(scale):
     assert _bands("sdq_s", "sdq_s_cn_du2008", scale, raws, age=14) == expected
 
 
+@pytest.mark.parametrize("scale", sorted(DU_TEACHER))
+def test_du2008_teacher_bands(scale):
+    raws, expected = DU_TEACHER[scale]
+    assert _bands("sdq_t", "sdq_t_cn_du2008", scale, raws) == expected
+
+
 @pytest.mark.parametrize("scale", sorted(UK_PARENT))
 def test_uk_parent_bands(scale):
     raws, expected = UK_PARENT[scale]
     assert _bands("sdq_p", "sdq_p_uk_bands", scale, raws) == expected
+
+
+@pytest.mark.parametrize("age", [4.0, 4.5, 15.99, 17.99])
+def test_uk_parent_bands_cover_ages_4_to_17(age):
+    # sdqinfo's UK cut-offs are for 4-17-year-olds (Mølland 2023 Table 2, "UK 4-17")
+    assert _bands("sdq_p", "sdq_p_uk_bands", "prosocial", [5.0], age=age) == [B]
+
+
+def test_uk_parent_bands_do_not_claim_an_unread_derivation():
+    t = load_norms("sdq_p_uk_bands")
+    assert "derived from" not in (t.description or "")
+    assert t.source == "molland2023"
 
 
 def _sdq_answers(inst, targets: dict[str, int]) -> dict[str, int]:
@@ -222,10 +251,13 @@ def test_shipped_tables_are_complete_and_cited(table_id):
     assert t.instrument_version == inst.version
 
 
-def test_no_rcads_or_teacher_or_uk_self_tables_are_shipped():
+def test_no_rcads_or_uk_self_or_uk_teacher_tables_are_shipped():
     instruments = {load_norms(t).instrument for t in SHIPPED}
     assert "rcads" not in instruments  # licence forbids posting norms; official M/SD not found
     assert list_norms("sdq_s") == ["sdq_s_cn_du2008"]  # UK self-report bands not found
+    # the teacher form has the Chinese bands only: the UK teacher categories were read in one
+    # secondary table without the normative sample's N
+    assert list_norms("sdq_t") == ["sdq_t_cn_du2008"]
 
 
 def test_auto_picks_one_table_per_scale():

@@ -153,8 +153,9 @@ def test_records_validate_against_published_schema():
     crit = recs[2].rules[0]
     assert crit.id == "critical_item" and crit.evidence[0].check == "self_harm"
     assert crit.evidence[0].items == ["phq9_9"]
-    assert recs[3].status == "insufficient_data" and recs[3].level is None
-    assert "missing:sdq_s.total [norm no_demographics]" in recs[3].flags
+    # no age: the 12-17 profile cannot tell whether it applies (never 'insufficient data')
+    assert recs[3].status == "no_age" and recs[3].level is None
+    assert recs[3].flags == ["no_age:age"]
 
 
 def test_record_norm_evidence_names_table_and_stratum():
@@ -308,6 +309,7 @@ def _least_problem_answers(inst_id: str) -> dict:
 def test_docs_example_for_8_to_11_is_a_valid_profile(tmp_path):
     example = _doc_example("child_8_11")
     data = json.loads(json.dumps(DEFAULT))
+    data.pop("age")
     data.update(id="child_8_11", age_range={"min": 8, "max": 11}, **example)
     p = tmp_path / "child_8_11.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -319,8 +321,9 @@ def test_docs_example_for_8_to_11_is_a_valid_profile(tmp_path):
     calm.update(asq_5=None, age=9)
     df = pd.DataFrame([calm, {**calm, "asq_2": 1}, {**calm, "age": None}])
     out = psyscreen.screen(df, prof)
-    # all problem scores 0: every band normal; ASQ 'yes' on Q2: crisis; no age: no SDQ band
-    assert out["risk.level_code"].tolist() == ["normal", "crisis", "insufficient_data"]
+    # all problem scores 0: every band normal; ASQ 'yes' on Q2: crisis; no age: the 8-11
+    # profile cannot tell whether it applies
+    assert out["risk.level_code"].tolist() == ["normal", "crisis", "no_age"]
     # DSRSC at its worst end (total 36 >= 15, abnormal) alone: one_abnormal -> attention; the
     # record carries the band set's 'unverified' note (the cut-off 15 is from secondary sources)
     worst = {k: (2 if v == 0 else 0) for k, v in _least_problem_answers("dsrsc").items()}

@@ -89,12 +89,13 @@ CASES: list[Case] = [
     ("gad_9_sdq_15", row(gad=9, sdq=15), "attention", "two_borderline"),
     # -- insufficient_data ---------------------------------------------------------------------
     # no age: the SDQ band needs the age stratum (11-17) of Du 2008
-    ("no_age", row(age=None), "insufficient_data", ""),
-    # age 10 is outside the 11-17 stratum: no band, never the nearest group
-    ("age_outside_norms", row(age=10), "insufficient_data", ""),
+    # no age: whether the 12-17 battery applies cannot be told (never 'insufficient data')
+    ("no_age", row(age=None), "no_age", ""),
+    # age 10 is outside the profile's 12-17: not applicable, never normal nor insufficient
+    ("age_outside_norms", row(age=10), "out_of_age_range", ""),
     # a blank ASQ screening question with no 'yes': the screen cannot be called negative
     ("asq_blank_no_yes", row(asq=(0, 0, None, 0, None)), "insufficient_data", ""),
-    # a level from the data that is there stands (insufficient kept as a flag)
+    # a level from the data that is there stands (no_age kept as a flag)
     ("no_age_but_phq_10", row(phq=10, age=None), "attention", "one_abnormal"),
 ]
 
@@ -147,7 +148,7 @@ def test_golden(screened, name, answers, level, rules):
     r = screened.loc[name]
     assert r["risk.level_code"] == level
     assert r["risk.rules"] == rules
-    if level in ("invalid_response", "insufficient_data"):
+    if level in ("invalid_response", "insufficient_data", "out_of_age_range", "no_age"):
         assert r["risk.status"] == level
         assert pd.isna(r["risk.level"])
     else:
@@ -166,6 +167,8 @@ HANDLING = {
     "crisis": ("危机", "red", "高", True, True, None, 1, 7),
     "invalid_response": ("无效作答", "grey", "待复测", True, False, 14, None, None),
     "insufficient_data": ("数据不足", "grey", "待复测", True, False, 14, None, None),
+    "no_age": ("年龄缺失", "grey", "待复测", True, False, 14, None, None),
+    "out_of_age_range": ("不适用年龄", "grey", "不适用", True, False, 14, None, None),
 }
 
 
@@ -191,9 +194,9 @@ def test_kept_level_adds_status_retest_and_flag(screened):
     assert bool(r["risk.needs_confirmation"])
     r = screened.loc["no_age_but_phq_10"]
     assert r["risk.retest_days"] == 14
-    # the SDQ sheet is complete: what is missing is the norm band (no age for the stratum)
-    assert "missing:sdq_s.total [norm no_demographics]" in r["risk.flags"].split(";")
-    assert "retest_complete" in r["risk.actions"].split(";")
+    # the SDQ sheet is complete: what is missing is the age (to choose the battery)
+    assert r["risk.flags"].split(";") == ["no_age:age"]
+    assert "add_age" in r["risk.actions"].split(";")
 
 
 def test_reasons_name_scales_not_values(screened):
@@ -208,10 +211,11 @@ def test_reasons_name_scales_not_values(screened):
 
 def test_status_reasons_name_what_is_missing_or_invalid(screened):
     assert screened.loc["no_age", "risk.reasons"] == (
-        "Insufficient data (missing: sdq_s.total [norm no_demographics])"
+        "Age unknown (no readable age: add birth_date and assessment_date (or age) so that "
+        "the battery for the child's age can be chosen)"
     )
     assert screened.loc["no_age", "risk.reasons_zh"] == (
-        "数据不足（缺失：sdq_s.total [norm no_demographics]）"
+        "年龄缺失（无法读取年龄：请补录出生日期和测评日期（或年龄），以便选择适用的量表组合）"
     )
     assert screened.loc["sdq_all_0", "risk.reasons"] == "Invalid response (sdq_s.straight_line)"
     assert screened.loc["sdq_all_1", "risk.reasons"] == (

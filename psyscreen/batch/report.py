@@ -117,6 +117,8 @@ class ReportStats:
         return [lv.code for lv in self.profile.levels] + [
             "invalid_response",
             "insufficient_data",
+            "out_of_age_range",
+            "no_age",
             "unreadable",
         ]
 
@@ -285,6 +287,8 @@ def _outcome_label(stats: ReportStats, code: str) -> str:
     names = {
         "invalid_response": "无效作答 invalid response",
         "insufficient_data": "数据不足 insufficient data",
+        "out_of_age_range": "不适用年龄 out of age range",
+        "no_age": "年龄缺失 age unknown",
         "unreadable": "无法读取 unreadable line",
     }
     return _e(names.get(code, code))
@@ -466,6 +470,7 @@ def _quality_section(stats: ReportStats) -> str:
     if stats.instrument_status:
         out.append("<h3>Instrument status</h3><table><tr><th class='l'>instrument</th>")
         names = ["complete", "partial", "insufficient", "invalid_response", "not_answered"]
+        names.append("out_of_age_range")
         out += [f"<th>{n}</th>" for n in names] + ["</tr>"]
         for inst in stats.plan.instruments:
             out.append(f"<tr><td class='l'>{_e(inst.id)}</td>")

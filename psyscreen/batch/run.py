@@ -206,6 +206,8 @@ def _required(profile: Any, instrument_id: str) -> bool:
     """Whether the profile requires the instrument (no profile: every instrument)."""
     if profile is None:
         return True
+    if getattr(profile, "routed", False):
+        return False  # routed: the export may hold only the routes its children fall in
     try:
         return bool(profile.entry(instrument_id).required)
     except KeyError:

@@ -12,10 +12,13 @@ DB12/T 3037-2023, not the text of that standard (see ``docs/risk.md``).
 
 Example:
     >>> import pandas as pd, psyscreen
-    >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+    >>> df = pd.DataFrame({**{f"phq9_{i}": [0] for i in range(1, 10)}, "age": [13]})
     >>> out = psyscreen.screen(df, "default", missing_columns="missing")
     >>> out["risk.status"].iloc[0], out["risk.tier3"].iloc[0]
     ('insufficient_data', '待复测')
+    >>> psyscreen.screen(df.assign(age=9), "school", missing_columns="missing")[
+    ...     ["risk.route", "risk.status"]].iloc[0].tolist()
+    ['primary', 'insufficient_data']
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..scoring import score
-from .evaluate import RESULT_STATUSES, evaluate, instruments_of
+from ..scoring import age_marked, score
+from .evaluate import GATES, RESULT_STATUSES, evaluate, instruments_of
 from .profile import RiskProfile, list_profiles, load_profile
 from .records import Provenance, ScreeningRecord, build_records
+from .routes import NO_AGE, OUT_OF_RANGE, Routing, combine, route_rows
 
 ProfileLike = str | Path | RiskProfile
 
@@ -44,6 +49,7 @@ __all__ = [
     "load_profile",
     "norm_tables",
     "provenance",
+    "route_rows",
     "screen",
     "screen_records",
 ]
@@ -62,20 +68,20 @@ def _norms_available() -> bool:
 
 def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
     if norms is None:
-        if any(b.band_source == "norm" for b in prof.battery):
+        if any(b.band_source == "norm" for b in prof.entries()):
             raise ValueError(
                 f"profile {prof.id!r} takes bands from norm tables (band_source: norm); "
                 "norms=None cannot be used with it"
             )
         return None
     if not _norms_available():
-        if any(b.band_source == "norm" for b in prof.battery):
+        if any(b.band_source == "norm" for b in prof.entries()):
             raise ValueError("this profile needs psyscreen.norms, which is not available")
         if isinstance(norms, str) and norms == "auto":
             return None
         raise ValueError("norm tables were given but psyscreen.norms is not available")
     if isinstance(norms, str) and norms == "auto":
-        pinned = [t for b in prof.battery for t in b.norm_tables]
+        pinned = list(dict.fromkeys(t for b in prof.entries() for t in b.norm_tables))
         return [*pinned, "auto"]
     return norms
 
@@ -109,6 +115,7 @@ def _score_battery(
     demographics: Mapping[str, str] | None,
     norms: Any,
     missing_columns: str,
+    ages: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list]:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -117,7 +124,10 @@ def _score_battery(
     parts = []
     for b, inst in zip(prof.battery, insts):
         mc = missing_columns if b.required else "missing"
-        parts.append(score(data, inst, columns=columns, missing_columns=mc))
+        part = score(data, inst, columns=columns, missing_columns=mc)
+        key = f"{inst.id}.status"
+        part[key] = age_marked(part[key].array, inst, ages)
+        parts.append(part)
     scores = pd.concat(parts, axis=1)
     if tables:
         apply_norms = importlib.import_module("psyscreen.norms").apply_norms
@@ -160,22 +170,135 @@ def screen(
         >>> out["risk.level_zh"].iloc[0], out["risk.rules"].iloc[0].split(";")[0]
         ('危机', 'critical_item')
     """
-    _, scores, ev, _ = _graded(data, profile, columns, demographics, norms, missing_columns)
-    return pd.concat([scores, ev.columns], axis=1)
+    _, scores, evals, _, _ = _graded(data, profile, columns, demographics, norms, missing_columns)
+    return pd.concat([scores, _risk_columns(evals, data.index)], axis=1)
 
 
 def _graded(data, profile, columns, demographics, norms, missing_columns):
-    """Score the profile's battery and evaluate its rules: (profile, scores, evaluation, tables)."""
+    """Route, score and grade every row: (profile, scores, [(positions, evaluation)], tables).
+
+    Rows are grouped by route (or status) and each group is scored on its own battery;
+    the scores come back in input order. A profile whose every row takes the one battery
+    is scored in one piece, exactly as without routing.
+    """
     prof = load_profile(profile)
-    scores, tables = _score_battery(
-        data,
-        prof,
-        columns=columns,
-        demographics=demographics,
-        norms=norms,
-        missing_columns=missing_columns,
-    )
-    return prof, scores, evaluate(scores, prof), tables
+    routing = route_rows(prof, data, demographics)
+    groups = routing.groups()
+    ages = routing.known_ages()
+    if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
+        groups = [(OUT_OF_RANGE, np.arange(0))]
+    if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
+        scores, tables = _score_battery(
+            data,
+            prof,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
+            missing_columns=missing_columns,
+            ages=ages,
+        )
+        return prof, scores, [(np.arange(len(data)), evaluate(scores, prof))], tables, routing
+    score_parts, evals, tables = [], [], {}
+    for code, pos in groups:
+        if prof.routed:
+            sub = prof.part(prof.routes[code].id if code >= 0 else None)
+        else:  # an unknown age may still be in range: the one battery, its rules
+            sub = prof.part(None) if code == OUT_OF_RANGE else prof
+        rows = data.iloc[pos]
+        mc = missing_columns
+        if sub is not prof:  # another route's (or no route's) columns may be absent
+            mc = "missing"
+        part, used = _score_battery(
+            rows,
+            sub,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
+            missing_columns=mc,
+            ages=ages[pos],
+        )
+        gate_code = {OUT_OF_RANGE: GATES["out_of_age_range"], NO_AGE: GATES["no_age"]}
+        gate = np.full(len(pos), gate_code.get(code, 0), dtype=np.int8)
+        absent = _absent(rows, sub, columns) if sub is not prof else frozenset()
+        ev = evaluate(part, sub, gate=gate, absent=absent)
+        if prof.routed:
+            ev.columns["risk.route"] = _route_column(routing, code, len(pos))
+        score_parts.append((pos, part))
+        evals.append((pos, ev))
+        tables.update({t.ref: t for t in used})
+    template = _score_template(prof, data, columns, demographics, norms)
+    scores = _conform(combine(score_parts, data.index), template)
+    return prof, scores, evals, [tables[k] for k in sorted(tables)], routing
+
+
+def _score_template(prof: RiskProfile, data: pd.DataFrame, columns, demographics, norms):
+    """An empty frame with every score column the profile can give, in a fixed order (its
+    routes' batteries, then the fallback's), with their dtypes."""
+    empty = data.iloc[:0]
+    parts = [prof.part(r.id) for r in prof.routes] if prof.routed else [prof]
+    frames = []
+    for sub in [*parts, prof.part(None)]:
+        frame, _ = _score_battery(
+            empty,
+            sub,
+            columns=columns,
+            demographics=demographics,
+            norms=norms,
+            missing_columns="missing",
+        )
+        frames.append(frame)
+    out = frames[0]
+    for f in frames[1:]:
+        new = [c for c in f.columns if c not in out.columns]
+        out = pd.concat([out, f[new]], axis=1) if new else out
+    return out
+
+
+def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with exactly the template's columns and order, and numbers and booleans in
+    the template's kind (nullable), so that every chunk of a batch has the same columns and
+    column types whatever routes its rows take (a column of a route no row took is all
+    missing). Text and categorical columns stay as they are: both are written as text."""
+    out = {}
+    for c in template.columns:
+        dt = template[c].dtype
+        if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
+            target = None
+        elif dt.kind in "iu":
+            target = pd.Int64Dtype()
+        elif dt.kind == "b" or isinstance(dt, pd.BooleanDtype):
+            target = pd.BooleanDtype()
+        else:
+            target = dt
+        if c not in scores.columns:
+            out[c] = pd.Series(index=scores.index, dtype=target if target is not None else object)
+        elif target is not None and scores[c].dtype != target:
+            out[c] = scores[c].astype(target)  # e.g. counts that a concat made float
+        else:
+            out[c] = scores[c]
+    return pd.DataFrame(out, index=scores.index)
+
+
+def _absent(rows: pd.DataFrame, prof: RiskProfile, columns) -> frozenset[str]:
+    """Required battery instruments none of whose item columns is in the data."""
+    colmap = dict(columns or {})
+    out = set()
+    for b, inst in zip(prof.battery, instruments_of(prof)):
+        if b.required and not any(colmap.get(i, i) in rows.columns for i in inst.item_ids):
+            out.add(inst.id)
+    return frozenset(out)
+
+
+def _route_column(routing: Routing, code: int, n: int):
+    name = routing.names()[code] if code >= 0 else ""
+    return pd.array([name] * n, dtype="string")
+
+
+def _risk_columns(evals, index: pd.Index) -> pd.DataFrame:
+    if len(evals) == 1:
+        return combine([(evals[0][0], evals[0][1].columns)], index)
+    first = evals[0][1].columns
+    return _conform(combine([(pos, ev.columns) for pos, ev in evals], index), first.iloc[:0])
 
 
 def screen_records(
@@ -196,14 +319,28 @@ def screen_records(
         >>> import pandas as pd, psyscreen
         >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
         >>> psyscreen.screen_records(df, missing_columns="missing")[0].status
+        'no_age'
+        >>> psyscreen.screen_records(df.assign(age=12), missing_columns="missing")[0].status
         'insufficient_data'
     """
-    prof, scores, ev, tables = _graded(data, profile, columns, demographics, norms, missing_columns)
+    prof, scores, evals, tables, routing = _graded(
+        data, profile, columns, demographics, norms, missing_columns
+    )
     ids = None
     if id_column is not None:
         ids = [None if pd.isna(v) else str(v) for v in data[id_column].tolist()]
     prov = Provenance.model_validate(_provenance(prof, tables))
-    return build_records(scores, ev, prov, ids, tables)
+    out: list[ScreeningRecord | None] = [None] * len(data)
+    labels = routing.names()
+    for pos, ev in evals:
+        part = scores.iloc[pos]
+        recs = build_records(part, ev, prov, None if ids is None else [ids[i] for i in pos], tables)
+        for i, rec in zip(pos, recs):
+            code = int(routing.route[i])
+            rec.row = int(i)
+            rec.route = labels[code] if prof.routed and code >= 0 else None
+            out[i] = rec
+    return out  # type: ignore[return-value]
 
 
 def provenance(profile: ProfileLike, norms: Any = "auto") -> dict:

@@ -17,7 +17,12 @@ How one row is graded (see ``docs/risk.md``):
    ``invalid_response``; else if ``insufficient`` and the rule level is below
    ``statuses.insufficient_data.keep_level_from`` it is ``insufficient_data``;
    otherwise it is the rule level, with the statuses that applied kept as
-   flags (their re-test and actions are added).
+   flags (their re-test and actions are added);
+4. rows the caller marks as outside the profile's ages (``out_of_age_range``) or
+   without a readable age (``no_age``) get that status unless the rule level
+   reaches the status's ``keep_level_from`` (by default the top level: a
+   critical item is never hidden); their invalid / insufficient flags are not
+   reported (the battery does not apply to them).
 
 Example:
     >>> import pandas as pd, psyscreen
@@ -40,9 +45,8 @@ import pandas as pd
 from ..categories import from_codes
 from ..definitions import Instrument
 from ..scoring import condition_mask
+from .outcome import _GATE_NAMES, _GATE_REASONS, GATES, RESULT_STATUSES, _outcome
 from .profile import BandCond, CountCond, RiskProfile, ScoreCond, When
-
-RESULT_STATUSES = ["level", "invalid_response", "insufficient_data"]
 
 
 @dataclass
@@ -141,10 +145,18 @@ def _float(col: pd.Series | None, n: int) -> np.ndarray:
 
 
 class _Evaluator:
-    def __init__(self, scores: pd.DataFrame, profile: RiskProfile):
+    def __init__(
+        self,
+        scores: pd.DataFrame,
+        profile: RiskProfile,
+        gate: np.ndarray | None = None,
+        absent: frozenset[str] = frozenset(),
+    ):
         self.s = scores
         self.p = profile
         self.n = len(scores)
+        self.gate = np.zeros(self.n, np.int8) if gate is None else np.asarray(gate, np.int8)
+        self.absent = absent
         self.ev = Evaluation(profile=profile, n=self.n, columns=pd.DataFrame(index=scores.index))
         self._incomplete_cache: dict[str, np.ndarray] | None = None
         self._class_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -306,7 +318,10 @@ class _Evaluator:
         """What a required result lacks, by cause: no score at all (key ``inst.scale``), or a
         score without a norm band (key ``inst.scale [norm <status>]``, e.g. no stratum for
         the child's age), so that reasons never call a complete answer sheet 'missing'."""
-        for needs in self._needs().values():
+        for inst_id, needs in self._needs().items():
+            if inst_id in self.absent:  # no column of it in the data: say so, once
+                self.ev.missing[f"{inst_id} [not in the data]"] = np.ones(self.n, bool)
+                continue
             for ref, fld in needs:
                 key = ref if fld in ("class", "raw") else f"{ref}.{fld}"
                 if fld != "class":
@@ -343,13 +358,19 @@ class _Evaluator:
         insufficient = np.zeros(n, bool)
         for m in self.ev.missing.values():
             insufficient |= m
-        keep_inv = p.rank(p.statuses.invalid_response.keep_level_from)
-        keep_ins = p.rank(p.statuses.insufficient_data.keep_level_from)
+        gated = self.gate > 0
+        invalid &= ~gated
+        insufficient &= ~gated
+        nl = len(p.levels)
+        keep = {name: p.rank(p.status(name).keep_level_from) for name in RESULT_STATUSES[1:]}
         result = np.where(
-            invalid & (rank < keep_inv),
-            len(p.levels),
-            np.where(insufficient & (rank < keep_ins), len(p.levels) + 1, rank),
+            invalid & (rank < keep["invalid_response"]),
+            nl,
+            np.where(insufficient & (rank < keep["insufficient_data"]), nl + 1, rank),
         )
+        for name, code in GATES.items():
+            hit = (self.gate == code) & (rank < keep[name])
+            result = np.where(hit, nl + 1 + code, result)
         self.ev.columns = self._columns(result, invalid, insufficient)
         return self.ev
 
@@ -359,7 +380,11 @@ class _Evaluator:
         depends on (few in practice) and then spread to the rows: fast for big batches."""
         p, n = self.p, self.n
         nl = len(p.levels)
-        key = result.astype(np.int64) * 4 + invalid.astype(np.int64) * 2 + insufficient
+        key = (
+            (result.astype(np.int64) * 4 + self.gate.astype(np.int64)) * 4
+            + invalid.astype(np.int64) * 2
+            + insufficient
+        )
         inv, first = _combinations(key, self._text_inputs())
         texts = [self._row_text(int(r), int(key[r])) for r in first]
         out: dict[str, object] = {}
@@ -370,7 +395,7 @@ class _Evaluator:
         def flags(field_: str) -> np.ndarray:  # per combination, then spread by numbers
             return np.array([bool(t[field_]) for t in texts] + [False], dtype=bool)[inv]
 
-        status = np.where(result < nl, 0, np.where(result == nl, 1, 2))
+        status = np.where(result < nl, 0, result - nl + 1)
         out["risk.status"] = from_codes(status, RESULT_STATUSES)
         out["risk.level"] = pd.arrays.IntegerArray(
             np.where(result < nl, result, 0).astype("int64"), result >= nl
@@ -421,7 +446,8 @@ class _Evaluator:
     def _row_text(self, r: int, key: int) -> dict:
         """All outputs of row ``r`` whose outcome key is ``key``."""
         p = self.p
-        t = _outcome(p, key // 4, bool(key & 2), bool(key & 1))
+        gate = (key // 4) % 4
+        t = _outcome(p, key // 16, gate, bool(key & 2), bool(key & 1))
         ids, en, zh = [], [], []
         for rule in p.rules:
             if not self.ev.rule_fired[rule.id][r]:
@@ -432,22 +458,28 @@ class _Evaluator:
             zh.append(f"{rule.zh}（{d}）" if d else rule.zh)
         invalid = [f"{i}.{c}" for (i, c), f in self.ev.validity.items() if f[r]]
         missing = [k for k, m in self.ev.missing.items() if m[r]]
-        st_en, st_zh = self._status_text(key // 4, invalid, missing)
+        if gate:
+            missing = invalid = []
+        st_en, st_zh = self._status_text(key // 16, invalid, missing, gate)
         t["rules"] = ";".join(ids)
         t["reasons"] = "; ".join([*en, *st_en])
         t["reasons_zh"] = "；".join([*zh, *st_zh])
-        flags = [f"invalid:{x}" for x in invalid]
+        flags = [f"{_GATE_NAMES[gate]}:age"] if gate else []
+        flags += [f"invalid:{x}" for x in invalid]
         flags += [f"missing:{k}" for k in missing]
         flags += [f"incomplete:{i}" for i, m in self._incomplete().items() if m[r]]
         t["flags"] = ";".join(flags)
         return t
 
     def _status_text(
-        self, result: int, invalid: list[str], missing: list[str]
+        self, result: int, invalid: list[str], missing: list[str], gate: int = 0
     ) -> tuple[list[str], list[str]]:
         """Reasons for the statuses that apply: the result itself, or flags on a kept level."""
         st = self.p.statuses
         parts = []
+        if gate:
+            name = _GATE_NAMES[gate]
+            parts.append((self.p.status(name), *_GATE_REASONS[name]))
         if invalid:
             parts.append((st.invalid_response, ", ".join(invalid), ", ".join(invalid)))
         if missing:
@@ -516,57 +548,18 @@ def _take_strings(values: list[str], idx: np.ndarray) -> pd.api.extensions.Exten
     return pd.arrays.ArrowStringArray(arr)
 
 
-def _min_days(*vals: int | None) -> int | None:
-    given = [v for v in vals if v is not None]
-    return min(given) if given else None
+def evaluate(
+    scores: pd.DataFrame,
+    profile: RiskProfile,
+    gate: np.ndarray | None = None,
+    absent: frozenset[str] = frozenset(),
+) -> Evaluation:
+    """Evaluate ``profile`` on a score table; ``.columns`` holds the ``risk.*`` columns.
 
-
-def _outcome(p: RiskProfile, result: int, invalid: bool, insufficient: bool) -> dict:
-    """Output values for one combination of (result, invalid flag, insufficient flag)."""
-    nl = len(p.levels)
-    if result < nl:
-        lv = p.levels[result]
-        applied = []
-        if invalid:
-            applied.append(p.statuses.invalid_response)
-        if insufficient:
-            applied.append(p.statuses.insufficient_data)
-        handlings = [lv, *applied]
-        code, zh, en, colour, tier3 = lv.code, lv.zh, lv.en, lv.colour, lv.tier3
-    else:
-        st = p.statuses.invalid_response if result == nl else p.statuses.insufficient_data
-        name = "invalid_response" if result == nl else "insufficient_data"
-        handlings = [st]
-        if result == nl and insufficient:
-            handlings.append(p.statuses.insufficient_data)
-        code, zh, en, colour, tier3 = name, st.zh, st.en, st.colour, st.tier3
-    actions = []
-    seen = set()
-    for h in handlings:
-        for a in h.actions:
-            if a.id not in seen:
-                seen.add(a.id)
-                actions.append(a)
-    return {
-        "level_code": code,
-        "level_zh": zh,
-        "level_en": en,
-        "colour": colour,
-        "tier3": tier3,
-        "needs_confirmation": any(h.needs_confirmation for h in handlings),
-        "referral": any(h.referral for h in handlings),
-        "retest_days": _min_days(*(h.retest_days for h in handlings)),
-        "contact_days": _min_days(*(h.contact_days for h in handlings)),
-        "visit_days": _min_days(*(h.visit_days for h in handlings)),
-        "actions": ";".join(a.id for a in actions),
-        "actions_zh": "；".join(a.zh for a in actions),
-        "actions_en": "; ".join(a.en for a in actions),
-    }
-
-
-def evaluate(scores: pd.DataFrame, profile: RiskProfile) -> Evaluation:
-    """Evaluate ``profile`` on a score table; ``.columns`` holds the ``risk.*`` columns."""
-    return _Evaluator(scores, profile).run()
+    ``gate``: per row 0, or a code of :data:`GATES` (the row is outside the profile's
+    ages / has no age). ``absent``: required instruments with no column in the data.
+    """
+    return _Evaluator(scores, profile, gate, absent).run()
 
 
 def instruments_of(profile: RiskProfile) -> list[Instrument]:

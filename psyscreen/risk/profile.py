@@ -28,269 +28,107 @@ Example:
 from __future__ import annotations
 
 import functools
+from itertools import combinations
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from ..definitions import (
     Citation,
-    Condition,
     Identifier,
     Instrument,
+    Interval,
     Text,
-    ValidityCheck,
     _unique,
 )
 from ..errors import UnknownIdError
 from ..registry import data_dir, load_instrument, resolve_file, validated
 from ..yamlio import DefinitionError, read_yaml
+from .conditions import (
+    BandClass,
+    BandCond,
+    BatteryEntry,
+    CountCond,
+    CriticalCond,
+    Rule,
+    ScaleRef,
+    ScoreCond,
+    ValidityCond,
+    When,
+    _check_group,
+    _node_scales,
+)
+from .handling import (
+    STATUS_CODES,
+    Action,
+    Handling,
+    Level,
+    Status,
+    Statuses,
+    _Model,
+    default_age_status,
+)
 
-ScaleRef = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
-        description="'instrument.scale', e.g. 'phq9.total'.",
-    ),
+__all__ = [
+    "STATUS_CODES",
+    "Action",
+    "BandClass",
+    "BandCond",
+    "BatteryEntry",
+    "CountCond",
+    "CriticalCond",
+    "Handling",
+    "Level",
+    "RiskProfile",
+    "Route",
+    "Rule",
+    "ScaleRef",
+    "ScoreCond",
+    "Status",
+    "Statuses",
+    "ValidityCond",
+    "When",
+    "default_age_status",
+    "list_profiles",
+    "load_profile",
+    "profile_from_data",
 ]
-BandClass = Literal["normal", "borderline", "abnormal"]
-STATUS_CODES = ("invalid_response", "insufficient_data")
+
+#: Informants a route can be restricted to (the export's ``informant`` column, see
+#: :func:`psyscreen.risk.routes.parse_informant`).
+Informant = Literal["self", "parent", "teacher"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Route(_Model):
+    """One age (and optionally informant) group of a routed profile, with its own battery
+    and rules; levels and statuses are the profile's.
 
-
-class Action(_Model):
-    """A recommended action, with a stable id and text in Chinese and English."""
-
-    id: Identifier
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class Handling(_Model):
-    """What to do for a level or status: actions, referral and intervals (days)."""
-
-    needs_confirmation: bool = Field(
-        description="Confirm by a second screening or an interview before the result is final."
-    )
-    referral: bool = Field(description="Refer to mental-health / professional services.")
-    retest_days: int | None = Field(
-        None, ge=0, description="Re-screen after this many days (null: no re-test planned)."
-    )
-    contact_days: int | None = Field(
-        None, ge=0, description="Follow-up contact at least every this many days (null: none)."
-    )
-    visit_days: int | None = Field(
-        None, ge=0, description="Home / face-to-face visit at least every this many days."
-    )
-    actions: list[Action] = Field(default_factory=list)
-
-
-class Level(Handling):
-    """One risk level. Levels are listed lowest first; the position is the level number."""
-
-    code: Identifier
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-    colour: str = Field(min_length=1, description="Colour name used on reports, e.g. 'green'.")
-    tier3: Literal["低", "中", "高"] = Field(description="Three-level mapping 低 / 中 / 高.")
-    description: Text | None = None
-
-
-class Status(Handling):
-    """A result that is not a level (invalid response, insufficient data).
-
-    ``keep_level_from`` names the lowest level that still stands when this
-    status applies: if the rules that could be evaluated already give that
-    level or a higher one, the level is reported (with the status as a flag
-    and its re-test added); otherwise the status is the result. It must be set,
-    so that the top level (critical items) always overrides a status.
+    ``age`` is the child's exact age in years with explicit bounds, e.g. ``{ge: 8, lt: 12}``
+    for 8 <= age < 12 (up to the day before the 12th birthday). A route with ``informant``
+    applies only to rows whose ``informant`` column says one of them; rows of an export
+    without that column, or with a blank informant, skip such routes. The first route that
+    matches a row is used.
     """
 
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-    colour: str = Field(min_length=1)
-    tier3: str = Field(
-        min_length=1, description="Explicit 3-level value for this status; never '低'."
-    )
-    keep_level_from: Identifier
-    description: Text | None = None
-
-    @model_validator(mode="after")
-    def _not_low(self) -> Status:
-        if self.tier3 == "低":
-            raise ValueError("a status must not map to tier3 '低' (it is never read as normal)")
-        return self
-
-
-class Statuses(_Model):
-    invalid_response: Status
-    insufficient_data: Status
-
-
-class BatteryEntry(_Model):
-    """One instrument of the battery."""
-
-    instrument: Identifier
-    path: str | None = Field(
-        None, description="Definition file of a local instrument, relative to the profile file."
-    )
-    required: bool = Field(
-        True, description="A required instrument that is not scored gives insufficient_data."
-    )
-    screening_scales: list[Identifier] = Field(
-        default_factory=list,
-        description="Scales counted by 'count' rules (avoid a total and its own subscales). "
-        "A required instrument must have a band for each of them.",
-    )
-    required_scales: list[Identifier] = Field(
-        default_factory=list,
-        description="Further scales that a required instrument must score (not counted), "
-        "e.g. the ASQ screen, so that blank answers are never read as 'no'.",
-    )
-    band_source: Literal["auto", "instrument", "norm"] = Field(
-        "auto",
-        description="auto: the norm band when a norm table gave one, else the instrument's band.",
-    )
-    band_set: Identifier | None = Field(
-        None, description="Instrument band set to use (default: the scale's first)."
-    )
-    norm_tables: list[str] = Field(
-        default_factory=list, description="Norm tables to use (ids); empty: chosen automatically."
-    )
-    critical_items: list[Identifier] | None = Field(
-        None, description="Critical items used (null: all of the instrument's)."
-    )
-    validity_checks: list[Identifier] | None = Field(
-        None,
-        description="Validity checks (of the instrument or added below) that make a response "
-        "invalid (null: all).",
-    )
-    extra_validity_checks: list[ValidityCheck] = Field(
-        default_factory=list,
-        description="Validity checks this profile adds to the instrument (e.g. straight-lining "
-        "on a questionnaire with reverse-keyed items).",
-    )
-
-
-class CriticalCond(_Model):
-    """True when a critical item of the battery fired (optionally one instrument / id)."""
-
-    instrument: Identifier | None = None
-    id: Identifier | None = None
-
-
-class ValidityCond(_Model):
-    """True when a validity check of the battery fired (optionally one instrument / id)."""
-
-    instrument: Identifier | None = None
-    id: Identifier | None = None
-
-
-class CountCond(_Model):
-    """True when at least ``at_least`` of ``scales`` (default: all screening scales)
-    have a band class in ``band_class``."""
-
-    scales: list[ScaleRef] | None = None
-    band_class: list[BandClass] = Field(min_length=1)
-    at_least: int = Field(ge=1)
-
-
-class BandCond(_Model):
-    """True when ``scale``'s band class is in ``band_class`` (or band code in ``band``)."""
-
-    scale: ScaleRef
-    band_class: list[BandClass] | None = None
-    band: list[Identifier] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> BandCond:
-        if (self.band_class is None) == (self.band is None):
-            raise ValueError("give exactly one of 'band_class' or 'band'")
-        return self
-
-
-class ScoreCond(_Model):
-    """A comparison on a score: ``field`` raw, t, z or percentile of ``scale``."""
-
-    scale: ScaleRef
-    field: Literal["raw", "t", "z", "percentile"] = "raw"
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> ScoreCond:
-        if all(v is None for v in (self.ge, self.gt, self.le, self.lt)):
-            raise ValueError("a score condition needs at least one of ge, gt, le, lt")
-        return self
-
-    @property
-    def condition(self) -> Condition:
-        """The comparison as an instrument-definition :class:`Condition`."""
-        return Condition(ge=self.ge, gt=self.gt, le=self.le, lt=self.lt)
-
-    def describe(self) -> str:
-        """The comparison as text, e.g. ``>= 20``."""
-        return self.condition.describe()
-
-
-class When(_Model):
-    """A condition: exactly one of the keys below."""
-
-    critical: CriticalCond | None = None
-    validity: ValidityCond | None = None
-    count: CountCond | None = None
-    band: BandCond | None = None
-    score: ScoreCond | None = None
-    any_of: list[When] | None = Field(None, min_length=1)
-    all_of: list[When] | None = Field(None, min_length=1)
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> When:
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "a condition needs exactly one of critical, validity, count, band, score, "
-                f"any_of, all_of (got {', '.join(given) or 'none'})"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
-
-    def walk(self):
-        """This node and all nested nodes."""
-        yield self
-        for child in (self.any_of or []) + (self.all_of or []):
-            yield from child.walk()
-
-
-class Rule(_Model):
-    """Raise the child to ``level`` when ``when`` holds."""
-
     id: Identifier
-    level: Identifier
-    when: When
-    zh: str = Field(min_length=1, description="Short reason in Chinese (no child data).")
-    en: str = Field(min_length=1, description="Short reason in English (no child data).")
-    source: Identifier | None = Field(None, description="Citation key of the rule's basis.")
-    note: str | None = None
+    title: Text
+    age: Interval = Field(description="Exact age in years, explicit bounds (ge/gt, le/lt).")
+    informant: list[Informant] | None = Field(
+        None, description="Only rows whose informant column is one of these (null: any row)."
+    )
+    battery: list[BatteryEntry] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1)
+    notes: list[str] = Field(default_factory=list)
 
 
 class RiskProfile(_Model):
-    """A risk profile. See ``docs/risk.md``."""
+    """A risk profile. See ``docs/risk.md``.
+
+    Either one ``battery`` with its ``rules`` (optionally limited to ``age``), or ``routes``:
+    each child is routed by exact age (and informant, where the export says so) to the
+    battery that fits; a child outside every route gets ``out_of_age_range``.
+    """
 
     id: Identifier
     version: str
@@ -299,27 +137,56 @@ class RiskProfile(_Model):
     basis: str = Field(
         description="What the profile is based on, e.g. 'psyscreen design in the style of ...'."
     )
-    age_range: dict[Literal["min", "max"], float] = Field(default_factory=dict)
+    age: Interval | None = Field(
+        None,
+        description="Exact ages (years) the single battery applies to; others get "
+        "out_of_age_range. Not used with routes.",
+    )
+    age_range: dict[Literal["min", "max"], float] = Field(
+        default_factory=dict,
+        description="Older form of 'age' in completed years, both inclusive: "
+        "{min: 12, max: 17} is 12 <= exact age < 18.",
+    )
     citations: list[Citation] = Field(default_factory=list)
     unverified: list[str] = Field(default_factory=list)
-    battery: list[BatteryEntry] = Field(min_length=1)
+    battery: list[BatteryEntry] = Field(default_factory=list)
     levels: list[Level] = Field(min_length=2)
     statuses: Statuses
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     _source: str | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
     _instruments: dict[str, Instrument] = PrivateAttr(default_factory=dict)
+    _parts: dict[str, RiskProfile] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shape(self) -> RiskProfile:
+        if self.routes:
+            if self.battery or self.rules or self.age is not None or self.age_range:
+                raise ValueError(
+                    "a profile with routes gives battery, rules and ages in each route, "
+                    "not at the top level"
+                )
+            _unique([r.id for r in self.routes], "route id")
+            for a, b in combinations(self.routes, 2):
+                if a.informant == b.informant and a.age.overlaps(b.age):
+                    raise ValueError(
+                        f"routes {a.id!r} and {b.id!r} overlap in age "
+                        f"({a.age.describe()} and {b.age.describe()}) for the same informants"
+                    )
+        elif not self.battery or not self.rules:
+            raise ValueError("a profile needs a battery and rules, or routes")
+        if self.age is not None and self.age_range:
+            raise ValueError("give 'age' or the older 'age_range', not both")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> RiskProfile:
-        _unique([b.instrument for b in self.battery], "battery instrument")
         _unique([lv.code for lv in self.levels], "level code")
-        _unique([r.id for r in self.rules], "rule id")
         actions: dict[str, Action] = {}
-        handlings = [*self.levels, self.statuses.invalid_response, self.statuses.insufficient_data]
-        for h in handlings:
+        for h in [*self.levels, *self.status_list()]:
             _unique([a.id for a in h.actions], "action id")
             for a in h.actions:
                 if actions.setdefault(a.id, a) != a:
@@ -335,7 +202,7 @@ class RiskProfile(_Model):
                     "needs_confirmation: true (a screening result is not a diagnosis)"
                 )
         for name in STATUS_CODES:
-            st = getattr(self.statuses, name)
+            st = self.status(name)
             if st.keep_level_from not in codes:
                 raise ValueError(f"statuses.{name}.keep_level_from: unknown level")
             if st.keep_level_from == self.levels[0].code:
@@ -346,27 +213,84 @@ class RiskProfile(_Model):
             if st.retest_days is None:
                 raise ValueError(f"statuses.{name}: a status must ask for a re-test")
         keys = {c.key for c in self.citations}
-        battery = {b.instrument for b in self.battery}
-        for r in self.rules:
-            if r.level not in codes:
-                raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
-            if r.level == self.levels[0].code:
-                raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
-            if r.source is not None and r.source not in keys:
-                raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
-            for node in r.when.walk():
-                for inst in _node_instruments(node):
-                    if inst not in battery:
-                        raise ValueError(
-                            f"rule {r.id!r}: instrument {inst!r} is not in the battery"
-                        )
+        for battery, rules in self._groups():
+            _check_group(battery, rules, codes, self.levels[0].code, keys)
         return self
+
+    def _groups(self) -> list[tuple[list[BatteryEntry], list[Rule]]]:
+        if self.routes:
+            return [(r.battery, r.rules) for r in self.routes]
+        return [(self.battery, self.rules)]
+
+    # -- statuses and routes -----------------------------------------------------------
+    def status(self, name: str) -> Status:
+        """The status ``name`` (one of :data:`STATUS_CODES`), built-in default if omitted."""
+        st = getattr(self.statuses, name)
+        if st is not None:
+            return st
+        kept = self.levels[-1 if name == "out_of_age_range" else 1].code
+        return default_age_status(name, kept)
+
+    def status_list(self) -> list[Status]:
+        return [self.status(n) for n in STATUS_CODES]
+
+    @property
+    def age_interval(self) -> Interval | None:
+        """The ages of an unrouted profile (``age``, or ``age_range`` read as completed years)."""
+        if self.age is not None:
+            return self.age
+        if self.age_range:
+            lo, hi = self.age_range.get("min"), self.age_range.get("max")
+            return Interval(ge=lo, lt=None if hi is None else hi + 1)
+        return None
+
+    def entries(self) -> list[BatteryEntry]:
+        """Every battery entry (routes: of every route, in order)."""
+        return [b for battery, _ in self._groups() for b in battery]
+
+    @property
+    def routed(self) -> bool:
+        return bool(self.routes)
+
+    def part(self, route_id: str | None) -> RiskProfile:
+        """The single-battery profile of one route (``None``: everything outside the routes:
+        every instrument, optional, and only the rules on critical items)."""
+        key = "" if route_id is None else route_id
+        if key in self._parts:
+            return self._parts[key]
+        if route_id is None:
+            battery, rules = self._fallback()
+        else:
+            r = next(r for r in self.routes if r.id == route_id)
+            battery, rules = r.battery, r.rules
+        sub = self.model_copy(
+            update={"battery": battery, "rules": rules, "routes": [], "age": None, "age_range": {}}
+        )
+        sub._instruments = {}
+        sub._parts = {}
+        sub._source, sub._sha256 = self._source, self._sha256
+        self._parts[key] = sub
+        return sub
+
+    def _fallback(self) -> tuple[list[BatteryEntry], list[Rule]]:
+        seen: dict[str, BatteryEntry] = {}
+        rules: dict[str, Rule] = {}
+        for battery, group_rules in self._groups():
+            for b in battery:
+                seen.setdefault(b.instrument, b.model_copy(update={"required": False}))
+            for r in group_rules:
+                if all(n.kind in ("critical", "any_of", "all_of") for n in r.when.walk()):
+                    rules.setdefault(r.id, r)
+        return list(seen.values()), list(rules.values())
 
     # -- lookups -----------------------------------------------------------------
     @property
     def instruments(self) -> list[str]:
-        """Ids of the battery's instruments, in battery order."""
-        return [b.instrument for b in self.battery]
+        """Ids of the battery's instruments, in battery order (routes: all, first use first)."""
+        out: list[str] = []
+        for battery, _ in self._groups():
+            out += [b.instrument for b in battery if b.instrument not in out]
+        return out
 
     @property
     def sha256(self) -> str | None:
@@ -388,9 +312,11 @@ class RiskProfile(_Model):
         return [lv.code for lv in self.levels].index(code)
 
     def entry(self, instrument: str) -> BatteryEntry:
-        for b in self.battery:
-            if b.instrument == instrument:
-                return b
+        """The battery entry of ``instrument`` (routes: its first route's entry)."""
+        for battery, _ in self._groups():
+            for b in battery:
+                if b.instrument == instrument:
+                    return b
         raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
 
     def instrument(self, instrument_id: str) -> Instrument:
@@ -403,13 +329,32 @@ class RiskProfile(_Model):
 
     def screening_scales(self) -> list[str]:
         """All screening scales as 'instrument.scale'."""
-        return [f"{b.instrument}.{s}" for b in self.battery for s in b.screening_scales]
+        out: list[str] = []
+        for battery, _ in self._groups():
+            out += [
+                f"{b.instrument}.{s}"
+                for b in battery
+                for s in b.screening_scales
+                if f"{b.instrument}.{s}" not in out
+            ]
+        return out
 
     def check_instruments(self) -> None:
-        """Load every battery instrument and check all references to it.
+        """Load every battery instrument and check all references to it, and that every
+        instrument is meant for all the ages it is given at (its own ``age_range``).
 
         Raises ValueError naming the first problem.
         """
+        if self.routes:
+            for r in self.routes:
+                try:
+                    self.part(r.id).check_instruments()
+                    _check_ages(self.part(r.id), r.age)
+                except ValueError as e:
+                    raise ValueError(f"route {r.id!r}: {e}") from None
+            return
+        if self.age_interval is not None:
+            _check_ages(self, self.age_interval)
         for b in self.battery:
             inst = self.instrument(b.instrument)
             scales = {s.id for s in inst.scales}
@@ -466,22 +411,16 @@ class RiskProfile(_Model):
                         raise ValueError(f"rule {r.id!r}: unknown validity check")
 
 
-def _node_instruments(node: When) -> list[str]:
-    out = [ref.split(".", 1)[0] for ref in _node_scales(node)]
-    for c in (node.critical, node.validity):
-        if c is not None and c.instrument is not None:
-            out.append(c.instrument)
-    return out
-
-
-def _node_scales(node: When) -> list[str]:
-    if node.count is not None:
-        return list(node.count.scales or [])
-    if node.band is not None:
-        return [node.band.scale]
-    if node.score is not None:
-        return [node.score.scale]
-    return []
+def _check_ages(prof: RiskProfile, ages: Interval) -> None:
+    """Every battery instrument must be meant for every age in ``ages``."""
+    for b in prof.battery:
+        inst = prof.instrument(b.instrument)
+        own = inst.age_range.interval()
+        if own is not None and not ages.within(own):
+            raise ValueError(
+                f"ages {ages.describe()} are not all within the ages of {inst.id} "
+                f"({own.describe()}, its age_range)"
+            )
 
 
 def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> Instrument:

@@ -120,8 +120,11 @@ class ScreeningRecord(_Model):
 
     row: int = Field(description="0-based position of the input row.")
     id: str | None = Field(None, description="Respondent id, only when the caller asked for it.")
-    status: Literal["level", "invalid_response", "insufficient_data"]
+    status: Literal["level", "invalid_response", "insufficient_data", "out_of_age_range", "no_age"]
     level: int | None = Field(description="Level number (0 = lowest); null unless status is level.")
+    route: str | None = Field(
+        None, description="Route of a routed profile the child was graded on (null: none)."
+    )
     level_code: str
     level_zh: str
     level_en: str
@@ -172,8 +175,7 @@ class _Builder:
         self.ev = ev
         self.p: RiskProfile = ev.profile
         self.prov = provenance
-        st = self.p.statuses
-        handlings = [*self.p.levels, st.invalid_response, st.insufficient_data]
+        handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
 
     def cell(self, i: int, name: str) -> Any:

@@ -45,19 +45,28 @@ def test_range_ends():
 
 
 @pytest.mark.parametrize(
-    ("total", "over15", "cutoff15"),
-    [(14, "normal", "normal"), (15, "normal", "abnormal"), (16, "abnormal", "abnormal")],
+    ("total", "cutoff15", "over15"),
+    [(14, "normal", "normal"), (15, "abnormal", "normal"), (16, "abnormal", "abnormal")],
 )
-def test_both_cutoff_readings_at_15_and_16(total, over15, cutoff15):
+def test_both_cutoff_readings_at_15_and_16(total, cutoff15, over15):
     row = {i: 3 for i in POSITIVE} | with_sum(OTHERS, total, 3)  # positive items score 0
     out = score("cesdc", row).iloc[0]
     assert out["cesdc.total.raw"] == total
-    assert out["cesdc.total.band_class"] == over15  # primary: literal 'over 15'
-    assert out["cesdc.total.band_class_cutoff15"] == cutoff15
+    # primary: Fendrich, Weissman & Warner 1990 abstract, 'a cutoff point of 15 and above'
+    assert out["cesdc.total.band_class"] == cutoff15
+    assert out["cesdc.total.band_class_over15"] == over15  # Bright Futures' 'over 15' wording
+
+
+def test_primary_band_set_is_the_validation_papers_15_and_above():
+    inst = psyscreen.load_instrument("cesdc")
+    first = inst.scale("total").bands[0]
+    assert (first.id, first.source) == ("cutoff15", "fendrich1990")
+    cite = next(c for c in inst.citations if c.key == "fendrich1990")
+    assert cite.evidence == "primary" and "15 and above" in cite.locator
 
 
 def test_missing_item_gives_no_score():
     out = score("cesdc", {"cesdc_20": None}, fill=1).iloc[0]
     assert np.isnan(out["cesdc.total.raw"])
     assert pd.isna(out["cesdc.total.band_class"])
-    assert pd.isna(out["cesdc.total.band_class_cutoff15"])
+    assert pd.isna(out["cesdc.total.band_class_over15"])

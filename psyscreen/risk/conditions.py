@@ -1,0 +1,216 @@
+"""Batteries and rule conditions of a risk profile (pure data, interpreted by
+:mod:`psyscreen.risk.evaluate`; nothing in a profile can execute code).
+
+Example:
+    >>> w = When.model_validate({"count": {"band_class": ["abnormal"], "at_least": 2}})
+    >>> w.kind
+    'count'
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ..definitions import Condition, Identifier, ValidityCheck, _unique
+from .handling import _Model
+
+ScaleRef = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+        description="'instrument.scale', e.g. 'phq9.total'.",
+    ),
+]
+BandClass = Literal["normal", "borderline", "abnormal"]
+
+
+class BatteryEntry(_Model):
+    """One instrument of the battery."""
+
+    instrument: Identifier
+    path: str | None = Field(
+        None, description="Definition file of a local instrument, relative to the profile file."
+    )
+    required: bool = Field(
+        True, description="A required instrument that is not scored gives insufficient_data."
+    )
+    screening_scales: list[Identifier] = Field(
+        default_factory=list,
+        description="Scales counted by 'count' rules (avoid a total and its own subscales). "
+        "A required instrument must have a band for each of them.",
+    )
+    required_scales: list[Identifier] = Field(
+        default_factory=list,
+        description="Further scales that a required instrument must score (not counted), "
+        "e.g. the ASQ screen, so that blank answers are never read as 'no'.",
+    )
+    band_source: Literal["auto", "instrument", "norm"] = Field(
+        "auto",
+        description="auto: the norm band when a norm table gave one, else the instrument's band.",
+    )
+    band_set: Identifier | None = Field(
+        None, description="Instrument band set to use (default: the scale's first)."
+    )
+    norm_tables: list[str] = Field(
+        default_factory=list, description="Norm tables to use (ids); empty: chosen automatically."
+    )
+    critical_items: list[Identifier] | None = Field(
+        None, description="Critical items used (null: all of the instrument's)."
+    )
+    validity_checks: list[Identifier] | None = Field(
+        None,
+        description="Validity checks (of the instrument or added below) that make a response "
+        "invalid (null: all).",
+    )
+    extra_validity_checks: list[ValidityCheck] = Field(
+        default_factory=list,
+        description="Validity checks this profile adds to the instrument (e.g. straight-lining "
+        "on a questionnaire with reverse-keyed items).",
+    )
+
+
+class CriticalCond(_Model):
+    """True when a critical item of the battery fired (optionally one instrument / id)."""
+
+    instrument: Identifier | None = None
+    id: Identifier | None = None
+
+
+class ValidityCond(_Model):
+    """True when a validity check of the battery fired (optionally one instrument / id)."""
+
+    instrument: Identifier | None = None
+    id: Identifier | None = None
+
+
+class CountCond(_Model):
+    """True when at least ``at_least`` of ``scales`` (default: all screening scales)
+    have a band class in ``band_class``."""
+
+    scales: list[ScaleRef] | None = None
+    band_class: list[BandClass] = Field(min_length=1)
+    at_least: int = Field(ge=1)
+
+
+class BandCond(_Model):
+    """True when ``scale``'s band class is in ``band_class`` (or band code in ``band``)."""
+
+    scale: ScaleRef
+    band_class: list[BandClass] | None = None
+    band: list[Identifier] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BandCond:
+        if (self.band_class is None) == (self.band is None):
+            raise ValueError("give exactly one of 'band_class' or 'band'")
+        return self
+
+
+class ScoreCond(_Model):
+    """A comparison on a score: ``field`` raw, t, z or percentile of ``scale``."""
+
+    scale: ScaleRef
+    field: Literal["raw", "t", "z", "percentile"] = "raw"
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> ScoreCond:
+        if all(v is None for v in (self.ge, self.gt, self.le, self.lt)):
+            raise ValueError("a score condition needs at least one of ge, gt, le, lt")
+        return self
+
+    @property
+    def condition(self) -> Condition:
+        """The comparison as an instrument-definition :class:`Condition`."""
+        return Condition(ge=self.ge, gt=self.gt, le=self.le, lt=self.lt)
+
+    def describe(self) -> str:
+        """The comparison as text, e.g. ``>= 20``."""
+        return self.condition.describe()
+
+
+class When(_Model):
+    """A condition: exactly one of the keys below."""
+
+    critical: CriticalCond | None = None
+    validity: ValidityCond | None = None
+    count: CountCond | None = None
+    band: BandCond | None = None
+    score: ScoreCond | None = None
+    any_of: list[When] | None = Field(None, min_length=1)
+    all_of: list[When] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> When:
+        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a condition needs exactly one of critical, validity, count, band, score, "
+                f"any_of, all_of (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
+
+    def walk(self):
+        """This node and all nested nodes."""
+        yield self
+        for child in (self.any_of or []) + (self.all_of or []):
+            yield from child.walk()
+
+
+class Rule(_Model):
+    """Raise the child to ``level`` when ``when`` holds."""
+
+    id: Identifier
+    level: Identifier
+    when: When
+    zh: str = Field(min_length=1, description="Short reason in Chinese (no child data).")
+    en: str = Field(min_length=1, description="Short reason in English (no child data).")
+    source: Identifier | None = Field(None, description="Citation key of the rule's basis.")
+    note: str | None = None
+
+
+def _check_group(
+    battery: list[BatteryEntry], rules: list[Rule], codes: set[str], lowest: str, keys: set[str]
+) -> None:
+    """Cross-references of one battery and its rules (the profile's or a route's)."""
+    _unique([b.instrument for b in battery], "battery instrument")
+    _unique([r.id for r in rules], "rule id")
+    names = {b.instrument for b in battery}
+    for r in rules:
+        if r.level not in codes:
+            raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
+        if r.level == lowest:
+            raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
+        if r.source is not None and r.source not in keys:
+            raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
+        for node in r.when.walk():
+            for inst in _node_instruments(node):
+                if inst not in names:
+                    raise ValueError(f"rule {r.id!r}: instrument {inst!r} is not in the battery")
+
+
+def _node_instruments(node: When) -> list[str]:
+    out = [ref.split(".", 1)[0] for ref in _node_scales(node)]
+    for c in (node.critical, node.validity):
+        if c is not None and c.instrument is not None:
+            out.append(c.instrument)
+    return out
+
+
+def _node_scales(node: When) -> list[str]:
+    if node.count is not None:
+        return list(node.count.scales or [])
+    if node.band is not None:
+        return [node.band.scale]
+    if node.score is not None:
+        return [node.score.scale]
+    return []
