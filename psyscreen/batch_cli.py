@@ -3,6 +3,8 @@
 Example:
     $ psyscreen score examples/annual_export.csv --map examples/mapping.yaml \\
           --profile default -o out/results.csv
+    $ psyscreen score examples/wjx_export.csv --map mapping.yaml \\
+          --instruments phq9,gad7 -o out/scores.csv
 
 Exit codes: 0 success, 1 success with row problems (see the problems file),
 2 failure (the message says what to fix).
@@ -21,6 +23,13 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="results: .csv, .xlsx or .parquet")
     p.add_argument(
         "--profile", default="default", help="risk profile id or file (default: default)"
+    )
+    p.add_argument(
+        "--instruments",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        metavar="A,B",
+        help="score these instruments instead of a profile's battery: scores, bands and "
+        "norms where a table applies, no risk levels (e.g. phq9,gad7)",
     )
     p.add_argument(
         "--map", dest="mapping", help="mapping file (YAML): headers, answer texts, roles"
@@ -87,6 +96,7 @@ def _score(args: argparse.Namespace) -> int:
             norms=None if args.no_norms else "auto",
             progress=progress,
             workers=args.workers,
+            instruments=args.instruments,
         )
     except (BatchError, InputFileError, PseudonymKeyError) as e:
         print(f"psyscreen: error: {e}", file=sys.stderr)

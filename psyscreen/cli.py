@@ -28,6 +28,8 @@ OPTIONAL_MODULES = {
     "matplotlib": "plot",
     "dask": "dask",
     "distributed": "dask",
+    "rapidfuzz": "io",
+    "opencc": "io",
 }
 
 #: name -> (help, add_arguments, run)

@@ -14,6 +14,12 @@ with the safe loader of :mod:`psyscreen.yamlio` and checked against the publishe
 * ``keep``: further columns copied to the results unchanged (e.g. class);
 * ``encoding`` (CSV), ``sheet`` (XLSX) and ``value_labels`` (SPSS) reading options.
 
+Answer texts are compared after :func:`answer_key` (Unicode NFKC, so full-width
+characters read as half-width; traditional Chinese read as simplified; surrounding
+blanks removed; case ignored). An item that no table names (by instrument or item)
+is mapped by its instrument's own response labels (zh and en), when the definition
+declares them: a mapping may omit ``answers:`` for such instruments.
+
 Mapped codes are validated by the instrument's response scale like any other
 answer: a text that no table maps stays text and is flagged ``non_numeric``.
 
@@ -26,8 +32,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,6 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..definitions import Identifier
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+
+if TYPE_CHECKING:
+    from ..definitions import Instrument
 
 #: Roles a mapping can give a column; the results use these as column names.
 ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -124,23 +136,90 @@ class MappingSpec(_Model):
         """Export header of an item (its id when the mapping does not list it)."""
         return self.items.get(item_id, item_id)
 
-    def answer_table(self, item_id: str, instrument_id: str) -> dict[str, str]:
-        """Trimmed answer text -> code text ('' = not answered) for one item.
+    def names_answers(self, item_id: str, instrument_id: str) -> bool:
+        """Whether an answer table names the item or its instrument."""
+        return any(item_id in t.items or instrument_id in t.instruments for t in self.answers)
+
+    def answer_table(
+        self, item_id: str, instrument_id: str, labels: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Answer key (:func:`answer_key`) -> code text ('' = not answered) for one item.
 
         Tables naming the item win over tables naming its instrument; later tables
         win over earlier ones of the same kind. ``missing_answers`` apply to every item.
+        ``labels`` (see :func:`label_codes`) map the item when no table names it.
         """
-        table: dict[str, str] = {_key(t): "" for t in self.missing_answers}
+        table: dict[str, str] = {answer_key(t): "" for t in self.missing_answers}
+        if labels and not self.names_answers(item_id, instrument_id):
+            table.update(labels)
         for by_item in (False, True):
             for t in self.answers:
                 hit = item_id in t.items if by_item else instrument_id in t.instruments
                 if hit:
-                    table.update({_key(k): _code_text(v) for k, v in t.codes.items()})
+                    table.update({answer_key(k): _code_text(v) for k, v in t.codes.items()})
         return table
 
 
-def _key(text: Any) -> str:
-    return str(text).strip()
+@functools.lru_cache(maxsize=1 << 16)
+def answer_key(text: Any) -> str:
+    """An answer text as compared with mapping and label texts.
+
+    NFKC (full-width letters, digits and punctuation as half-width), traditional
+    Chinese as simplified (OpenCC ``t2s`` tables), blanks around removed, case folded.
+
+    Example:
+        >>> answer_key(" 一半以上的天數　"), answer_key("Not At All"), answer_key("１")
+        ('一半以上的天数', 'not at all', '1')
+    """
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    if any(ord(c) > 0x2E7F for c in s):  # CJK: the converter is only needed then
+        s = _t2s().convert(s)
+    return s.casefold()
+
+
+def did_you_mean(name: str, choices: Sequence[str], limit: int = 3) -> list[str]:
+    """The ``choices`` closest to ``name`` (a mistyped header), best first.
+
+    Compared by :func:`answer_key` with rapidfuzz's ``WRatio`` (a library scorer that
+    handles reordered and partial text); only candidates scoring 70 or more.
+
+    Example:
+        >>> did_you_mean("学好", ["学号", "姓名", "性别"])
+        ['学号']
+    """
+    from rapidfuzz import fuzz, process
+
+    keys = {answer_key(c): c for c in choices}
+    hits = process.extract(
+        answer_key(name), list(keys), scorer=fuzz.WRatio, limit=limit, score_cutoff=70
+    )
+    return [keys[k] for k, _score, _ in hits]
+
+
+@functools.cache
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def label_codes(inst: Instrument, item_id: str) -> dict[str, str]:
+    """Answer key -> code text from the item's response-scale labels (zh and en).
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> label_codes(load_instrument("phq9"), "phq9_1")["好几天"]
+        '1'
+    """
+    rs = inst.response_scales[inst.item(item_id).response_scale]
+    labelled = [(code, text) for code, text in rs.labels.items()]
+    labelled += [(c.code, c.label) for c in rs.codes if c.label is not None]
+    out: dict[str, str] = {}
+    for code, text in labelled:
+        for t in (text.zh, text.en):
+            if t:
+                out[answer_key(t)] = str(code)
+    return out
 
 
 def _code_text(v: float | None) -> str:
@@ -245,20 +324,29 @@ def _recode(cat: pd.Series, new_categories: list[str]) -> pd.Series:
 def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     """Translate one item column by ``table`` (trimmed text -> code text).
 
-    Numeric columns without a table pass through unchanged (fast path).
+    Cells are looked up by :func:`answer_key`; a text the table lacks is kept.
+    Numeric columns pass through unchanged (fast path) unless the table maps numbers.
 
     Example:
-        >>> map_answers(pd.Series(["从不", " 经常", "?"]), {"从不": "0", "经常": "2"}).tolist()
+        >>> map_answers(pd.Series(["从不", " 經常", "?"]), {"从不": "0", "经常": "2"}).tolist()
         ['0', '2', '?']
     """
-    if not table and pd.api.types.is_numeric_dtype(col.dtype):
+    if pd.api.types.is_numeric_dtype(col.dtype) and not any(_numeric(k) for k in table):
         return col
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
     ):
         # text categories: translate the few distinct answers in one recode
         texts = (_cell_text(c) for c in col.cat.categories)
-        return _recode(col, [table.get(t, t) for t in texts])
+        return _recode(col, [table.get(answer_key(t), t) for t in texts])
     cat = as_text_category(col)
     cats = list(cat.cat.categories)
-    return _recode(cat, [table.get(c, c) for c in cats])
+    return _recode(cat, [table.get(answer_key(c), c) for c in cats])
+
+
+def _numeric(key: str) -> bool:
+    try:
+        float(key)
+    except ValueError:
+        return False
+    return True
