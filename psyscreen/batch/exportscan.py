@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from .io import Source, open_source
+from .io import Source
 from .mapping import as_text_category
 
 #: distinct texts remembered per column (answer columns have a handful)
@@ -67,8 +66,8 @@ def shown(text: str, limit: int = MAX_TEXT) -> str:
     """An answer text cut for a report.
 
     Example:
-        >>> shown("好几天"), shown("x" * 50)[-3:]
-        ('好几天', 'x…')
+        >>> shown("好几天"), len(shown("x" * 50)), shown("x" * 50)[-1]
+        ('好几天', 40, '…')
     """
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -95,8 +94,3 @@ def scan_texts(
         if max_rows is not None and rows >= max_rows:
             break
     return out, rows
-
-
-def open_export(path: str | Path, encoding: str | None = None, sheet: str | None = None) -> Source:
-    """Open an export for scanning (the readers of :func:`psyscreen.batch.io.open_source`)."""
-    return open_source(path, encoding=encoding, sheet=sheet)

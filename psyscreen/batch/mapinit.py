@@ -138,8 +138,7 @@ def role_of(header: str) -> tuple[str, float] | None:
 
     ``name`` and ``platform`` are recognised only to be left out of the mapping.
     """
-    _, intro, text = header_parts(header)
-    key = _compact(text)
+    key = _compact(header_parts(header)[2])
     if not key or re.fullmatch(r"第?\d+题?", key):
         return None
     if key in {_compact(p) for p in PLATFORM_COLUMNS}:
@@ -494,9 +493,11 @@ def propose_mapping(
     are read, at most ``sample_rows`` rows.
 
     Example:
-        >>> p = propose_mapping("examples/wjx_export.csv", instruments=["phq9", "gad7"])  # doctest: +SKIP
-        >>> p.found  # doctest: +SKIP
-        ['phq9', 'gad7']
+        >>> p = propose_mapping(
+        ...     "examples/wjx_export.csv", instruments=["phq9", "gad7"]
+        ... )  # doctest: +SKIP
+        >>> p.found, p.unmatched  # doctest: +SKIP
+        (['phq9', 'gad7'], ['10、你还有什么想对老师说的吗？'])
     """
     from ..registry import load_instrument
     from ..risk import load_profile

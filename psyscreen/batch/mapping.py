@@ -181,7 +181,7 @@ def did_you_mean(name: str, choices: Sequence[str], limit: int = 3) -> list[str]
     """The ``choices`` closest to ``name`` (a mistyped header), best first.
 
     Compared by :func:`answer_key` with rapidfuzz's ``WRatio`` (a library scorer that
-    handles reordered and partial text); only candidates scoring 70 or more.
+    handles reordered and partial text); only candidates scoring 50 or more.
 
     Example:
         >>> did_you_mean("学好", ["学号", "姓名", "性别"])
@@ -191,7 +191,7 @@ def did_you_mean(name: str, choices: Sequence[str], limit: int = 3) -> list[str]
 
     keys = {answer_key(c): c for c in choices}
     hits = process.extract(
-        answer_key(name), list(keys), scorer=fuzz.WRatio, limit=limit, score_cutoff=70
+        answer_key(name), list(keys), scorer=fuzz.WRatio, limit=limit, score_cutoff=50
     )
     return [keys[k] for k, _score, _ in hits]
 
