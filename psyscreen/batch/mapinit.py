@@ -104,6 +104,12 @@ CLOSE = 3.0
 SAMPLE_ROWS = 100_000
 
 _ALIASES = Path(__file__).with_name("header_aliases.yaml")
+#: a question number at the start of a header: 8、 / Q8. / 第8题 / (8)
+_NUMBER = re.compile(
+    r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*"
+)
+#: between a matrix question's intro and its row text
+_SEPARATORS = re.compile(r"—+|–|:|→|\s-\s")
 
 
 # ---------------------------------------------------------------------------
@@ -116,12 +122,10 @@ def header_parts(header: str) -> tuple[str | None, str | None, str]:
     ``8、intro—text`` (问卷星 matrix question), ``Q8. text``, ``第8题 text``, ``(8) text``.
     """
     key = answer_key(header)
-    m = re.match(
-        r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*", key
-    )
+    m = _NUMBER.match(key)
     number = next((g for g in m.groups() if g), None) if m else None
     rest = key[m.end() :] if m else key
-    parts = [p.strip() for p in re.split(r"—+|–|:|→|\s-\s", rest) if p.strip()]
+    parts = [p.strip() for p in _SEPARATORS.split(rest) if p.strip()]
     if not parts:
         return number, None, rest.strip()
     intro = ",".join(parts[:-1]) or None
@@ -211,13 +215,30 @@ def _numbered(header: str, inst: Instrument) -> tuple[str, str] | None:
     return None
 
 
+def _segments(header: str) -> list[str]:
+    """The header's item text, and the item text with the parts before it (an item's own
+    wording may contain a separator, e.g. "Feeling bad about yourself - or that ...")."""
+    key = answer_key(header)
+    m = _NUMBER.match(key)
+    rest = key[m.end() :] if m else key
+    parts = [p.strip() for p in _SEPARATORS.split(rest) if p.strip()] or [rest.strip()]
+    seps = _SEPARATORS.findall(rest)
+    out = [parts[-1]]
+    for k in range(len(parts) - 2, -1, -1):
+        out.append(parts[k] + (seps[k] if k < len(seps) else " ") + out[-1])
+    return out
+
+
 def _text_score(header: str, phrases: list[str]) -> tuple[float, str]:
     from rapidfuzz import fuzz
 
-    _, _, text = header_parts(header)
     best, how, hits = 0.0, "", 0
     for p in phrases:
-        s = float(fuzz.WRatio(text, p))
+        s = 0.0
+        for text in _segments(header):
+            # a key phrase may lie inside a longer header (partial match), but a header
+            # shorter than the phrase is compared whole: "情绪" is not "情绪低落"
+            s = max(s, float(fuzz.WRatio(text, p) if len(text) >= len(p) else fuzz.ratio(text, p)))
         if s >= ACTIVE_SCORE:
             hits += 1
         if s > best:
