@@ -188,7 +188,9 @@ _RENAMES = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rename=_RENAMES, order=st.randoms(use_true_random=False))
 def test_renaming_or_reordering_columns_never_changes_the_scores(tmp_path_factory, rename, order):
     from opencc import OpenCC

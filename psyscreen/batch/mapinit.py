@@ -46,7 +46,7 @@ import numpy as np
 from ..definitions import Instrument
 from ..yamlio import read_yaml
 from .exportscan import ColumnTexts, scan_texts, shown
-from .mapping import MappingSpec, answer_key, label_codes, parse_mapping
+from .mapping import QUESTION_NUMBER, MappingSpec, answer_key, label_codes, parse_mapping
 
 #: role -> header names (compared after answer_key, punctuation and blanks removed);
 #: a role's first names are its own, later ones (weight 0.9) stand in for it
@@ -104,10 +104,6 @@ CLOSE = 3.0
 SAMPLE_ROWS = 100_000
 
 _ALIASES = Path(__file__).with_name("header_aliases.yaml")
-#: a question number at the start of a header: 8、 / Q8. / 第8题 / (8)
-_NUMBER = re.compile(
-    r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*"
-)
 #: between a matrix question's intro and its row text
 _SEPARATORS = re.compile(r"—+|–|:|→|\s-\s")
 
@@ -122,7 +118,7 @@ def header_parts(header: str) -> tuple[str | None, str | None, str]:
     ``8、intro—text`` (问卷星 matrix question), ``Q8. text``, ``第8题 text``, ``(8) text``.
     """
     key = answer_key(header)
-    m = _NUMBER.match(key)
+    m = QUESTION_NUMBER.match(key)
     number = next((g for g in m.groups() if g), None) if m else None
     rest = key[m.end() :] if m else key
     parts = [p.strip() for p in _SEPARATORS.split(rest) if p.strip()]
@@ -219,7 +215,7 @@ def _segments(header: str) -> list[str]:
     """The header's item text, and the item text with the parts before it (an item's own
     wording may contain a separator, e.g. "Feeling bad about yourself - or that ...")."""
     key = answer_key(header)
-    m = _NUMBER.match(key)
+    m = QUESTION_NUMBER.match(key)
     rest = key[m.end() :] if m else key
     parts = [p.strip() for p in _SEPARATORS.split(rest) if p.strip()] or [rest.strip()]
     seps = _SEPARATORS.findall(rest)

@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,6 +161,12 @@ class MappingSpec(_Model):
         return table
 
 
+#: a question number at the start of a header (after answer_key): 8、 / Q8. / 第8题 / (8)
+QUESTION_NUMBER = re.compile(
+    r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*"
+)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def answer_key(text: Any) -> str:
     """An answer text as compared with mapping and label texts.
@@ -184,16 +191,26 @@ def did_you_mean(name: str, choices: Sequence[str], limit: int = 3) -> list[str]
     handles reordered and partial text); only candidates scoring 50 or more.
 
     Example:
-        >>> did_you_mean("学好", ["学号", "姓名", "性别"])
-        ['学号']
+        >>> did_you_mean("学好", ["1、学号", "2、姓名", "3、性别"])
+        ['1、学号']
     """
     from rapidfuzz import fuzz, process
 
-    keys = {answer_key(c): c for c in choices}
-    hits = process.extract(
-        answer_key(name), list(keys), scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-    )
-    return [keys[k] for k, _score, _ in hits]
+    def bare(text: str) -> str:  # without a question number ("5、年级" -> "年级")
+        key = answer_key(text)
+        m = QUESTION_NUMBER.match(key)
+        return key[m.end() :] if m else key
+
+    keys: dict[str, str] = {}
+    for c in choices:
+        keys.setdefault(answer_key(c), c)
+        keys.setdefault(bare(c), c)
+    hits = process.extract(bare(name), list(keys), scorer=fuzz.WRatio, limit=None, score_cutoff=50)
+    out: list[str] = []
+    for k, _score, _ in hits:
+        if keys[k] not in out:
+            out.append(keys[k])
+    return out[:limit]
 
 
 @functools.cache
