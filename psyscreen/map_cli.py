@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import EXIT_FAILURE, EXIT_OK, EXIT_ROW_PROBLEMS, command
+from .cli import EXIT_FAILURE, EXIT_OK, EXIT_ROW_PROBLEMS, HelpFormatter, command
 
 
 def _instruments(text: str) -> list[str]:
@@ -50,7 +50,7 @@ def _map_args(p: argparse.ArgumentParser) -> None:
         description="Propose a mapping file: every decision is explained in a YAML comment; "
         "unsure matches are written commented out with the alternatives.",
         epilog="example:\n  psyscreen map init export.csv --instruments phq9,gad7 -o mapping.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     init.add_argument("export", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
     init.add_argument("-o", "--output", required=True, help="mapping file to write (YAML)")
@@ -68,7 +68,7 @@ def _map_args(p: argparse.ArgumentParser) -> None:
         description="Check a mapping against an export without scoring or writing anything.",
         epilog="example:\n  psyscreen map check export.csv --map mapping.yaml "
         "--instruments phq9,gad7",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     check.add_argument("export", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
     check.add_argument("--map", dest="mapping", required=True, help="mapping file (YAML)")
