@@ -172,3 +172,15 @@ def test_a_mistyped_header_gets_did_you_mean(tmp_path):
             instruments=INSTRUMENTS,
             report=False,
         )
+
+
+def test_free_text_in_an_item_column_is_never_printed(tmp_path):
+    df, hand = make_wjx(60, "text")
+    # a mistaken mapping: the free-text question as gad7_7
+    free = "10、你还有什么想对老师说的吗？"
+    df[free] = [f"合成文本{k}" for k in range(60)]
+    hand["items"]["gad7_7"] = free
+    rep = check_mapping(_export(tmp_path, df), _mapping(tmp_path, hand), instruments=INSTRUMENTS)
+    text = rep.text("en")
+    assert "looks like free text (not shown)" in text
+    assert "合成文本" not in text

@@ -221,3 +221,10 @@ def test_renaming_or_reordering_columns_never_changes_the_scores(tmp_path_factor
     export = _write(renamed[cols], tmp / "renamed.csv")
     got = _score(export, _proposed(export, tmp), tmp / "renamed_out.csv")
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_free_text_in_a_matched_column_is_never_written(tmp_path):
+    df, hand = make_wjx(60, "text")
+    df[hand["items"]["phq9_1"]] = [f"合成文本{k}" for k in range(60)]
+    text = propose_mapping(_write(df, tmp_path / "f.csv"), instruments=INSTRUMENTS).text
+    assert "looks like free text" in text and "合成文本" not in text

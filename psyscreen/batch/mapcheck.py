@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..definitions import Instrument
 from .exportscan import ColumnTexts, shown
+from .mapinit import MAX_UNMAPPED_SHOWN
 from .mapping import MappingSpec, answer_key, did_you_mean, label_codes, map_answers
 
 #: finding kind -> (en, zh) title; ``info`` kinds do not fail the check
@@ -228,18 +229,29 @@ def _column_findings(
     valid = _valid_codes(inst, item)
     rs = inst.response_scales[inst.item(item).response_scale]
     mapped: set[int] = set()
+    unmapped: list[Finding] = []
     for t in texts.texts:
         code = table.get(answer_key(t), t)
         if code == "":
             continue
         if code not in valid:
-            out.append(
+            unmapped.append(
                 Finding(
                     "unmapped_text", f"{item} ({header!r})", f"{shown(t)!r} × {texts.counts[t]}"
                 )
             )
         if _is_number(code):
             mapped.add(int(float(code)))
+    if len(unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
+        n = sum(texts.counts[t] for t in texts.texts if table.get(answer_key(t), t) not in valid)
+        unmapped = [
+            Finding(
+                "unmapped_text",
+                f"{item} ({header!r})",
+                f"{len(unmapped)} different texts in {n} cells: looks like free text (not shown)",
+            )
+        ]
+    out += unmapped
     if texts.other:
         out.append(
             Finding(

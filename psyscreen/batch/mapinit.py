@@ -100,6 +100,8 @@ ACTIVE_SCORE = 85.0
 MIN_SCORE = 60.0
 #: a second candidate within this many points makes a match ambiguous
 CLOSE = 3.0
+#: more distinct unmapped texts than this in a column: free text, none is shown
+MAX_UNMAPPED_SHOWN = 20
 #: rows of the export sampled for answer texts
 SAMPLE_ROWS = 100_000
 
@@ -336,7 +338,8 @@ def _by_position(headers, instruments, s, how, col) -> None:
         toks = _tokens(inst)
         for i, h in enumerate(headers):
             c = _compact(h)
-            if any(t in c for t in toks) and not re.search(r"\d+$", c.replace(toks[0], "")):
+            named = any(t in c for t in toks) and not re.search(r"\d", c.replace(toks[0], ""))
+            if named and s[i].max() < ACTIVE_SCORE:  # names the instrument, is no item
                 blocks.append((i + 1, i + 1 + len(inst.items), f"after intro column {h!r}"))
     for start, end, why in blocks:
         for inst in instruments:
@@ -460,6 +463,13 @@ def plan_answers(
         else:
             near = [f"{lab}={labels[lab]}" for sc, lab in scored[:3] if sc >= 50]
             plan.unmapped.append((t, rest[t], near))
+    if len(plan.unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
+        n = sum(c for _, c, _ in plan.unmapped)
+        plan.notes.append(
+            f"{len(plan.unmapped)} different texts ({n} cells) match no label: this looks like "
+            "free text, not answer options (not shown); check the column"
+        )
+        plan.unmapped = []
     return plan, missing
 
 
