@@ -184,3 +184,13 @@ def test_free_text_in_an_item_column_is_never_printed(tmp_path):
     text = rep.text("en")
     assert "looks like free text (not shown)" in text
     assert "合成文本" not in text
+
+
+def test_answer_texts_that_read_alike_with_different_codes_are_refused():
+    from psyscreen.batch.mapping import parse_mapping
+    from psyscreen.yamlio import DefinitionError
+
+    with pytest.raises(DefinitionError, match="read as the same text"):
+        parse_mapping({"answers": [{"instruments": ["asq"], "codes": {"是": 1, "是 ": 0}}]})
+    spec = parse_mapping({"answers": [{"instruments": ["asq"], "codes": {"是": 1, "是 ": 1}}]})
+    assert spec.answer_table("asq_1", "asq")["是"] == "1"

@@ -92,6 +92,15 @@ class AnswerTable(_Model):
     def _target(self) -> AnswerTable:
         if not (self.instruments or self.items):
             raise ValueError("an answer table needs 'instruments' or 'items'")
+        seen: dict[str, tuple[str, float | None]] = {}
+        for text, code in self.codes.items():
+            key = answer_key(text)
+            if key in seen and seen[key][1] != code:
+                raise ValueError(
+                    f"answer texts {seen[key][0]!r} and {text!r} read as the same text "
+                    "(width, traditional/simplified and case are ignored) but have different codes"
+                )
+            seen[key] = (text, code)
         return self
 
 
