@@ -36,7 +36,14 @@ import pandas as pd
 from ..definitions import Instrument
 from .exportscan import ColumnTexts, shown
 from .mapinit import MAX_UNMAPPED_SHOWN
-from .mapping import MappingSpec, answer_key, did_you_mean, label_codes, map_answers
+from .mapping import (
+    MappingSpec,
+    answer_key,
+    did_you_mean,
+    is_number,
+    label_codes,
+    map_answers,
+)
 
 #: finding kind -> (en, zh) title; ``info`` kinds do not fail the check
 KINDS: dict[str, tuple[str, str]] = {
@@ -240,7 +247,7 @@ def _column_findings(
                     "unmapped_text", f"{item} ({header!r})", f"{shown(t)!r} × {texts.counts[t]}"
                 )
             )
-        if _is_number(code):
+        if is_number(code):
             mapped.add(int(float(code)))
     if len(unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
         n = sum(texts.counts[t] for t in texts.texts if table.get(answer_key(t), t) not in valid)
@@ -298,14 +305,6 @@ def _column_findings(
                 )
             )
     return out
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _rest_sums(inst: Instrument, codes: dict[str, np.ndarray], sums: dict[str, np.ndarray]) -> None:

@@ -357,7 +357,7 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
         >>> map_answers(pd.Series(["从不", " 經常", "?"]), {"从不": "0", "经常": "2"}).tolist()
         ['0', '2', '?']
     """
-    if pd.api.types.is_numeric_dtype(col.dtype) and not any(_numeric(k) for k in table):
+    if pd.api.types.is_numeric_dtype(col.dtype) and not any(is_number(k) for k in table):
         return col
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
@@ -370,7 +370,8 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     return _recode(cat, [table.get(answer_key(c), c) for c in cats])
 
 
-def _numeric(key: str) -> bool:
+def is_number(key: str) -> bool:
+    """Whether a text reads as a number (``float``)."""
     try:
         float(key)
     except ValueError:
