@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..definitions import Instrument
 from .exportscan import ColumnTexts, shown
-from .mapinit import MAX_UNMAPPED_SHOWN
+from .mapanswers import MAX_UNMAPPED_SHOWN
 from .mapping import (
     MappingSpec,
     answer_key,

@@ -45,8 +45,9 @@ import numpy as np
 
 from ..definitions import Instrument
 from ..yamlio import read_yaml
-from .exportscan import ColumnTexts, scan_texts, shown
-from .mapping import QUESTION_NUMBER, MappingSpec, answer_key, label_codes, parse_mapping
+from .exportscan import scan_texts, shown
+from .mapanswers import AnswerPlan, plan_answers
+from .mapping import QUESTION_NUMBER, MappingSpec, answer_key, parse_mapping
 
 #: role -> header names (compared after answer_key, punctuation and blanks removed);
 #: a role's first names are its own, later ones (weight 0.9) stand in for it
@@ -92,16 +93,12 @@ PLATFORM_COLUMNS = (
     "总分",
     "答题时长",
 )
-#: answer texts that mean "not answered" on common platforms (compared after answer_key)
-MISSING_TEXTS = ("未作答", "未答", "(跳过)", "跳过", "(空)", "空", "n/a", "-")
 #: a match is written active at or above this score (0-100) and without a close second
 ACTIVE_SCORE = 85.0
 #: below this score a header is not proposed for an item at all
 MIN_SCORE = 60.0
 #: a second candidate within this many points makes a match ambiguous
 CLOSE = 3.0
-#: more distinct unmapped texts than this in a column: free text, none is shown
-MAX_UNMAPPED_SHOWN = 20
 #: rows of the export sampled for answer texts
 SAMPLE_ROWS = 100_000
 
@@ -364,113 +361,6 @@ def _by_position(headers, instruments, s, how, col) -> None:
                 if s[i, js[k]] < 90.0:
                     s[i, js[k]] = 90.0
                     how[i, js[k]] = f"position {k + 1} of {len(ids)} in {why}"
-
-
-# ---------------------------------------------------------------------------
-# answers
-
-
-@dataclass
-class AnswerPlan:
-    """How the answer texts of one group of item columns become codes."""
-
-    instrument: str
-    items: list[str]
-    mode: str  # labels, codes, option_numbers, ambiguous_numbers, table, empty
-    codes: dict[str, float | None] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    unmapped: list[tuple[str, int, list[str]]] = field(default_factory=list)
-
-
-def _int(key: str) -> int | None:
-    m = re.fullmatch(r"[+-]?\d+(?:\.0+)?", key)
-    return int(float(key)) if m else None
-
-
-def plan_answers(
-    inst: Instrument, items: list[str], texts: dict[str, ColumnTexts]
-) -> tuple[AnswerPlan, list[str]]:
-    """(answer plan, missing-answer texts found) for items of one response scale."""
-    from rapidfuzz import fuzz
-
-    labels = label_codes(inst, items[0])
-    rs = inst.response_scales[inst.item(items[0]).response_scale]
-    pooled: dict[str, int] = {}
-    for t in texts.values():
-        for k, n in t.counts.items():
-            pooled[k] = pooled.get(k, 0) + n
-    missing = [t for t in pooled if answer_key(t) in {answer_key(m) for m in MISSING_TEXTS}]
-    rest = {t: n for t, n in pooled.items() if t not in missing}
-    plan = AnswerPlan(inst.id, items, "empty")
-    if not rest:
-        plan.notes.append("no answers in the sample")
-        return plan, missing
-    labelled = {t: labels[answer_key(t)] for t in rest if answer_key(t) in labels}
-    ints = {t: _int(answer_key(t)) for t in rest if t not in labelled}
-    numbers = {t: v for t, v in ints.items() if v is not None}
-    others = [t for t in rest if t not in labelled and t not in numbers]
-    label_list = ", ".join(
-        f"{' / '.join(t for t in (lab.zh, lab.en) if t)}={c}"
-        for c, lab in sorted(rs.labels.items())
-    )
-    if not others and not numbers:
-        plan.mode = "labels"
-        plan.notes.append(f"every text is one of {inst.id}'s own response labels ({label_list})")
-        return plan, missing
-    if not others and not labelled:
-        vals = set(numbers.values())
-        lo, hi = rs.min, rs.max
-        k = hi - lo + 1
-        extra = {str(c.code) for c in rs.codes} | {str(m) for m in rs.missing_codes}
-        plain = {v for v in vals if str(v) not in extra}
-        if plain <= set(range(lo, hi + 1)) and (lo in plain or lo >= 1):
-            plan.mode = "codes"
-            plan.notes.append(f"the cells are already codes {lo}..{hi}")
-        elif plain <= set(range(1, k + 1)) and k in plain:
-            plan.mode = "option_numbers"
-            plan.codes = {str(j): float(lo + j - 1) for j in range(1, k + 1)}
-            plan.notes.append(
-                f"the cells are 1-based option numbers 1..{k} (问卷星 '按选项序号' export): "
-                f"option j is code {lo}+j-1, assuming the options were listed in code order"
-            )
-        elif plain <= set(range(1, hi + 1)):
-            plan.mode = "ambiguous_numbers"
-            plan.codes = {str(j): float(lo + j - 1) for j in range(1, k + 1)}
-            plan.notes.append(
-                f"numbers {min(plain)}..{max(plain)} fit both codes {lo}..{hi} and option "
-                f"numbers 1..{k}: check the export settings; the table for option numbers is "
-                "written commented out"
-            )
-        else:
-            plan.mode = "codes"
-            plan.notes.append(
-                f"numbers outside {lo}..{hi} and outside 1..{k}: they will be flagged out_of_range"
-            )
-        return plan, missing
-    plan.mode = "table"
-    plan.codes = {t: float(c) for t, c in labelled.items() if _int(c) is not None}
-    for t in [*numbers, *others]:
-        scored = sorted(
-            ((float(fuzz.WRatio(answer_key(t), lab)), lab) for lab in labels),
-            reverse=True,
-        )
-        best = scored[0] if scored else (0.0, "")
-        second = scored[1][0] if len(scored) > 1 else 0.0
-        code = labels.get(best[1])
-        if best[0] >= 88 and best[0] - second >= 5 and code is not None and _int(code) is not None:
-            plan.codes[t] = float(code)
-            plan.notes.append(f"{shown(t)!r} read as label {best[1]!r} (similarity {best[0]:.0f})")
-        else:
-            near = [f"{lab}={labels[lab]}" for sc, lab in scored[:3] if sc >= 50]
-            plan.unmapped.append((t, rest[t], near))
-    if len(plan.unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
-        n = sum(c for _, c, _ in plan.unmapped)
-        plan.notes.append(
-            f"{len(plan.unmapped)} different texts ({n} cells) match no label: this looks like "
-            "free text, not answer options (not shown); check the column"
-        )
-        plan.unmapped = []
-    return plan, missing
 
 
 # ---------------------------------------------------------------------------
