@@ -228,3 +228,18 @@ def test_free_text_in_a_matched_column_is_never_written(tmp_path):
     df[hand["items"]["phq9_1"]] = [f"合成文本{k}" for k in range(60)]
     text = propose_mapping(_write(df, tmp_path / "f.csv"), instruments=INSTRUMENTS).text
     assert "looks like free text" in text and "合成文本" not in text
+
+
+def test_the_annual_example_headers_and_unsure_answer_texts(tmp_path):
+    """PHQ9_1-style headers map by id; GAD-7 texts that are not its labels stay unconfirmed."""
+    prop = propose_mapping(ROOT / "examples" / "annual_export.csv", profile="default")
+    hand = yaml.safe_load((ROOT / "examples" / "mapping.yaml").read_text(encoding="utf-8"))
+    spec = prop.spec()
+    assert spec.items == hand["items"]
+    assert spec.role_headers() == {**hand["columns"], "class": "班级"}  # kept by hand, a role now
+    assert prop.found == ["phq9", "gad7", "sdq_s", "asq"]
+    gad = [t for t in spec.answers if t.instruments == ["gad7"]]
+    assert gad and gad[0].codes == {"几乎每天": 3.0}  # the one exact label
+    for text in ("从不", "有几天", "超过一半天数"):  # not labels: listed, commented out
+        assert f'#  "{text}": ?  # not mapped' in prop.text
+    assert "closest labels: 一半以上的天数=2" in prop.text

@@ -533,16 +533,18 @@ def _render(
     tables = [p for p in plans if p.mode in ("option_numbers", "ambiguous_numbers", "table")]
     notes = [p for p in plans if p.mode not in ("option_numbers", "ambiguous_numbers", "table")]
     for p in notes:
+        which = f"{p.instrument} ({', '.join(p.items)})" if p.items else p.instrument
         for n in p.notes:
-            out.append(f"# answers of {p.instrument}: {n}")
+            out.append(f"# answers of {which}: {n}")
     if missing:
         out.append("missing_answers: [" + ", ".join(_q(m) for m in missing) + "]  # not answered")
+    usable = [p for p in tables if p.mode != "ambiguous_numbers" and p.codes]
     if tables:
-        out.append("answers:")
+        out.append("answers:" if usable else "# answers:  (nothing certain: confirm below)")
     for p in tables:
         for n in p.notes:
             out.append(f"  # {p.instrument}: {n}")
-        c = "#  " if p.mode == "ambiguous_numbers" else ""
+        c = "" if p in usable else "#  "
         target = f"items: [{', '.join(p.items)}]" if p.items else f"instruments: [{p.instrument}]"
         out.append(f"  {c}- {target}")
         out.append(f"  {c}  codes:")
