@@ -21,9 +21,7 @@ from .cli import EXIT_FAILURE, command
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
     p.add_argument("-o", "--output", required=True, help="results: .csv, .xlsx or .parquet")
-    p.add_argument(
-        "--profile", default="default", help="risk profile id or file (default: default)"
-    )
+    p.add_argument("--profile", help="risk profile id or file (default: default)")
     p.add_argument(
         "--instruments",
         type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
@@ -77,11 +75,18 @@ def _score(args: argparse.Namespace) -> int:
     from .batch.privacy import PseudonymKeyError
 
     progress = False if args.quiet else args.progress
+    if args.profile and args.instruments:
+        print(
+            "psyscreen: error: give --profile (risk levels) or --instruments (scores only), "
+            "not both",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     try:
         res = run(
             args.input,
             args.output,
-            profile=args.profile,
+            profile=args.profile or "default",
             mapping=args.mapping,
             problems=args.problems,
             manifest=args.manifest,

@@ -80,3 +80,10 @@ def test_map_init_then_check_then_score(tmp_path, capsys):
     score = ["score", str(EXPORT), "--map", str(mapping), "--instruments", "phq9,gad7"]
     assert main([*score, "-o", str(out), "--quiet"]) == 0
     assert out.read_text(encoding="utf-8-sig").count("\n") == 301
+
+
+def test_score_refuses_profile_and_instruments_together(tmp_path, capsys):
+    args = ["score", str(EXPORT), "-o", str(tmp_path / "r.csv"), "--profile", "default"]
+    assert main([*args, "--instruments", "phq9"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()
