@@ -243,3 +243,25 @@ def test_the_annual_example_headers_and_unsure_answer_texts(tmp_path):
     for text in ("从不", "有几天", "超过一半天数"):  # not labels: listed, commented out
         assert f'#  "{text}": ?  # not mapped' in prop.text
     assert "closest labels: 一半以上的天数=2" in prop.text
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        "Q8_{k} {t}",
+        "8.{k} {t}",
+        "8({t})",
+        "第8题-{t}",
+        "{t}（单选题）",
+        "在过去两周，你有多少时候受到以下问题困扰？{t}",
+        "过去两周内：{t}。",
+    ],
+)
+def test_header_styles_of_other_platforms(style):
+    from make_wjx_example import ZH_ITEMS
+
+    insts = [load_instrument(i) for i in INSTRUMENTS]
+    ids = [i for inst in insts for i in inst.item_ids]
+    headers = [style.format(k=k + 1, t=t) for i in INSTRUMENTS for k, t in enumerate(ZH_ITEMS[i])]
+    matches, _ = match_items(headers, insts)
+    assert {(m.header, m.target) for m in matches if m.active} == set(zip(headers, ids))
