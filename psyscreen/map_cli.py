@@ -39,7 +39,9 @@ def _battery(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
     p.add_argument("--sheet", help="XLSX worksheet (default: the first)")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the report")
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of the report and comments"
+    )
 
 
 def _map_args(p: argparse.ArgumentParser) -> None:
@@ -111,6 +113,7 @@ def _init(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         sheet=args.sheet,
         sample_rows=args.sample_rows,
+        lang=args.lang,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(prop.text, encoding="utf-8")

@@ -45,7 +45,7 @@ class AnswerPlan:
     items: list[str]
     mode: str  # labels, codes, option_numbers, ambiguous_numbers, table, empty
     codes: dict[str, float | None] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (en, zh)
     unmapped: list[tuple[str, int, list[str]]] = field(default_factory=list)
 
 
@@ -70,7 +70,7 @@ def plan_answers(
     rest = {t: n for t, n in pooled.items() if t not in missing}
     plan = AnswerPlan(inst.id, items, "empty")
     if not rest:
-        plan.notes.append("no answers in the sample")
+        plan.notes.append(("no answers in the sample", "样本中没有答案"))
         return plan, missing
     labelled = {t: labels[answer_key(t)] for t in rest if answer_key(t) in labels}
     ints = {t: _int(answer_key(t)) for t in rest if t not in labelled}
@@ -82,7 +82,12 @@ def plan_answers(
     )
     if not others and not numbers:
         plan.mode = "labels"
-        plan.notes.append(f"every text is one of {inst.id}'s own response labels ({label_list})")
+        plan.notes.append(
+            (
+                f"every text is one of {inst.id}'s own response labels ({label_list})",
+                f"所有文本都是 {inst.id} 自带的选项文本（{label_list}），无需对照表",
+            )
+        )
         return plan, missing
     if not others and not labelled:
         vals = set(numbers.values())
@@ -92,26 +97,40 @@ def plan_answers(
         plain = {v for v in vals if str(v) not in extra}
         if plain <= set(range(lo, hi + 1)) and (lo in plain or lo >= 1):
             plan.mode = "codes"
-            plan.notes.append(f"the cells are already codes {lo}..{hi}")
+            plan.notes.append(
+                (f"the cells are already codes {lo}..{hi}", f"单元格已是编码 {lo}..{hi}")
+            )
         elif plain <= set(range(1, k + 1)) and k in plain:
             plan.mode = "option_numbers"
             plan.codes = {str(j): float(lo + j - 1) for j in range(1, k + 1)}
             plan.notes.append(
-                f"the cells are 1-based option numbers 1..{k} (问卷星 '按选项序号' export): "
-                f"option j is code {lo}+j-1, assuming the options were listed in code order"
+                (
+                    f"the cells are 1-based option numbers 1..{k} (问卷星 '按选项序号' export): "
+                    f"option j is code {lo}+j-1, assuming the options were listed in code order",
+                    f"单元格是从 1 开始的选项序号 1..{k}（问卷星“按选项序号”导出）：第 j 个选项"
+                    f"对应编码 {lo}+j-1，前提是选项按编码顺序排列",
+                )
             )
         elif plain <= set(range(1, hi + 1)):
             plan.mode = "ambiguous_numbers"
             plan.codes = {str(j): float(lo + j - 1) for j in range(1, k + 1)}
             plan.notes.append(
-                f"numbers {min(plain)}..{max(plain)} fit both codes {lo}..{hi} and option "
-                f"numbers 1..{k}: check the export settings; the table for option numbers is "
-                "written commented out"
+                (
+                    f"numbers {min(plain)}..{max(plain)} fit both codes {lo}..{hi} and option "
+                    f"numbers 1..{k}: check the export settings; the table for option numbers "
+                    "is written commented out",
+                    f"数字 {min(plain)}..{max(plain)} 既可能是编码 {lo}..{hi}，也可能是选项序号 "
+                    f"1..{k}：请核对导出设置；按选项序号的对照表以注释形式写出",
+                )
             )
         else:
             plan.mode = "codes"
             plan.notes.append(
-                f"numbers outside {lo}..{hi} and outside 1..{k}: they will be flagged out_of_range"
+                (
+                    f"numbers outside {lo}..{hi} and outside 1..{k}: they will be flagged "
+                    "out_of_range",
+                    f"有超出 {lo}..{hi} 和 1..{k} 的数字：计分时会标记为超出范围",
+                )
             )
         return plan, missing
     plan.mode = "table"
@@ -126,15 +145,24 @@ def plan_answers(
         code = labels.get(best[1])
         if best[0] >= 88 and best[0] - second >= 5 and code is not None and _int(code) is not None:
             plan.codes[t] = float(code)
-            plan.notes.append(f"{shown(t)!r} read as label {best[1]!r} (similarity {best[0]:.0f})")
+            plan.notes.append(
+                (
+                    f"{shown(t)!r} read as label {best[1]!r} (similarity {best[0]:.0f})",
+                    f"{shown(t)!r} 按选项 {best[1]!r} 读取（相似度 {best[0]:.0f}）",
+                )
+            )
         else:
             near = [f"{lab}={labels[lab]}" for sc, lab in scored[:3] if sc >= 50]
             plan.unmapped.append((t, rest[t], near))
     if len(plan.unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
         n = sum(c for _, c, _ in plan.unmapped)
         plan.notes.append(
-            f"{len(plan.unmapped)} different texts ({n} cells) match no label: this looks like "
-            "free text, not answer options (not shown); check the column"
+            (
+                f"{len(plan.unmapped)} different texts ({n} cells) match no label: this looks "
+                "like free text, not answer options (not shown); check the column",
+                f"{len(plan.unmapped)} 种文本（{n} 个单元格）与任何选项都不匹配：像是开放文本而"
+                "不是选项（不显示）；请核对该列",
+            )
         )
         plan.unmapped = []
     return plan, missing

@@ -192,13 +192,13 @@ def _tokens(inst: Instrument) -> list[str]:
     return sorted((n for n in names if n), key=len, reverse=True)
 
 
-def _numbered(header: str, inst: Instrument) -> tuple[str, str] | None:
+def _numbered(header: str, inst: Instrument) -> tuple[str, tuple[str, str]] | None:
     """(item id, how) when the header names the item by id or instrument + number."""
     key = answer_key(header)
     first = re.split(r"[\s:.、]+", key.strip(), maxsplit=1)[0]
     ids = set(inst.item_ids)
     if first in ids:
-        return first, f"item id {first}"
+        return first, (f"item id {first}", f"题目编号 {first}")
     compact = re.sub(r"[\s\-_.#]", "", key)
     for tok in _tokens(inst):
         m = re.match(rf"^{re.escape(tok)}(?:q|item|第)?(\d+)(?!\d)", compact)
@@ -206,7 +206,7 @@ def _numbered(header: str, inst: Instrument) -> tuple[str, str] | None:
             n = int(m.group(1))
             for it in inst.items:
                 if (it.number if it.number is not None else inst.items.index(it) + 1) == n:
-                    return it.id, f"{tok.upper()} item number {n}"
+                    return it.id, (f"{tok.upper()} item number {n}", f"{tok.upper()} 第 {n} 题")
     return None
 
 
@@ -251,8 +251,8 @@ class Match:
     target: str
     kind: str  # "item", "role", "name", "platform"
     score: float  # 0-100
-    how: str
-    alternatives: list[str] = field(default_factory=list)
+    how: tuple[str, str]  # why, in English and Chinese
+    alternatives: list[tuple[str, str]] = field(default_factory=list)  # ("header"|"item", name)
     active: bool = True
 
 
@@ -274,7 +274,7 @@ def match_items(
     if not headers or not items:
         return [], {}
     s = np.zeros((len(headers), len(items)))
-    how: dict[tuple[int, int], str] = {}
+    how: dict[tuple[int, int], tuple[str, str]] = {}
     col = {iid: j for j, (_, iid) in enumerate(items)}
     for inst in instruments:
         phrases = item_phrases(inst)
@@ -288,7 +288,7 @@ def match_items(
                 sc, p = _text_score(h, ph)
                 if sc > s[i, col[iid]]:
                     s[i, col[iid]] = sc
-                    how[i, col[iid]] = f"text like {shown(p, 24)!r}"
+                    how[i, col[iid]] = (f"text like {shown(p, 24)!r}", f"文字接近 {shown(p, 24)!r}")
     _by_position(headers, instruments, s, how, col)
     rows, cols = linear_sum_assignment(-s)
     matches: list[Match] = []
@@ -308,9 +308,9 @@ def match_items(
             for k in range(len(items))
             if k != j and s[i, k] >= max(MIN_SCORE, sc - CLOSE)
         ]
-        alts = [f"header {r!r}" for r in rivals_h[:3]] + [f"item {r}" for r in rivals_i[:3]]
+        alts = [("header", r) for r in rivals_h[:3]] + [("item", r) for r in rivals_i[:3]]
         active = sc >= ACTIVE_SCORE and not alts
-        matches.append(Match(h, iid, "item", sc, how.get((i, j), ""), alts, active))
+        matches.append(Match(h, iid, "item", sc, how.get((i, j), ("", "")), alts, active))
     for i, h in enumerate(headers):
         if not any(m.header == h for m in matches):
             best = np.argsort(-s[i])[:2]
@@ -322,14 +322,17 @@ def _by_position(headers, instruments, s, how, col) -> None:
     """Raise the score of item k for the k-th header of a block of the instrument's size."""
     n = len(headers)
     parts = [header_parts(h) for h in headers]
-    blocks: list[tuple[int, int, str]] = []  # (start, end, why)
+    blocks: list[tuple[int, int, tuple[str, str], bool]] = []  # (start, end, where, intro)
     i = 0
     while i < n:  # 问卷星 matrix questions: consecutive headers of one number and intro
         j = i
         while j + 1 < n and parts[j + 1][:2] == parts[i][:2] and parts[i][1] is not None:
             j += 1
         if j > i:
-            blocks.append((i, j + 1, f"question {parts[i][0] or ''}".strip()))
+            q = parts[i][0] or ""
+            blocks.append(
+                (i, j + 1, (f"question {q}".strip(), f"第{q}题" if q else "同一题"), False)
+            )
         i = j + 1
     for inst in instruments:  # the columns after an intro column naming the instrument
         toks = _tokens(inst)
@@ -337,8 +340,9 @@ def _by_position(headers, instruments, s, how, col) -> None:
             c = _compact(h)
             named = any(t in c for t in toks) and not re.search(r"\d", c.replace(toks[0], ""))
             if named and s[i].max() < ACTIVE_SCORE:  # names the instrument, is no item
-                blocks.append((i + 1, i + 1 + len(inst.items), f"after intro column {h!r}"))
-    for start, end, why in blocks:
+                where = (f"the columns after intro column {h!r}", f"说明列 {h!r} 之后的列")
+                blocks.append((i + 1, i + 1 + len(inst.items), where, True))
+    for start, end, where, intro in blocks:
         for inst in instruments:
             ids = inst.item_ids
             if end - start != len(ids) or end > n:
@@ -355,12 +359,15 @@ def _by_position(headers, instruments, s, how, col) -> None:
                     disagree += 1
             # every confident match in the block agrees with its position (or there are none
             # and the block names the instrument): fill the rest by position
-            if disagree or (agree == 0 and not why.startswith("after")):
+            if disagree or (agree == 0 and not intro):
                 continue
             for k, i in enumerate(range(start, end)):
                 if s[i, js[k]] < 90.0:
                     s[i, js[k]] = 90.0
-                    how[i, js[k]] = f"position {k + 1} of {len(ids)} in {why}"
+                    how[i, js[k]] = (
+                        f"position {k + 1} of {len(ids)} in {where[0]}",
+                        f"{where[1]}中的第 {k + 1}/{len(ids)} 列",
+                    )
 
 
 # ---------------------------------------------------------------------------
@@ -402,12 +409,13 @@ def propose_mapping(
     encoding: str | None = None,
     sheet: str | None = None,
     sample_rows: int = SAMPLE_ROWS,
+    lang: str = "zh",
 ) -> Proposal:
     """Propose a mapping for ``export`` (headers, then the answer texts of matched columns).
 
     ``instruments`` (ids, paths or objects) or ``profile`` (id, path or object; default
     ``default``) say which instruments to look for. Only role and matched item columns
-    are read, at most ``sample_rows`` rows.
+    are read, at most ``sample_rows`` rows. The comments are in ``lang`` (zh or en).
 
     Example:
         >>> p = propose_mapping(
@@ -436,16 +444,16 @@ def propose_mapping(
             continue
         role, conf = r
         kind = role if role in ("name", "platform") else "role"
-        m = Match(h, role, kind, conf * 100, "header name")
+        m = Match(h, role, kind, conf * 100, ("header name", "列名"))
         if kind == "role":
             prev = taken.get(role)
             if prev is not None and prev.score >= m.score:
-                prev.alternatives.append(f"header {h!r}")
+                prev.alternatives.append(("header", h))
                 m.active = False
-                m.alternatives.append(f"header {prev.header!r}")
+                m.alternatives.append(("header", prev.header))
             elif prev is not None:
                 prev.active = False
-                m.alternatives.append(f"header {prev.header!r}")
+                m.alternatives.append(("header", prev.header))
                 taken[role] = m
             else:
                 taken[role] = m
@@ -471,79 +479,180 @@ def propose_mapping(
             missing += [m for m in miss if m not in missing]
     unmatched = [h for h in rest if h not in {m.header for m in items}]
     text = _render(
-        export, prof, insts, roles, items, near, unmatched, found, partial, plans, missing, n_read
+        export,
+        prof,
+        insts,
+        roles,
+        items,
+        near,
+        unmatched,
+        found,
+        partial,
+        plans,
+        missing,
+        n_read,
+        lang,
     )
     return Proposal(text, roles + items, unmatched, found, plans, missing)
 
 
+#: message key -> (English, Chinese) for the comments of a proposal
+MESSAGES: dict[str, tuple[str, str]] = {
+    "title": (
+        "Mapping proposed by `psyscreen map init` for {file} ({what}).",
+        "由 `psyscreen map init` 为 {file} 提出的映射（{what}）。",
+    ),
+    "read": (
+        "Read every comment, fix what is wrong, then run `psyscreen map check` before scoring.",
+        "请逐条阅读注释并改正错误；计分前先运行 `psyscreen map check`。",
+    ),
+    "unsure": (
+        "Lines starting with '#  ' are proposals psyscreen was not sure of: confirm one by\n"
+        "removing its '#'. Confidence is 0-1 (1 = the header names the item or role exactly).",
+        "以 '#  ' 开头的行是 psyscreen 没有把握的提议：确认时去掉行首的 '#'。\n"
+        "置信度为 0-1（1 = 表头准确写出了题目或角色）。",
+    ),
+    "sample": (
+        "Answer texts were read from the first {n} rows of the matched columns only.",
+        "答案文本只读取了已匹配列的前 {n} 行。",
+    ),
+    "profile": ("profile {id}", "方案 {id}"),
+    "instruments": ("instruments {ids}", "量表 {ids}"),
+    "name": (
+        "{h}: recognised as a name column and deliberately not read (names never go into results)",
+        "{h}：识别为姓名列，有意不读取（姓名不会进入结果）",
+    ),
+    "platform": (
+        "{h}: a survey-platform column, not needed for scoring",
+        "{h}：问卷平台自带的列，计分不需要",
+    ),
+    "why": ("confidence {c:.2f}, {how}", "置信度 {c:.2f}，{how}"),
+    "alts": ("; also: {alts}", "；其他候选：{alts}"),
+    "header": ("header {x!r}", "表头 {x!r}"),
+    "item": ("item {x}", "题目 {x}"),
+    "no_roles": ("no id, sex, date or grade column recognised", "未识别出学号、性别、日期或年级列"),
+    "instrument": (
+        "{id} ({title}): {n} of {total} items",
+        "{id}（{title}）：{total} 题中匹配了 {n} 题",
+    ),
+    "lacking": ("{id}: no confident column for {items}", "{id}：以下题目没有有把握的列：{items}"),
+    "no_items": ("no item column matched with confidence", "没有有把握匹配的题目列"),
+    "answers_of": ("answers of {which}: {note}", "{which} 的答案：{note}"),
+    "missing": ("not answered", "表示未作答"),
+    "nothing_certain": (
+        "(nothing certain: confirm the tables below)",
+        "（没有确定的对照：请确认下面的对照表）",
+    ),
+    "not_mapped": ("not mapped ({n} cells); {hint}", "未映射（{n} 个单元格）；{hint}"),
+    "closest": ("closest labels: {labels}", "最接近的选项：{labels}"),
+    "none_close": ("no label is close", "没有接近的选项"),
+    "unmatched": ("Headers not matched (not read):", "未匹配的表头（未读取）："),
+    "nearest": (" (nearest items: {items})", "（最接近的题目：{items}）"),
+    "profile_lacks": (
+        "Profile {id} needs {ids}, not (fully) found in this export: choose another profile\n"
+        "(psyscreen profiles) or score without risk levels with --instruments.",
+        "方案 {id} 需要 {ids}，但导出文件中没有（完整）找到：请选择其他方案\n"
+        "（psyscreen profiles），或用 --instruments 只计分不分级。",
+    ),
+    "next": (
+        "Next: psyscreen map check EXPORT --map THIS_FILE{extra}",
+        "下一步：psyscreen map check 导出文件 --map 本文件{extra}",
+    ),
+    "partly": ("Partly found (fix before scoring): {ids}", "只找到部分题目（计分前请修正）：{ids}"),
+}
+
+
 def _render(
-    export, prof, insts, roles, items, near, unmatched, found, partial, plans, missing, n_read
+    export,
+    prof,
+    insts,
+    roles,
+    items,
+    near,
+    unmatched,
+    found,
+    partial,
+    plans,
+    missing,
+    n_read,
+    lang="zh",
 ) -> str:
+    zh = lang == "zh"
+
+    def say(key: str, **kw: Any) -> str:
+        return MESSAGES[key][1 if zh else 0].format(**kw)
+
+    def comment(key: str, indent: str = "", **kw: Any) -> list[str]:
+        return [f"{indent}# {line}" for line in say(key, **kw).split("\n")]
+
+    def why(m: Match) -> str:
+        text = say("why", c=m.score / 100, how=m.how[1 if zh else 0])
+        if m.alternatives:
+            text += say("alts", alts=", ".join(say(k, x=x) for k, x in m.alternatives))
+        return text
+
     what = (
-        f"profile {prof.id}"
+        say("profile", id=prof.id)
         if prof is not None
-        else "instruments " + ", ".join(i.id for i in insts)
+        else say("instruments", ids=", ".join(i.id for i in insts))
     )
     out = [
-        f"# Mapping proposed by `psyscreen map init` for {Path(export).name} ({what}).",
-        "# Read every comment, fix what is wrong, then run `psyscreen map check` before scoring.",
-        "# Lines starting with '#  ' are proposals psyscreen was not sure of: confirm one by",
-        "# removing its '#'. Confidence is 0-1 (1 = the header names the item or role exactly).",
-        f"# Answer texts were read from the first {n_read} rows of the matched columns only.",
+        *comment("title", file=Path(export).name, what=what),
+        *comment("read"),
+        *comment("unsure"),
+        *comment("sample", n=n_read),
         "mapping_version: 1",
         "columns:",
     ]
     for m in roles:
-        if m.kind == "name":
-            out.append(
-                f"  # {_q(m.header)}: recognised as a name column and deliberately not read "
-                "(names never go into results)"
-            )
-        elif m.kind == "platform":
-            out.append(f"  # {_q(m.header)}: a survey-platform column, not needed for scoring")
+        if m.kind in ("name", "platform"):
+            out += comment(m.kind, "  ", h=_q(m.header))
         else:
-            line = f"{m.target}: {_q(m.header)}"
-            why = f"confidence {m.score / 100:.2f}, {m.how}"
-            if m.alternatives:
-                why += "; also: " + ", ".join(m.alternatives)
-            out.append(f"  {line}  # {why}" if m.active else f"  #  {line}  # {why}")
+            line = f"{m.target}: {_q(m.header)}  # {why(m)}"
+            out.append(f"  {line}" if m.active else f"  #  {line}")
     if not any(m.kind == "role" and m.active for m in roles):
-        out[out.index("columns:")] = "columns: {}  # no id, sex, date or grade column recognised"
+        out[out.index("columns:")] = f"columns: {{}}  # {say('no_roles')}"
     out.append("items:")
-    by_inst = {i.id: [m for m in items if m.target in i.item_ids] for i in insts}
     any_item = False
     for inst in insts:
-        ms = sorted(by_inst[inst.id], key=lambda m: inst.item_ids.index(m.target))
+        ms = sorted(
+            (m for m in items if m.target in inst.item_ids),
+            key=lambda m: inst.item_ids.index(m.target),
+        )
         got = {m.target for m in ms if m.active}
-        out.append(
-            f"  # {inst.id} ({inst.title.best('zh')}): {len(got)} of {len(inst.items)} items"
+        out += comment(
+            "instrument",
+            "  ",
+            id=inst.id,
+            title=inst.title.best(lang),
+            n=len(got),
+            total=len(inst.items),
         )
         for m in ms:
-            line = f"{m.target}: {_q(m.header)}"
-            why = f"confidence {m.score / 100:.2f}, {m.how}"
-            if m.alternatives:
-                why += "; close alternatives: " + ", ".join(m.alternatives)
-            out.append(f"  {line}  # {why}" if m.active else f"  #  {line}  # {why}")
+            line = f"{m.target}: {_q(m.header)}  # {why(m)}"
+            out.append(f"  {line}" if m.active else f"  #  {line}")
             any_item = any_item or m.active
         lacking = [x for x in inst.item_ids if x not in got]
         if lacking and len(lacking) < len(inst.item_ids):
-            out.append(f"  # {inst.id}: no confident column for {', '.join(lacking)}")
+            out += comment("lacking", "  ", id=inst.id, items=", ".join(lacking))
     if not any_item:
-        out[out.index("items:")] = "items: {}  # no item column matched with confidence"
+        out[out.index("items:")] = f"items: {{}}  # {say('no_items')}"
     tables = [p for p in plans if p.mode in ("option_numbers", "ambiguous_numbers", "table")]
-    notes = [p for p in plans if p.mode not in ("option_numbers", "ambiguous_numbers", "table")]
-    for p in notes:
+    for p in plans:
+        if p in tables:
+            continue
         which = f"{p.instrument} ({', '.join(p.items)})" if p.items else p.instrument
         for n in p.notes:
-            out.append(f"# answers of {which}: {n}")
+            out += comment("answers_of", which=which, note=n[1 if zh else 0])
     if missing:
-        out.append("missing_answers: [" + ", ".join(_q(m) for m in missing) + "]  # not answered")
+        texts = ", ".join(_q(m) for m in missing)
+        out.append(f"missing_answers: [{texts}]  # {say('missing')}")
     usable = [p for p in tables if p.mode != "ambiguous_numbers" and p.codes]
     if tables:
-        out.append("answers:" if usable else "# answers:  (nothing certain: confirm below)")
+        out.append("answers:" if usable else f"# answers:  {say('nothing_certain')}")
     for p in tables:
         for n in p.notes:
-            out.append(f"  # {p.instrument}: {n}")
+            out.append(f"  # {p.instrument}: {n[1 if zh else 0]}")
         c = "" if p in usable else "#  "
         target = f"items: [{', '.join(p.items)}]" if p.items else f"instruments: [{p.instrument}]"
         out.append(f"  {c}- {target}")
@@ -551,23 +660,18 @@ def _render(
         for t, v in p.codes.items():
             out.append(f"  {c}    {_q(t)}: {_num(v)}")
         for t, n, alts in p.unmapped:
-            hint = f"closest labels: {', '.join(alts)}" if alts else "no label is close"
-            out.append(f"      #  {_q(shown(t))}: ?  # not mapped ({n} cells); {hint}")
+            hint = say("closest", labels=", ".join(alts)) if alts else say("none_close")
+            out.append(f"      #  {_q(shown(t))}: ?  # {say('not_mapped', n=n, hint=hint)}")
     if unmatched:
-        out.append("# Headers not matched (not read):")
+        out += comment("unmatched")
         for h in unmatched:
-            hint = f" (nearest items: {', '.join(near[h])})" if near.get(h) else ""
+            hint = say("nearest", items=", ".join(near[h])) if near.get(h) else ""
             out.append(f"#   {_q(shown(h, 80))}{hint}")
     if prof is not None and len(found) < len(insts):
-        lacking = [i.id for i in insts if i.id not in found]
-        out.append(
-            f"# Profile {prof.id} needs {', '.join(lacking)}, not (fully) found in this export: "
-            "choose another profile (psyscreen profiles) or score without risk levels:"
-        )
-    out.append(
-        "# Next: psyscreen map check EXPORT --map THIS_FILE"
-        + (f" --instruments {','.join(found)}" if prof is None or len(found) < len(insts) else "")
-    )
+        lacking = ", ".join(i.id for i in insts if i.id not in found)
+        out += comment("profile_lacks", id=prof.id, ids=lacking)
+    scores_only = prof is None or len(found) < len(insts)
+    out += comment("next", extra=f" --instruments {','.join(found)}" if scores_only else "")
     if partial:
-        out.append(f"# Partly found (fix before scoring): {', '.join(partial)}")
+        out += comment("partly", ids=", ".join(partial))
     return "\n".join(out) + "\n"
