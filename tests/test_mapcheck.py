@@ -74,7 +74,7 @@ def test_check_finds_one_based_and_reversed_columns(tmp_path):
     kinds = {(f.kind, f.subject.split()[0]) for f in rep.findings}
     assert ("one_based", "phq9_3") in kinds
     assert ("reversed", "gad7_4") in kinds
-    reversed_details = [f.detail for f in rep.findings if f.kind == "reversed"]
+    reversed_details = [f.detail[0] for f in rep.findings if f.kind == "reversed"]
     assert any("correlation" in d for d in reversed_details)
     assert any("against the instrument's labels" in d for d in reversed_details)
     assert not any(k == "reversed" and s != "gad7_4" for k, s in kinds)

@@ -66,7 +66,7 @@ class Finding:
 
     kind: str
     subject: str
-    detail: str = ""
+    detail: str | tuple[str, str] = ""  # one text, or (English, Chinese)
     suggestions: list[str] = field(default_factory=list)
 
     def line(self, lang: str = "zh") -> str:
@@ -74,8 +74,11 @@ class Finding:
         title = KINDS[self.kind][1 if lang == "zh" else 0]
         sep, open_, close = ("：", "（", "）") if lang == "zh" else (": ", " (", ")")
         text = f"{title}{sep}{self.subject}"
-        if self.detail:
-            text += f"{sep}{self.detail}"
+        detail = self.detail
+        if isinstance(detail, tuple):
+            detail = detail[1 if lang == "zh" else 0]
+        if detail:
+            text += f"{sep}{detail}"
         if self.suggestions:
             alts = " / ".join(self.suggestions)
             text += (
@@ -164,7 +167,11 @@ def check_mapping(
         gone = [i for i in inst.item_ids if spec.header(i) not in present]
         if len(gone) == len(inst.item_ids):
             needed = prof is not None and prof.entry(inst.id).required
-            why = f"profile {prof.id}" if needed else "asked for"
+            why = (
+                (f"profile {prof.id} needs it", f"方案 {prof.id} 需要")
+                if needed
+                else ("asked for with --instruments", "--instruments 中指定")
+            )
             if prof is None or needed:
                 findings.append(Finding("missing_instrument", inst.id, why))
             continue
@@ -255,14 +262,20 @@ def _column_findings(
             Finding(
                 "unmapped_text",
                 f"{item} ({header!r})",
-                f"{len(unmapped)} different texts in {n} cells: looks like free text (not shown)",
+                (
+                    f"{len(unmapped)} different texts in {n} cells: looks like free text "
+                    "(not shown)",
+                    f"{n} 个单元格中有 {len(unmapped)} 种文本：像是开放文本（不显示）",
+                ),
             )
         ]
     out += unmapped
     if texts.other:
         out.append(
             Finding(
-                "unmapped_text", f"{item} ({header!r})", f"{texts.other} cells of further texts"
+                "unmapped_text",
+                f"{item} ({header!r})",
+                (f"{texts.other} cells of further texts", f"另有 {texts.other} 个单元格的其他文本"),
             )
         )
     if rs.max + 1 in mapped and rs.min not in mapped:
@@ -271,7 +284,10 @@ def _column_findings(
             Finding(
                 "one_based",
                 f"{item} ({header!r})",
-                f"values {vals[0]}..{vals[-1]}, codes {rs.min}..{rs.max}",
+                (
+                    f"values {vals[0]}..{vals[-1]}, codes {rs.min}..{rs.max}",
+                    f"取值 {vals[0]}..{vals[-1]}，编码为 {rs.min}..{rs.max}",
+                ),
             )
         )
     labels = label_codes(inst, item)
@@ -284,24 +300,31 @@ def _column_findings(
         and table[answer_key(t)] == str(rs.min + rs.max - int(labels[answer_key(t)]))
     ]
     if flipped:
+        pairs = ", ".join(f"{shown(t)!r}->{table[answer_key(t)]}" for t in flipped[:4])
         out.append(
             Finding(
                 "reversed",
                 f"{item} ({header!r})",
-                "mapped against the instrument's labels: "
-                + ", ".join(f"{shown(t)!r}->{table[answer_key(t)]}" for t in flipped[:4]),
+                (
+                    "mapped against the instrument's labels: " + pairs,
+                    "映射与量表选项顺序相反：" + pairs,
+                ),
             )
         )
     n, x, y, xy, xx, yy = s
     if n >= MIN_ROWS_R:
         cov = xy / n - (x / n) * (y / n)
         var = (xx / n - (x / n) ** 2) * (yy / n - (y / n) ** 2)
-        if var > 0 and cov / np.sqrt(var) < REVERSED_R:
+        r = cov / np.sqrt(var) if var > 0 else 0.0
+        if r < REVERSED_R:
             out.append(
                 Finding(
                     "reversed",
                     f"{item} ({header!r})",
-                    f"item-rest correlation {cov / np.sqrt(var):.2f} over {int(n)} rows",
+                    (
+                        f"item-rest correlation {r:.2f} over {int(n)} rows",
+                        f"与同一分量表其余题目的相关系数为 {r:.2f}（{int(n)} 行）",
+                    ),
                 )
             )
     return out
