@@ -18,13 +18,18 @@ import sys
 from .cli import EXIT_FAILURE, command
 
 
+def instrument_list(text: str) -> list[str]:
+    """``--instruments phq9,gad7`` as a list of ids (or files)."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
     p.add_argument("-o", "--output", required=True, help="results: .csv, .xlsx or .parquet")
     p.add_argument("--profile", help="risk profile id or file (default: default)")
     p.add_argument(
         "--instruments",
-        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        type=instrument_list,
         metavar="A,B",
         help="score these instruments instead of a profile's battery: scores, bands and "
         "norms where a table applies, no risk levels (e.g. phq9,gad7)",

@@ -19,11 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .batch_cli import instrument_list
 from .cli import EXIT_FAILURE, EXIT_OK, EXIT_ROW_PROBLEMS, HelpFormatter, command
-
-
-def _instruments(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def _battery(p: argparse.ArgumentParser) -> None:
@@ -33,7 +30,7 @@ def _battery(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--instruments",
-        type=_instruments,
+        type=instrument_list,
         metavar="A,B",
         help="instruments to look for instead of a profile (e.g. phq9,gad7)",
     )
