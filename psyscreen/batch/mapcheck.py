@@ -201,9 +201,7 @@ def check_mapping(
         codes = {}
         for i, h in cols.items():
             texts[i].add(chunk[h])
-            codes[i] = pd.to_numeric(
-                pd.Series(map_answers(chunk[h], tables[i])).astype("object"), errors="coerce"
-            ).to_numpy(dtype=float)
+            codes[i] = _numbers(map_answers(chunk[h], tables[i]))
         for inst in checked:
             _rest_sums(inst, codes, sums)
         rows += len(chunk)
@@ -328,6 +326,15 @@ def _column_findings(
                 )
             )
     return out
+
+
+def _numbers(col: pd.Series) -> np.ndarray:
+    """Mapped answers as floats (NaN for text or blank), converting each category once."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = pd.to_numeric(pd.Series(col.cat.categories, dtype=object), errors="coerce")
+        values = np.append(cats.to_numpy(dtype=float), np.nan)
+        return values[col.cat.codes.to_numpy()]  # code -1 (missing) takes the last, NaN
+    return pd.to_numeric(col.astype(object), errors="coerce").to_numpy(dtype=float)
 
 
 def _rest_sums(inst: Instrument, codes: dict[str, np.ndarray], sums: dict[str, np.ndarray]) -> None:
