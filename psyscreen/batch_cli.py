@@ -125,4 +125,16 @@ def _score(args: argparse.Namespace) -> int:
         print(f"manifest: {res.manifest_path}", file=sys.stderr)
         if res.report is not None:
             print(f"report:   {res.report}", file=sys.stderr)
+        kinds = rows.get("problems_by_kind", {})
+        if any(k.endswith((":non_numeric", ":out_of_range")) for k in kinds):
+            check = f"psyscreen map check {args.input} --map {args.mapping or 'MAPPING'}"
+            if args.instruments:
+                check += f" --instruments {','.join(args.instruments)}"
+            elif args.profile:
+                check += f" --profile {args.profile}"
+            print(
+                f"答案文本未映射或超出范围：运行 {check} 查看是哪些文本\n"
+                f"answers not mapped or out of range: {check} names the texts",
+                file=sys.stderr,
+            )
     return res.exit_code

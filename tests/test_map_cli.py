@@ -87,3 +87,22 @@ def test_score_refuses_profile_and_instruments_together(tmp_path, capsys):
     assert main([*args, "--instruments", "phq9"]) == 2
     assert "not both" in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_score_with_unmapped_texts_points_to_map_check(tmp_path, capsys):
+    import pandas as pd
+
+    df = pd.read_csv(EXPORT, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.iloc[0, 11] = "一半以上天数"
+    export = tmp_path / "e.csv"
+    df.to_csv(export, index=False, encoding="utf-8-sig")
+    mapping = ROOT / "examples" / "wjx_mapping.yaml"
+    args = ["score", str(export), "--map", str(mapping), "--instruments", "phq9,gad7"]
+    assert main([*args, "-o", str(tmp_path / "r.csv"), "--no-report"]) == 1
+    err = capsys.readouterr().err
+    assert f"psyscreen map check {export} --map {mapping} --instruments phq9,gad7" in err
+    assert (
+        main(["map", "check", str(export), "--map", str(mapping), "--instruments", "phq9,gad7"])
+        == 1
+    )
+    assert "'一半以上天数' × 1" in capsys.readouterr().out

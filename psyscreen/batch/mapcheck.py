@@ -247,11 +247,13 @@ def _column_findings(
         if code == "":
             continue
         if code not in valid:
-            unmapped.append(
-                Finding(
-                    "unmapped_text", f"{item} ({header!r})", f"{shown(t)!r} × {texts.counts[t]}"
+            detail = f"{shown(t)!r} × {texts.counts[t]}"
+            if is_number(code):  # a number the mapping lets through, outside the scale
+                detail = (
+                    f"{detail}, not a code of {rs.min}..{rs.max}",
+                    f"{detail}，不是 {rs.min}..{rs.max} 的编码",
                 )
-            )
+            unmapped.append(Finding("unmapped_text", f"{item} ({header!r})", detail))
         if is_number(code):
             mapped.add(int(float(code)))
     if len(unmapped) > MAX_UNMAPPED_SHOWN:  # free text, not answer options: show none
