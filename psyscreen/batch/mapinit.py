@@ -92,6 +92,11 @@ PLATFORM_COLUMNS = (
     "ip地址",
     "总分",
     "答题时长",
+    "response",
+    "responseno",
+    "timetaken",
+    "duration",
+    "ipaddress",
 )
 #: a match is written active at or above this score (0-100) and without a close second
 ACTIVE_SCORE = 85.0
@@ -228,9 +233,10 @@ def _text_score(header: str, phrases: list[str]) -> tuple[float, str]:
     from rapidfuzz import fuzz
 
     best, how, hits = 0.0, "", 0
+    segments = _segments(header)
     for p in phrases:
         s = 0.0
-        for text in _segments(header):
+        for text in segments:
             # a key phrase may lie inside a longer header (partial match), but a header
             # shorter than the phrase is compared whole: "情绪" is not "情绪低落"
             s = max(s, float(fuzz.WRatio(text, p) if len(text) >= len(p) else fuzz.ratio(text, p)))
