@@ -255,6 +255,7 @@ def test_the_annual_example_headers_and_unsure_answer_texts(tmp_path):
         "{t}（单选题）",
         "在过去两周，你有多少时候受到以下问题困扰？{t}",
         "过去两周内：{t}。",
+        "8、在过去两周里\n{t}",
     ],
 )
 def test_header_styles_of_other_platforms(style):

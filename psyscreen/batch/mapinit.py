@@ -109,7 +109,7 @@ SAMPLE_ROWS = 100_000
 
 _ALIASES = Path(__file__).with_name("header_aliases.yaml")
 #: between a matrix question's intro and its row text
-_SEPARATORS = re.compile(r"—+|–|:|→|\?|。|\s-\s")
+_SEPARATORS = re.compile(r"—+|–|:|→|\?|。|\s-\s|\n")
 
 
 # ---------------------------------------------------------------------------
