@@ -38,16 +38,11 @@ def show_text(name: str, lang: str = "en") -> str:
 
     p = Path(name)
     if p.suffix in (".yaml", ".yml") or p.exists():
-        from .cli import _kind_of
         from .yamlio import read_yaml
 
-        kind = _kind_of(read_yaml(p)[0])
-        if kind == "profile":
+        data = read_yaml(p)[0]
+        if isinstance(data, dict) and ("battery" in data or "levels" in data):
             return profile_markdown(load_profile(p), lang)
-        if kind != "instrument":
-            from .cli import validate_any
-
-            return f"{kind} file {p}: {validate_any(str(p), kind)}\n"
         return instrument_markdown(load_instrument(p), lang=lang)
     if name in list_instruments():
         return instrument_markdown(load_instrument(name), lang=lang)

@@ -354,8 +354,9 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     Numeric columns pass through unchanged (fast path) unless the table maps numbers.
 
     Example:
-        >>> map_answers(pd.Series(["从不", " 經常", "?"]), {"从不": "0", "经常": "2"}).tolist()
-        ['0', '2', '?']
+        >>> table = {"从不": "0", "经常": "2"}
+        >>> map_answers(pd.Series(["从不", " 經常", "?", "３"]), table).tolist()
+        ['0', '2', '?', '3']
     """
     if pd.api.types.is_numeric_dtype(col.dtype) and not any(is_number(k) for k in table):
         return col
@@ -364,10 +365,18 @@ def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     ):
         # text categories: translate the few distinct answers in one recode
         texts = (_cell_text(c) for c in col.cat.categories)
-        return _recode(col, [table.get(answer_key(t), t) for t in texts])
+        return _recode(col, [_lookup(table, t) for t in texts])
     cat = as_text_category(col)
     cats = list(cat.cat.categories)
-    return _recode(cat, [table.get(answer_key(c), c) for c in cats])
+    return _recode(cat, [_lookup(table, c) for c in cats])
+
+
+def _lookup(table: dict[str, str], text: str) -> str:
+    """The code of ``text``; a text not in the table is kept (a number in its NFKC form)."""
+    key = answer_key(text)
+    if key in table:
+        return table[key]
+    return key if is_number(key) else text
 
 
 def is_number(key: str) -> bool:
