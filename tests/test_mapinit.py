@@ -100,6 +100,8 @@ def test_roles_name_and_platform_columns(tmp_path):
     # the free-text question is neither mapped nor read
     assert prop.unmatched == ["10、你还有什么想对老师说的吗？"]
     assert "希望多一些体育课" not in prop.text
+    for name in df["1、姓名"]:  # synthetic names: never in the proposal
+        assert name not in prop.text
 
 
 def test_an_unclear_header_is_written_commented_out_with_its_alternatives(tmp_path):
