@@ -18,4 +18,8 @@ for kind in ("instruments", "norms", "profiles"):
     assert pkg in data_dir(kind).parents, f"{kind} not read from the installed package"
 for iid in psyscreen.list_instruments():
     psyscreen.load_instrument(iid)
+# the header hints of `psyscreen map init` ship inside the package
+from psyscreen.batch.mapinit import item_phrases  # noqa: E402
+
+assert "提不起劲" in item_phrases(psyscreen.load_instrument("phq9"))["phq9_1"]
 print(f"package data ok: {len(psyscreen.list_instruments())} instruments from {pkg}")

@@ -3,6 +3,8 @@
 Example:
     $ psyscreen score examples/annual_export.csv --map examples/mapping.yaml \\
           --profile default -o out/results.csv
+    $ psyscreen score examples/wjx_export.csv --map mapping.yaml \\
+          --instruments phq9,gad7 -o out/scores.csv
 
 Exit codes: 0 success, 1 success with row problems (see the problems file),
 2 failure (the message says what to fix).
@@ -13,14 +15,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import command
+from .cli import EXIT_FAILURE, command
+
+
+def instrument_list(text: str) -> list[str]:
+    """``--instruments phq9,gad7`` as a list of ids (or files)."""
+    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="export file: .csv/.txt/.tsv, .xlsx, .sav or .parquet")
     p.add_argument("-o", "--output", required=True, help="results: .csv, .xlsx or .parquet")
+    p.add_argument("--profile", help="risk profile id or file (default: default)")
     p.add_argument(
-        "--profile", default="default", help="risk profile id or file (default: default)"
+        "--instruments",
+        type=instrument_list,
+        metavar="A,B",
+        help="score these instruments instead of a profile's battery: scores, bands and "
+        "norms where a table applies, no risk levels (e.g. phq9,gad7)",
     )
     p.add_argument(
         "--map", dest="mapping", help="mapping file (YAML): headers, answer texts, roles"
@@ -77,11 +89,18 @@ def _score(args: argparse.Namespace) -> int:
     from .batch import run
 
     progress = False if args.quiet else args.progress
+    if args.profile and args.instruments:
+        print(
+            "psyscreen: error: give --profile (risk levels) or --instruments (scores only), "
+            "not both",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     # a failure raises: psyscreen.cli.main prints its one line and returns 2
     res = run(
         args.input,
         args.output,
-        profile=args.profile,
+        profile=args.profile or "default",
         mapping=args.mapping,
         problems=args.problems,
         manifest=args.manifest,
@@ -96,6 +115,7 @@ def _score(args: argparse.Namespace) -> int:
         norms=None if args.no_norms else "auto",
         progress=progress,
         workers=args.workers,
+        instruments=args.instruments,
         delimiter=args.delimiter,
         assessment_date=args.assessment_date,
     )
@@ -113,4 +133,16 @@ def _score(args: argparse.Namespace) -> int:
         print(f"manifest: {res.manifest_path}", file=sys.stderr)
         if res.report is not None:
             print(f"report:   {res.report}", file=sys.stderr)
+        kinds = rows.get("problems_by_kind", {})
+        if any(k.endswith((":non_numeric", ":out_of_range")) for k in kinds):
+            check = f"psyscreen map check {args.input} --map {args.mapping or 'MAPPING'}"
+            if args.instruments:
+                check += f" --instruments {','.join(args.instruments)}"
+            elif args.profile:
+                check += f" --profile {args.profile}"
+            print(
+                f"答案文本未映射或超出范围：运行 {check} 查看是哪些文本\n"
+                f"answers not mapped or out of range: {check} names the texts",
+                file=sys.stderr,
+            )
     return res.exit_code

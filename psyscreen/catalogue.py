@@ -55,6 +55,7 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
         out.append(f"- reverse-keyed items: {', '.join(inst.reverse_keyed)}")
     for u in inst.unverified:
         out.append(f"- **unverified**: {_one_line(u)}")
+    out += ["", *items_markdown(inst, lang)]
     out += ["", "| scale | items | range | missing-data rule | bands |", "|---|---|---|---|---|"]
     band_notes: list[str] = []
     for s in inst.scales:
@@ -109,6 +110,45 @@ def instrument_markdown(inst: Instrument, lang: str = "en") -> str:
         )
         out.append(f"- [{c.key}] {c.text}{extra} _{c.evidence}_")
     return "\n".join(out) + "\n"
+
+
+def items_markdown(inst: Instrument, lang: str = "en") -> list[str]:
+    """Lines of Markdown: response codes with their labels, then one row per item id.
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> rows = items_markdown(load_instrument("gad7"))
+        >>> rows[0], rows[-1]
+        ('Response codes:', '| `gad7_7` | 7 | afraid / 害怕 | freq4 | total |  |')
+    """
+    out = ["Response codes:", ""]
+    for rs_id, rs in inst.response_scales.items():
+        codes = [
+            f"{c} = {rs.labels[c].best(lang)}" if c in rs.labels else str(c)
+            for c in range(rs.min, rs.max + 1)
+        ]
+        codes += [
+            f"{c.code} = {c.label.best(lang) if c.label else ''} (scored {c.value})".replace(
+                " =  (", " ("
+            )
+            for c in rs.codes
+        ]
+        if rs.missing_codes:
+            codes.append("missing: " + ", ".join(map(str, rs.missing_codes)))
+        out.append(f"- `{rs_id}`: " + "; ".join(codes))
+    out += [
+        "",
+        "| item id | no. | label | response scale | scales | reverse |",
+        "|---|---|---|---|---|---|",
+    ]
+    for it in inst.items:
+        label = " / ".join(t for t in (it.label.en, it.label.zh) if t) if it.label else ""
+        scales = ", ".join(s.id for s in inst.scales if it.id in s.items)
+        out.append(
+            f"| `{it.id}` | {it.number if it.number is not None else ''} | {label} "
+            f"| {it.response_scale} | {scales} | {'yes' if inst.is_reverse(it.id) else ''} |"
+        )
+    return out
 
 
 def _overview(insts: list[Instrument]) -> list[str]:

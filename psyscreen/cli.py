@@ -33,20 +33,53 @@ OPTIONAL_MODULES = {
     "matplotlib": "plot",
     "dask": "dask",
     "distributed": "dask",
+    "rapidfuzz": "io",
+    "opencc": "io",
 }
 
 #: name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
+#: name -> examples shown at the end of the sub-command's --help
+EXAMPLES: dict[str, str] = {
+    "list": "example:\n  psyscreen list --lang zh",
+    "show": "examples:\n  psyscreen show phq9\n  psyscreen show default      # a profile\n"
+    "  psyscreen show my_scale.yaml --lang zh",
+    "validate": "example:\n  psyscreen validate my_scale.yaml mapping.yaml",
+    "score": "examples:\n  psyscreen score export.csv --map mapping.yaml --profile default "
+    "-o out/results.csv\n  psyscreen score export.csv --map mapping.yaml --instruments "
+    "phq9,gad7 -o out/scores.csv",
+}
 
 
-def command(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None]):
+def command(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    example: str | None = None,
+):
     """Decorator registering ``run(args) -> int`` as sub-command ``name``."""
 
     def wrap(run: Callable[..., int]) -> Callable[..., int]:
         COMMANDS[name] = (help, add_arguments, run)
+        if example:
+            EXAMPLES[name] = example
         return run
 
     return wrap
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and shows each option's default (when it has one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" not in text
+            and action.default not in (None, False, [], argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
 
 
 def _no_args(p: argparse.ArgumentParser) -> None:
@@ -64,16 +97,21 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("instrument", help="instrument id or path to a definition file")
+    p.add_argument(
+        "instrument", help="instrument or profile id, or a definition file (instrument, profile)"
+    )
     p.add_argument("--lang", choices=["en", "zh"], default="en")
 
 
-@command("show", "show one instrument: items, scales, bands, sources", _show_args)
+@command(
+    "show",
+    "show an instrument (items, codes, scales, bands, sources) or a profile, by id or file",
+    _show_args,
+)
 def _show(args: argparse.Namespace) -> int:
-    from .catalogue import instrument_markdown
-    from .registry import load_instrument
+    from .discover import show_text
 
-    print(instrument_markdown(load_instrument(args.instrument), lang=args.lang))
+    print(show_text(args.instrument, lang=args.lang))
     return EXIT_OK
 
 
@@ -160,7 +198,7 @@ def _load_plugins() -> None:
     """Import modules that register further sub-commands (if present)."""
     import importlib
 
-    for mod in ("psyscreen.batch_cli",):
+    for mod in ("psyscreen.batch_cli", "psyscreen.map_cli"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -182,7 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_, add, run) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog=EXAMPLES.get(name),
+            formatter_class=HelpFormatter,
+        )
         add(p)
         # also after the sub-command; SUPPRESS keeps a --debug given before it
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)

@@ -5,6 +5,8 @@ Public API:
 * :func:`run` (also ``psyscreen.run_batch``) - file in, results + problems +
   manifest + HTML report out; the ``psyscreen score`` command calls it;
 * :class:`MappingSpec`, :func:`load_mapping` - the mapping file model;
+* :func:`propose_mapping` (``psyscreen map init``), :func:`check_mapping`
+  (``psyscreen map check``) - start a mapping from an export, and try it without scoring;
 * :func:`process_chunk`, :class:`Plan`, :func:`plan_for` - the per-chunk function
   (the same one runs per partition on Dask, see :mod:`psyscreen.batch.dask`);
 * :class:`BatchError`, :class:`InputFileError`, :class:`OutputPathError` - a file
@@ -17,6 +19,8 @@ Example:
 """
 
 from .io import InputFileError
+from .mapcheck import CheckReport, check_mapping
+from .mapinit import Proposal, propose_mapping
 from .mapping import MappingSpec, load_mapping, parse_mapping
 from .outputs import OutputPathError
 from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chunk, run
@@ -24,14 +28,18 @@ from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chu
 __all__ = [
     "BatchError",
     "BatchResult",
+    "CheckReport",
     "InputFileError",
     "MappingSpec",
     "OutputPathError",
     "Plan",
+    "Proposal",
+    "check_mapping",
     "load_mapping",
     "make_plan",
     "parse_mapping",
     "plan_for",
     "process_chunk",
+    "propose_mapping",
     "run",
 ]

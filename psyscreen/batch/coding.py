@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..definitions import Instrument
-from .mapping import MappingSpec, map_answers, shift_codes
+from .mapping import MappingSpec, label_codes, map_answers, shift_codes
 
 #: data rows (from the top of the file) the coding check looks at
 CHECK_ROWS = 1000
@@ -77,7 +77,7 @@ def answer_tables(
     for inst in instruments:
         start = spec.code_start(inst.id)
         for item in inst.items:
-            table = spec.answer_table(item.id, inst.id)
+            table = spec.answer_table(item.id, inst.id, label_codes(inst, item.id))
             if start is not None:
                 rs = inst.response_scales[item.response_scale]
                 special = {str(c.code) for c in rs.codes} | {str(m) for m in rs.missing_codes}

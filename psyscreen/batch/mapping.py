@@ -19,6 +19,12 @@ with the safe loader of :mod:`psyscreen.yamlio` and checked against the publishe
   whose PHQ-9 answers are 1-4 instead of 0-3), or one number for every instrument;
   the codes are shifted back when mapping (see :func:`shift_codes`).
 
+Answer texts are compared after :func:`answer_key` (Unicode NFKC, so full-width
+characters read as half-width; traditional Chinese read as simplified; surrounding
+blanks removed; case ignored). An item that no table names (by instrument or item)
+is mapped by its instrument's own response labels (zh and en), when the definition
+declares them: a mapping may omit ``answers:`` for such instruments.
+
 Mapped codes are validated by the instrument's response scale like any other
 answer: a text that no table maps stays text and is flagged ``non_numeric``.
 
@@ -31,9 +37,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import re
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +51,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..definitions import Identifier
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+
+if TYPE_CHECKING:
+    from ..definitions import Instrument
 
 #: Roles a mapping can give a column; the results use these as column names.
 ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -114,6 +127,15 @@ class AnswerTable(_Model):
                 f"answer code(s) for {', '.join(map(repr, bad))} are not finite numbers "
                 "(.nan/.inf): give a number, or null for 'not answered'"
             )
+        seen: dict[str, tuple[str, float | None]] = {}
+        for text, code in self.codes.items():
+            key = answer_key(text)
+            if key in seen and seen[key][1] != code:
+                raise ValueError(
+                    f"answer texts {seen[key][0]!r} and {text!r} read as the same text "
+                    "(width, traditional/simplified and case are ignored) but have different codes"
+                )
+            seen[key] = (text, code)
         return self
 
 
@@ -181,18 +203,27 @@ class MappingSpec(_Model):
         """Export header of an item (its id when the mapping does not list it)."""
         return self.items.get(item_id, item_id)
 
-    def answer_table(self, item_id: str, instrument_id: str) -> dict[str, str]:
-        """Trimmed answer text -> code text ('' = not answered) for one item.
+    def names_answers(self, item_id: str, instrument_id: str) -> bool:
+        """Whether an answer table names the item or its instrument."""
+        return any(item_id in t.items or instrument_id in t.instruments for t in self.answers)
+
+    def answer_table(
+        self, item_id: str, instrument_id: str, labels: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Answer key (:func:`answer_key`) -> code text ('' = not answered) for one item.
 
         Tables naming the item win over tables naming its instrument; later tables
         win over earlier ones of the same kind. ``missing_answers`` apply to every item.
+        ``labels`` (see :func:`label_codes`) map the item when no table names it.
         """
-        table: dict[str, str] = {_key(t): "" for t in self.missing_answers}
+        table: dict[str, str] = {answer_key(t): "" for t in self.missing_answers}
+        if labels and not self.names_answers(item_id, instrument_id):
+            table.update(labels)
         for by_item in (False, True):
             for t in self.answers:
                 hit = item_id in t.items if by_item else instrument_id in t.instruments
                 if hit:
-                    table.update({_key(k): _code_text(v) for k, v in t.codes.items()})
+                    table.update({answer_key(k): _code_text(v) for k, v in t.codes.items()})
         return table
 
 
@@ -220,8 +251,83 @@ def shift_codes(
     return out
 
 
-def _key(text: Any) -> str:
-    return str(text).strip()
+
+#: a question number at the start of a header (after answer_key): 8、 / Q8. / 第8题 / (8)
+QUESTION_NUMBER = re.compile(
+    r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*"
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def answer_key(text: Any) -> str:
+    """An answer text as compared with mapping and label texts.
+
+    NFKC (full-width letters, digits and punctuation as half-width), traditional
+    Chinese as simplified (OpenCC ``t2s`` tables), blanks around removed, case folded.
+
+    Example:
+        >>> answer_key(" 一半以上的天數　"), answer_key("Not At All"), answer_key("１")
+        ('一半以上的天数', 'not at all', '1')
+    """
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    if any(ord(c) > 0x2E7F for c in s):  # CJK: the converter is only needed then
+        s = _t2s().convert(s)
+    return s.casefold()
+
+
+def did_you_mean(name: str, choices: Sequence[str], limit: int = 3) -> list[str]:
+    """The ``choices`` closest to ``name`` (a mistyped header), best first.
+
+    Compared by :func:`answer_key` with rapidfuzz's ``WRatio`` (a library scorer that
+    handles reordered and partial text); only candidates scoring 50 or more.
+
+    Example:
+        >>> did_you_mean("学好", ["1、学号", "2、姓名", "3、性别"])
+        ['1、学号']
+    """
+    from rapidfuzz import fuzz, process
+
+    def bare(text: str) -> str:  # without a question number ("5、年级" -> "年级")
+        key = answer_key(text)
+        m = QUESTION_NUMBER.match(key)
+        return key[m.end() :] if m else key
+
+    keys: dict[str, str] = {}
+    for c in choices:
+        keys.setdefault(answer_key(c), c)
+        keys.setdefault(bare(c), c)
+    hits = process.extract(bare(name), list(keys), scorer=fuzz.WRatio, limit=None, score_cutoff=50)
+    out: list[str] = []
+    for k, _score, _ in hits:
+        if keys[k] not in out:
+            out.append(keys[k])
+    return out[:limit]
+
+
+@functools.cache
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def label_codes(inst: Instrument, item_id: str) -> dict[str, str]:
+    """Answer key -> code text from the item's response-scale labels (zh and en).
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> label_codes(load_instrument("phq9"), "phq9_1")["好几天"]
+        '1'
+    """
+    rs = inst.response_scales[inst.item(item_id).response_scale]
+    labelled = [(code, text) for code, text in rs.labels.items()]
+    labelled += [(c.code, c.label) for c in rs.codes if c.label is not None]
+    out: dict[str, str] = {}
+    for code, text in labelled:
+        for t in (text.zh, text.en):
+            if t:
+                out[answer_key(t)] = str(code)
+    return out
 
 
 def _code_text(v: float | None) -> str:
@@ -331,20 +437,39 @@ def _recode(cat: pd.Series, new_categories: list[str]) -> pd.Series:
 def map_answers(col: pd.Series, table: dict[str, str]) -> pd.Series:
     """Translate one item column by ``table`` (trimmed text -> code text).
 
-    Numeric columns without a table pass through unchanged (fast path).
+    Cells are looked up by :func:`answer_key`; a text the table lacks is kept.
+    Numeric columns pass through unchanged (fast path) unless the table maps numbers.
 
     Example:
-        >>> map_answers(pd.Series(["从不", " 经常", "?"]), {"从不": "0", "经常": "2"}).tolist()
-        ['0', '2', '?']
+        >>> table = {"从不": "0", "经常": "2"}
+        >>> map_answers(pd.Series(["从不", " 經常", "?", "３"]), table).tolist()
+        ['0', '2', '?', '3']
     """
-    if not table and pd.api.types.is_numeric_dtype(col.dtype):
-        return col  # (bool and complex dtypes are flagged by the response scale)
+    if pd.api.types.is_numeric_dtype(col.dtype) and not any(is_number(k) for k in table):
+        return col
     if isinstance(col.dtype, pd.CategoricalDtype) and (
         pd.api.types.is_string_dtype(col.cat.categories.dtype) or col.cat.categories.dtype == object
     ):
         # text categories: translate the few distinct answers in one recode
         texts = (_cell_text(c) for c in col.cat.categories)
-        return _recode(col, [table.get(t, t) for t in texts])
+        return _recode(col, [_lookup(table, t) for t in texts])
     cat = as_text_category(col)
     cats = list(cat.cat.categories)
-    return _recode(cat, [table.get(c, c) for c in cats])
+    return _recode(cat, [_lookup(table, c) for c in cats])
+
+
+def _lookup(table: dict[str, str], text: str) -> str:
+    """The code of ``text``; a text not in the table is kept (a number in its NFKC form)."""
+    key = answer_key(text)
+    if key in table:
+        return table[key]
+    return key if is_number(key) else text
+
+
+def is_number(key: str) -> bool:
+    """Whether a text reads as a number (``float``)."""
+    try:
+        float(key)
+    except ValueError:
+        return False
+    return True

@@ -137,27 +137,42 @@ def make_plan(
             "rename them so each header is unique"
         )
     problems = []
-    missing_roles = [f"{r} ({h!r})" for r, h in roles.items() if h not in present]
+    missing_roles = [
+        f"{r} ({h!r}{_suggest(h, present)})" for r, h in roles.items() if h not in present
+    ]
     if missing_roles:
         problems.append("role columns not found: " + ", ".join(missing_roles))
-    missing_keep = [h for h in spec.keep if h not in present]
+    missing_keep = [f"{h!r}{_suggest(h, present)}" for h in spec.keep if h not in present]
     if missing_keep:
-        problems.append("'keep' columns not found: " + ", ".join(map(repr, missing_keep)))
-    absent_optional = set()
+        problems.append("'keep' columns not found: " + ", ".join(missing_keep))
+    absent_optional, absent_required = set(), []
     for inst in instruments:
         gone = [i for i in inst.item_ids if item_headers[i] not in present]
-        if gone and len(gone) == len(inst.item_ids) and not _required(profile, inst.id):
-            absent_optional.add(inst.id)  # an optional instrument not in this export
-            continue
+        if gone and len(gone) == len(inst.item_ids):
+            if not _required(profile, inst.id):
+                absent_optional.add(inst.id)  # an optional instrument not in this export
+                continue
+            absent_required.append(inst.id)
         if gone:
-            shown = ", ".join(f"{i} ({item_headers[i]!r})" for i in gone[:8])
+            shown = ", ".join(
+                f"{i} ({item_headers[i]!r}{_suggest(item_headers[i], present)})" for i in gone[:8]
+            )
             more = f" and {len(gone) - 8} more" if len(gone) > 8 else ""
             problems.append(f"{inst.id}: {len(gone)} item column(s) not found: {shown}{more}")
     if problems:
+        hint = "Fix the headers in the mapping file (columns/items/keep) or the export."
+        if absent_required and profile is not None:
+            found = [
+                i.id for i in instruments if all(item_headers[x] in present for x in i.item_ids)
+            ]
+            hint = (
+                f"The export has no columns for {', '.join(absent_required)}, which profile "
+                f"{profile.id!r} needs: choose a profile for this export (--profile P; see "
+                "'psyscreen profiles') or score without risk levels (--instruments "
+                f"{','.join(found) or 'A,B'}). Otherwise " + hint[0].lower() + hint[1:]
+            )
         raise BatchError(
-            "the input file does not match the mapping: "
-            + "; ".join(problems)
-            + ". Fix the headers in the mapping file (columns/items/keep) or the export."
+            "the input file does not match the mapping: " + "; ".join(problems) + ". " + hint
         )
     dated = "assessment_date" in roles or "assessment_date" in constants
     if "birth_date" in roles and not dated and "age" not in roles:
@@ -200,6 +215,12 @@ def _date_option(value: str | _dt.date) -> str:
             f"{demo.DATE_RANGE[0]}-{demo.DATE_RANGE[1]}), not {str(value)!r}"
         )
     return d.iloc[0].date().isoformat()
+def _suggest(header: str, present: Sequence[str]) -> str:
+    """' - did you mean ...?' for a header not in the export, or ''."""
+    from .mapping import did_you_mean
+
+    near = did_you_mean(header, present)
+    return f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
 
 
 def _required(profile: Any, instrument_id: str) -> bool:
@@ -1014,10 +1035,14 @@ class BatchResult:
         return int(self.manifest["exit_code"])
 
 
-def _resolve_profile(profile: Any):
-    """(profile or None, instruments) from a profile id/path/object."""
+def _resolve_profile(profile: Any, instruments: Sequence[Any] | None = None):
+    """(profile or None, instruments) from a profile id/path/object, or instruments alone."""
     from ..risk import load_profile
 
+    if instruments:  # scores only: no profile, no risk levels
+        from ..registry import load_instrument
+
+        return None, [load_instrument(i) for i in instruments]
     prof = load_profile(profile)
     insts = [prof.instrument(i) for i in prof.instruments]
     return prof, insts
@@ -1038,14 +1063,17 @@ def plan_for(
     mapping: str | Path | MappingSpec | None = None,
     profile: Any = "default",
     norms: Any = "auto",
+    instruments: Sequence[Any] | None = None,
 ) -> Plan:
     """The :class:`Plan` for an export with ``headers`` (e.g. for :mod:`psyscreen.batch.dask`).
+
+    ``instruments`` (ids, paths or objects) instead of a profile: scores only.
 
     Example:
         >>> plan = plan_for(["学号", *[f"gad7_{i}" for i in range(1, 8)]])  # doctest: +SKIP
     """
     spec = _mapping(mapping)[0]
-    prof, insts = _resolve_profile(profile)
+    prof, insts = _resolve_profile(profile, instruments)
     return make_plan(headers, spec, insts, profile=prof, norms=norms)
 
 
@@ -1102,6 +1130,7 @@ def run(
     workers: int = 1,
     delimiter: str | None = None,
     assessment_date: str | _dt.date | None = None,
+    instruments: Sequence[Any] | None = None,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -1109,6 +1138,8 @@ def run(
         input: CSV/TXT/TSV, XLSX, SAV or Parquet file.
         output: results file; ``.csv`` (UTF-8 with BOM), ``.xlsx`` or ``.parquet``.
         profile: risk profile id, path or object (its battery names the instruments).
+        instruments: instrument ids, paths or objects to score instead of a profile's
+            battery: scores, bands and norms where a table applies, no risk levels.
         mapping: mapping file or :class:`MappingSpec`; ``None``: headers are item ids.
         problems, manifest: paths; default next to ``output`` (``<stem>.problems.csv``,
             ``<stem>.manifest.json``).
@@ -1156,7 +1187,7 @@ def run(
     files.check()  # before anything is read: no input is ever an output
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
-    prof, insts = _resolve_profile(profile)
+    prof, insts = _resolve_profile(profile, instruments)
     pseudo_cols = list(pseudonymise)
     pseudo = None
     if pseudo_cols:
@@ -1405,4 +1436,20 @@ def _provenance(prof, insts: list[Instrument], norms: Any) -> dict[str, Any]:
     """Versions and content hashes of the profile, instruments and norm tables used."""
     from ..risk import provenance
 
+    if prof is None:  # scores only: the instruments and the norm tables they pick
+        tables: list = []
+        if norms is not None:
+            from ..norms import select_tables
+
+            tables = sorted(
+                {t.ref: t for t in select_tables(norms, insts).values()}.values(),
+                key=lambda t: t.ref,
+            )
+        return {
+            "library": "psyscreen",
+            "library_version": __version__,
+            "profile": None,
+            "instruments": [{"id": i.id, "version": i.version, "sha256": i.sha256} for i in insts],
+            "norm_tables": [{"id": t.id, "version": t.version, "sha256": t.sha256} for t in tables],
+        }
     return provenance(prof, norms)
