@@ -29,6 +29,20 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", help="run manifest (default: <output>.manifest.json)")
     p.add_argument("--report", help="HTML report (default: <output>.report.html)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of the report and the warning list (default: zh)",
+    )
+    p.add_argument(
+        "--warning-list",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also write the CONFIDENTIAL warning list (预警名单) of the children to act on: "
+        ".html (one school per printed page) or .xlsx; may be given twice; never by default",
+    )
     p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
     p.add_argument("--sheet", help="XLSX worksheet (default: the first)")
     p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (memory)")
@@ -87,7 +101,9 @@ def _score(args: argparse.Namespace) -> int:
             norms=None if args.no_norms else "auto",
             progress=progress,
             workers=args.workers,
+            report_lang=args.lang,
         )
+        lists = _warning_lists(args, res)
     except (BatchError, InputFileError, PseudonymKeyError) as e:
         print(f"psyscreen: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
@@ -105,4 +121,23 @@ def _score(args: argparse.Namespace) -> int:
         print(f"manifest: {res.manifest_path}", file=sys.stderr)
         if res.report is not None:
             print(f"report:   {res.report}", file=sys.stderr)
+    for path in lists:  # printed even with --quiet: a confidential file must not go unnoticed
+        print(f"warning list (CONFIDENTIAL 机密): {path}", file=sys.stderr)
     return res.exit_code
+
+
+def _warning_lists(args: argparse.Namespace, res) -> list:
+    """Write the warning lists asked for, from the results file just written."""
+    from .batch import BatchError
+    from .report.warning_list import read_results, warning_list, write_warning_list
+
+    if not args.warning_list:
+        return []
+    for path in args.warning_list:
+        if not str(path).lower().endswith((".html", ".htm", ".xlsx")):
+            raise BatchError(f"--warning-list: give a .html or .xlsx file, not {path!r}")
+    pseudo = "id" in res.manifest["options"]["pseudonymised_columns"]
+    wl = warning_list(
+        read_results(res.results), profile=args.profile, lang=args.lang, pseudonymised=pseudo
+    )
+    return [write_warning_list(wl, path) for path in args.warning_list]

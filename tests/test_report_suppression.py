@@ -51,10 +51,7 @@ def _audit(counts, shown_cells, shown_merged, shown_totals, shown_mt, one_row):
         if shown_mt:
             eq([(idx(i, j), 1) for i in range(r) for j in MERGE], counts[:, list(MERGE)].sum())
         eq([(v, 1) for v in range(n)], counts.sum())
-    bounds = []
-    for i in range(r):
-        for j in range(k):
-            bounds.append((0, None))
+    bounds = [(0, None)] * n
     out = {}
     for i in range(r):
         for j in range(k):

@@ -961,6 +961,7 @@ def run(
     norms: Any = "auto",
     progress: bool | None = None,
     workers: int = 1,
+    report_lang: str = "zh",
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -988,6 +989,7 @@ def run(
             whatever the number; see ``docs/performance.md`` for when it pays. A script
             that passes ``workers > 1`` needs an ``if __name__ == "__main__":`` guard
             (the worker processes import the main module).
+        report_lang: language of the HTML report, ``zh`` (default) or ``en``.
 
     Returns:
         :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
@@ -1143,7 +1145,7 @@ def run(
         from .report import render_report
 
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(render_report(stats, man), encoding="utf-8")
+        report_path.write_text(render_report(stats, man, lang=report_lang), encoding="utf-8")
     for key, path in (("results", Path(output)), ("problems", problems_path)):
         digest = hashes[key] if isinstance(hashes[key], str) else hashes[key].result()
         man["outputs"][key] = _out_entry(path, digest)

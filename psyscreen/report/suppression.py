@@ -278,9 +278,7 @@ def _cheapest_protection(
     kind, i, j = sysm.names[target]
     r, k = shape
     hideable = ~hidden & np.isfinite(cost)
-    cands: list[tuple[float, tuple[int, ...]]] = [
-        (cost[v], (v,)) for v in np.nonzero(hideable)[0]
-    ]
+    cands: list[tuple[float, tuple[int, ...]]] = [(cost[v], (v,)) for v in np.nonzero(hideable)[0]]
     rows = range(r)
     cols = [*range(k), -1] if merge else list(range(k))
 
@@ -340,6 +338,8 @@ def suppress_tables(
     tiers: Sequence[int],
     merge: Sequence[int] = (),
     threshold: int = THRESHOLD,
+    forced_overall: np.ndarray | None = None,
+    forced: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[Suppressed, list[GroupTable | None]]:
     """Suppress the overall counts and tables of groups that add up to them, together.
 
@@ -349,7 +349,9 @@ def suppress_tables(
     A group whose counts cannot be protected at all (the published top-level counts
     of the other groups would give it away) is folded into the smallest other group;
     a table left with one row is not published (``None``: it would repeat the
-    overall table).
+    overall table). ``forced_overall`` / ``forced``: cells to hide whatever their
+    count, in the overall table / per table (rows as given), e.g. those a table
+    of classes needs hidden in its school's row.
 
     Example:
         >>> o, [t] = suppress_tables(np.array([20, 8, 9]), [np.array([[12, 3, 5], [8, 5, 4]])],
@@ -358,12 +360,15 @@ def suppress_tables(
         ([[0, 0, 0]], [[1, 1, 1], [1, 1, 1]])
     """
     overall = np.asarray(overall, dtype=np.int64).reshape(1, -1)
-    forced = np.zeros(overall.shape, dtype=bool)
+    forced_top = np.zeros(overall.shape, dtype=bool)
+    if forced_overall is not None:
+        forced_top[0] |= np.asarray(forced_overall, dtype=bool)
+    per_table = list(forced) if forced is not None else [None] * len(tables)
     members = [[[i] for i in range(len(t))] for t in tables]
     for _ in range(overall.size + sum(len(t) for t in tables) + 1):
-        top = suppress_table(overall, tiers, merge, threshold=threshold, forced=forced)
+        top = suppress_table(overall, tiers, merge, threshold=threshold, forced=forced_top)
         done = [
-            _group_table(t, members, n, top, tiers, merge, threshold)
+            _group_table(t, members, n, top, tiers, merge, threshold, per_table[n])
             for n, t in enumerate(tables)
         ]
         need = np.logical_or.reduce(
@@ -371,7 +376,7 @@ def suppress_tables(
         )
         if (need == top.hidden[0]).all():
             return top, done
-        forced[0] |= need
+        forced_top[0] |= need
     raise RuntimeError("suppression did not converge: this is a bug in psyscreen")
 
 
@@ -383,14 +388,24 @@ def _group_table(
     tiers: Sequence[int],
     merge: Sequence[int],
     threshold: int,
+    forced: np.ndarray | None = None,
 ) -> GroupTable | None:
     """Table ``n`` suppressed under ``top``, folding groups that cannot be protected."""
     t = np.asarray(t, dtype=np.int64)
     while len(members[n]) >= 2:
         folded = np.array([t[m].sum(axis=0) for m in members[n]], dtype=np.int64)
+        f = None
+        if forced is not None:
+            f = np.array([np.asarray(forced)[m].any(axis=0) for m in members[n]], dtype=bool)
         try:
             res = suppress_table(
-                folded, tiers, merge, top.hidden[0], top.merged_total_hidden, threshold=threshold
+                folded,
+                tiers,
+                merge,
+                top.hidden[0],
+                top.merged_total_hidden,
+                threshold=threshold,
+                forced=f,
             )
         except Unprotectable as e:
             members[n] = fold(t, members[n], e.row)
