@@ -1,4 +1,4 @@
-"""Small-cell suppression for published tables of counts, audited by linear algebra.
+"""Small-cell suppression for published tables of counts, at least cost.
 
 A table has one row per group and one column per outcome (risk level or status).
 Published beside the cells: each group's size (row total), the overall counts
@@ -18,12 +18,17 @@ Rules:
   a 正常 cell is hidden before a 关注 cell and a 危机 cell only when nothing else
   protects the table.
 
-A value is exposed when every solution of the published equations (row, column,
-merged and total sums, the hidden values as unknowns) gives it the same value:
-its coordinate is zero in every null-space vector of the equations restricted
-to the hidden values (:func:`exposed`). All hidden cells are non-zero, so a
-null-space direction also moves them within non-negative counts: the hidden
-values cannot be recovered, not even as bounds that meet.
+How exposure is found: every published sum (a row, a column, a merged cell, the
+total row) is an equation, and every hidden value appears in exactly two of them
+(a one-row table's cells in one, and a "free" node stands for the other). With
+the equations as nodes and the hidden values as edges, the system is the incidence
+matrix of a directed graph, so a hidden value is fixed by the published ones
+exactly when its edge is a *bridge* (lies on no cycle). An exposed value is
+protected by the cheapest path between its two equations through published values
+(Dijkstra; hidden values cost nothing): the path and the value make a cycle.
+Hidden cells are non-zero whenever possible, so moving counts around a cycle keeps
+them non-negative; when a zero had to be hidden, the bounds are checked by linear
+programming as well (``scipy.optimize.linprog``).
 
 Example:
     >>> r = suppress_table(np.array([[250, 30, 3, 17]]), tiers=[0, 1, 2, 3], merge=(2, 3))
@@ -33,19 +38,17 @@ Example:
 
 from __future__ import annotations
 
-import itertools
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import null_space
 
 THRESHOLD = 5
 #: cost of hiding one cell of tier t: TIER_COST**t * (1 + count); tiers dominate counts
 TIER_COST = 1e7
 #: hiding a zero costs as much as hiding this many children of its tier
 ZERO_COST = 999
-_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -68,76 +71,110 @@ class Unprotectable(Exception):
         self.row = row
 
 
-class _System:
-    """Published equations of a table: variables are cells, merged cells and totals."""
+class _Graph:
+    """Equations (nodes) and values (edges: ``kind, row, column`` and two end nodes)."""
 
-    def __init__(self, c: np.ndarray, merge: tuple[int, ...], with_totals: bool):
-        r, k = c.shape
+    def __init__(self, shape: tuple[int, int], merge: tuple[int, ...], with_totals: bool):
+        r, k = shape
         self.names: list[tuple[str, int, int]] = []
-        index: dict[tuple[str, int, int], int] = {}
+        self.ends: list[tuple[str, str]] = []
+        self.index: dict[tuple[str, int, int], int] = {}
 
-        def var(key: tuple[str, int, int]) -> int:
-            if key not in index:
-                index[key] = len(self.names)
-                self.names.append(key)
-            return index[key]
+        def edge(name: tuple[str, int, int], a: str, b: str) -> None:
+            self.index[name] = len(self.names)
+            self.names.append(name)
+            self.ends.append((a, b))
 
-        eqs: list[dict[int, float]] = []
-        rows = [("c", i) for i in range(r)] + ([("t", 0)] if with_totals else [])
-        for kind, i in rows:
-            leaf = "cell" if kind == "c" else "total"
-            mkey = "merged" if kind == "c" else "merged_total"
-            row = {var((leaf, i, j)): 1.0 for j in range(k) if j not in merge}
+        for i in range(r):
+            for j in range(k):
+                eq = f"m{i}" if j in merge else f"r{i}"
+                edge(("cell", i, j), eq, f"c{j}" if with_totals else "free")
             if merge:
-                row[var((mkey, i, -1))] = 1.0
-                eq = {var((leaf, i, j)): 1.0 for j in merge}
-                eq[var((mkey, i, -1))] = -1.0
-                eqs.append(eq)
-            eqs.append(row)  # = the row total (published)
+                edge(("merged", i, -1), f"r{i}", f"m{i}")
         if with_totals:
             for j in range(k):
-                eq = {var(("cell", i, j)): 1.0 for i in range(r)}
-                eq[var(("total", 0, j))] = -1.0
-                eqs.append(eq)
+                edge(("total", 0, j), f"c{j}", "mT" if j in merge else "rT")
             if merge:
-                eq = {var(("merged", i, -1)): 1.0 for i in range(r)}
-                eq[var(("merged_total", 0, -1))] = -1.0
-                eqs.append(eq)
-        self.a = np.zeros((len(eqs), len(self.names)))
-        for n, eq in enumerate(eqs):
-            for v, coef in eq.items():
-                self.a[n, v] = coef
-        self.index = index
+                edge(("merged_total", 0, -1), "rT", "mT")
+        self.adj: dict[str, list[tuple[int, str]]] = {}
+        for e, (a, b) in enumerate(self.ends):
+            self.adj.setdefault(a, []).append((e, b))
+            self.adj.setdefault(b, []).append((e, a))
 
-    def exposed(self, hidden: np.ndarray) -> np.ndarray:
-        """Per variable: hidden and determined by the published values."""
-        return exposed(self.a, hidden)
+    def bridges(self, hidden: np.ndarray) -> list[int]:
+        """Hidden edges on no cycle of hidden edges (iterative Tarjan, multi-edges kept)."""
+        disc: dict[str, int] = {}
+        low: dict[str, int] = {}
+        out: list[int] = []
+        clock = 0
+        for root in self.adj:
+            if root in disc:
+                continue
+            disc[root] = low[root] = clock
+            clock += 1
+            stack = [(root, -1, iter(self.adj[root]))]
+            while stack:
+                node, via, it = stack[-1]
+                for e, nxt in it:
+                    if not hidden[e] or e == via:
+                        continue
+                    if nxt in disc:
+                        low[node] = min(low[node], disc[nxt])
+                        continue
+                    disc[nxt] = low[nxt] = clock
+                    clock += 1
+                    stack.append((nxt, e, iter(self.adj[nxt])))
+                    break
+                else:
+                    stack.pop()
+                    if stack:
+                        parent = stack[-1][0]
+                        low[parent] = min(low[parent], low[node])
+                        if low[node] > disc[parent]:
+                            out.append(via)
+        return sorted(out)
+
+    def cheapest_cycle(self, hidden: np.ndarray, cost: np.ndarray, target: int) -> list[int]:
+        """Published edges of the cheapest path joining ``target``'s ends without it."""
+        start, goal = self.ends[target]
+        best = {start: 0.0}
+        back: dict[str, tuple[str, int]] = {}
+        heap = [(0.0, start)]
+        while heap:
+            d, node = heapq.heappop(heap)
+            if node == goal:
+                break
+            if d > best.get(node, np.inf):
+                continue
+            for e, nxt in self.adj[node]:
+                if e == target:
+                    continue
+                w = 0.0 if hidden[e] else cost[e]
+                if not np.isfinite(w):
+                    continue
+                if d + w < best.get(nxt, np.inf):
+                    best[nxt] = d + w
+                    back[nxt] = (node, e)
+                    heapq.heappush(heap, (d + w, nxt))
+        if goal not in back:
+            return []
+        path, node = [], goal
+        while node != start:
+            node, e = back[node]
+            path.append(e)
+        return [e for e in path if not hidden[e]]
 
 
-def exposed(a: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """Hidden variables of the system ``a @ x = b`` whose value the system fixes.
-
-    ``hidden``: bool per column of ``a`` (the other values are published).
-
-    Example:
-        >>> a = np.array([[1.0, 1.0, 1.0]])  # x0 + x1 + x2 = published total
-        >>> exposed(a, np.array([True, False, False])).tolist()
-        [True, False, False]
-        >>> exposed(a, np.array([True, True, False])).tolist()
-        [False, False, False]
-    """
-    out = np.zeros(len(hidden), dtype=bool)
-    cols = np.nonzero(hidden)[0]
-    if len(cols) == 0:
-        return out
-    sub = a[:, cols]
-    sub = sub[np.abs(sub).sum(axis=1) > 0]
-    if len(sub) == 0:
-        return out
-    ns = null_space(sub)
-    free = np.abs(ns).max(axis=1) > _TOL if ns.size else np.zeros(len(cols), dtype=bool)
-    out[cols] = ~free
-    return out
+def _equations(g: _Graph) -> np.ndarray:
+    """The graph's equations as a matrix (rows: nodes but ``free``; columns: edges)."""
+    nodes = sorted({n for ends in g.ends for n in ends} - {"free"})
+    pos = {n: i for i, n in enumerate(nodes)}
+    a = np.zeros((len(nodes), len(g.ends)))
+    for e, (u, v) in enumerate(g.ends):
+        a[pos[u], e] += 1.0
+        if v != "free":
+            a[pos[v], e] -= 1.0
+    return a
 
 
 def _bounded(a: np.ndarray, hidden: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -173,7 +210,7 @@ def suppress_table(
     overall one-row table); ``None``: a one-row table whose cells are the totals.
     ``forced``: cells to hide whatever their count (totals another table had to hide).
     A column total is hidden beyond ``totals_hidden`` only when nothing else protects
-    the table (see ``Suppressed.totals_hidden``).
+    the table (see ``Suppressed.totals_hidden``). Raises :class:`Unprotectable`.
 
     Example:
         >>> r = suppress_table(np.array([[20, 3, 9], [30, 8, 12]]), tiers=[0, 1, 1],
@@ -189,23 +226,20 @@ def suppress_table(
     with_totals = totals_hidden is not None
     if with_totals and r < 2:
         raise ValueError("a table of one group is the overall table: give totals_hidden=None")
-    sysm = _System(c, merge, with_totals)
-    n = len(sysm.names)
+    g = _Graph(c.shape, merge, with_totals)
+    n = len(g.names)
     value = np.zeros(n, dtype=np.int64)
     cost = np.full(n, np.inf)  # inf: never hidden as a complement
     hidden = np.zeros(n, dtype=bool)
-    for v, (kind, i, j) in enumerate(sysm.names):
+    for v, (kind, i, j) in enumerate(g.names):
         if kind == "cell":
             value[v] = c[i, j]
             # a zero is hidden only when nothing else protects a count (as if it held 999)
             cost[v] = TIER_COST ** tiers[j] * (1 + (c[i, j] if c[i, j] > 0 else ZERO_COST))
             hidden[v] = 0 < c[i, j] < threshold or (forced is not None and bool(forced[i, j]))
-        elif kind == "merged":
+        elif kind == "merged":  # hidden when small; published from k children on
             value[v] = c[i, list(merge)].sum()
             hidden[v] = 0 < value[v] < threshold
-            if hidden[v] or value[v] == 0:
-                continue
-            # a merged count of at least k is always published
         elif kind == "total":
             value[v] = c[:, j].sum()
             hidden[v] = bool(totals_hidden[j])
@@ -215,98 +249,44 @@ def suppress_table(
         elif kind == "merged_total":
             value[v] = c[:, list(merge)].sum()
             hidden[v] = bool(merged_total_hidden)
-    hidden = _complement(sysm, hidden, cost, value, c.shape, merge)
+    hidden = _complement(g, hidden, cost, value)
     cells = np.zeros((r, k), dtype=bool)
     merged = np.zeros(r if merge else 0, dtype=np.int64)
     merged_hidden = np.zeros(r if merge else 0, dtype=bool)
-    for v, (kind, i, j) in enumerate(sysm.names):
+    for v, (kind, i, j) in enumerate(g.names):
         if kind == "cell":
             cells[i, j] = hidden[v]
         elif kind == "merged":
             merged[i], merged_hidden[i] = value[v], hidden[v]
     if with_totals:
-        t_hidden = np.zeros(k, dtype=bool)
-        for j in range(k):
-            t_hidden[j] = hidden[sysm.index["total", 0, j]]
+        t_hidden = np.array([hidden[g.index["total", 0, j]] for j in range(k)], dtype=bool)
         mt_hidden = bool(merged_total_hidden)
     else:
         t_hidden, mt_hidden = cells[0].copy(), bool(merged_hidden[0]) if merge else False
     return Suppressed(c, cells, merged, merged_hidden, t_hidden, mt_hidden)
 
 
-def _complement(
-    sysm: _System,
-    hidden: np.ndarray,
-    cost: np.ndarray,
-    value: np.ndarray,
-    shape: tuple[int, int],
-    merge: tuple[int, ...],
-) -> np.ndarray:
-    """Hide more values until none is exposed, cheapest protecting set first."""
+def _complement(g: _Graph, hidden: np.ndarray, cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Hide more values until none is exposed, the cheapest protecting path first."""
     hidden = hidden.copy()
     for _ in range(hidden.size + 1):
-        bad = np.nonzero(sysm.exposed(hidden))[0]
-        if len(bad) == 0 and (value[hidden] == 0).any():
+        bad = g.bridges(hidden)
+        if not bad and (value[hidden] == 0).any():
             # a hidden zero can only be larger, so check the bounds as well
-            bad = np.nonzero(_bounded(sysm.a, hidden, value))[0]
-        if len(bad) == 0:
+            bad = [int(v) for v in np.nonzero(_bounded(_equations(g), hidden, value))[0]]
+        if not bad:
             return hidden
-        target = int(bad[0])
-        choice = _cheapest_protection(sysm, hidden, cost, target, shape, merge)
-        if choice is None:  # nothing hideable protects it: hide the cheapest hideable value
-            free = np.nonzero(~hidden & np.isfinite(cost))[0]
-            if len(free) == 0:
-                raise Unprotectable(sysm.names[target][1])
-            choice = [int(free[np.argmin(cost[free])])]
-        hidden[choice] = True
+        target = bad[0]
+        new = g.cheapest_cycle(hidden, cost, target)
+        if not new:  # no path at all, or (bounds) a cycle that is there already
+            free = [
+                e for e, _ in g.adj[g.ends[target][0]] if not hidden[e] and np.isfinite(cost[e])
+            ]
+            if not free:
+                raise Unprotectable(g.names[target][1])
+            new = [min(free, key=lambda e: cost[e])]
+        hidden[new] = True
     raise RuntimeError("suppression did not converge: this is a bug in psyscreen")
-
-
-def _cheapest_protection(
-    sysm: _System,
-    hidden: np.ndarray,
-    cost: np.ndarray,
-    target: int,
-    shape: tuple[int, int],
-    merge: tuple[int, ...],
-) -> list[int] | None:
-    """The cheapest set of 1-3 published values whose hiding frees ``target``.
-
-    Candidates: one more value, and the rectangles (target row or merged cell,
-    another row, another column) of the table, tried in order of cost.
-    """
-    kind, i, j = sysm.names[target]
-    r, k = shape
-    hideable = ~hidden & np.isfinite(cost)
-    cands: list[tuple[float, tuple[int, ...]]] = [(cost[v], (v,)) for v in np.nonzero(hideable)[0]]
-    rows = range(r)
-    cols = [*range(k), -1] if merge else list(range(k))
-
-    def cell(ii: int, jj: int) -> int | None:
-        key = ("merged", ii, -1) if jj == -1 else ("cell", ii, jj)
-        return sysm.index.get(key)
-
-    if kind in ("cell", "merged"):
-        for i2, j2 in itertools.product(rows, cols):
-            if i2 == i or j2 == j:
-                continue
-            vs = [cell(i, j2), cell(i2, j), cell(i2, j2)]
-            if any(v is None or not (hidden[v] or hideable[v]) for v in vs):
-                continue
-            new = tuple(sorted({v for v in vs if not hidden[v]}))
-            if new:
-                cands.append((float(sum(cost[list(new)])), new))
-    cands.sort(key=lambda t: (t[0], t[1]))
-    seen: set[tuple[int, ...]] = set()
-    for _, new in cands:
-        if new in seen:
-            continue
-        seen.add(new)
-        trial = hidden.copy()
-        trial[list(new)] = True
-        if not sysm.exposed(trial)[target]:
-            return list(new)
-    return None
 
 
 @dataclass(frozen=True)
