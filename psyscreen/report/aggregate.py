@@ -11,8 +11,7 @@ is shown by its own name (初一 ...) only when it parses as a grade, a school o
 class name only when at least k children share it; anything else is "其他".
 
 Example:
-    >>> groups = {"一中": np.array([9, 1]), "二中": np.array([6, 0]),
-    ...           "张三": np.array([1, 0]), "李四": np.array([3, 1])}
+    >>> groups = {"一中": np.array([9, 1]), "二中": np.array([6, 0]), "张三": np.array([1, 0])}
     >>> [label for label, _ in plain_groups(groups, "school", Messages("zh"))]
     ['一中', '二中', '其他']
 """
@@ -29,7 +28,7 @@ import numpy as np
 from . import charts
 from .i18n import Messages
 from .labels import band_info, band_order, band_source, outcome_colour, outcome_name, scale_name
-from .suppression import THRESHOLD, Suppressed, suppress_table, suppress_tables
+from .suppression import THRESHOLD, GroupTable, Suppressed, suppress_table, suppress_tables
 
 STYLE = """
 body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei',
@@ -40,7 +39,8 @@ td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right;white-space:nowra
 th{background:#f2f2f2}td.l,th.l{text-align:left}.note{color:#444;font-size:.9em;max-width:60em}
 .ph{display:inline-block;border:1px dashed #333;padding:0 .3em;color:#333;font-size:.9em}
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border:1px solid #222}
-.m{font-weight:bold}@media print{body{margin:0}h2{break-after:avoid}table{break-inside:avoid}}
+.m{font-weight:bold}table.meta td{white-space:normal;max-width:50em}
+@media print{body{margin:0}h2{break-after:avoid}table{break-inside:avoid}}
 """
 _LOW = ("(invalid)", "(missing)")
 
@@ -61,8 +61,8 @@ def plain_groups(
     ``grade`` keys are grade numbers as text (or ``(invalid)``/``(missing)``);
     ``sex`` keys ``female``/``male``/...; other keys are the group's own text, shown
     only when at least ``k`` children share it. A group of fewer than ``k``
-    children is folded into 其他, and 其他 itself, when smaller than ``k``, takes
-    in the smallest other group.
+    children is folded into 其他 (which, if still smaller than ``k``, has all its
+    cells suppressed).
     """
     named: list[tuple[str, list[Any], tuple]] = []
     other: list[Any] = []
@@ -82,17 +82,34 @@ def plain_groups(
         if n < k:
             other.append(named.pop()[1][0])
     named.sort(key=lambda g: g[2])
-
-    def size(keys: list[Any]) -> int:
-        return int(sum(groups[x].sum() for x in keys))
-
-    while other and size(other) < k and named:
-        smallest = min(range(len(named)), key=lambda i: (size(named[i][1]), i))
-        other += named.pop(smallest)[1]
     out = [(label, keys) for label, keys, _ in named]
     if other:
         out.append((t("group.other"), other))
     return out
+
+
+def published_rows(
+    members: list[list[int]], labels: list[str], arr: np.ndarray, t: Messages
+) -> tuple[list[str], np.ndarray]:
+    """(label, counts) per published row (``members``: input rows of each); a folded
+    row is 其他, or 其他（含…） naming the groups it took in.
+
+    Example:
+        >>> published_rows([[0], [1, 2]], ["初一", "初三", "其他"], np.ones((3, 2)), Messages("zh"))
+        (['初一', '其他（含初三）'], array([[1., 1.],
+               [2., 2.]]))
+    """
+    other = t("group.other")
+    shown = []
+    for m in members:
+        names = [labels[x] for x in m if labels[x] != other]
+        if len(m) == 1:
+            shown.append(labels[m[0]])
+        elif not names:
+            shown.append(other)
+        else:
+            shown.append(t("group.other_with", groups="、".join(names)))
+    return shown, np.array([arr[m].sum(axis=0) for m in members])
 
 
 class _Columns:
@@ -187,6 +204,17 @@ class _Page:
         return "".join(out) + "</table>"
 
 
+def _reorder(res: Suppressed, order: list[int]) -> Suppressed:
+    return Suppressed(
+        res.counts[order],
+        res.hidden[order],
+        res.merged[order] if len(res.merged) else res.merged,
+        res.merged_hidden[order] if len(res.merged_hidden) else res.merged_hidden,
+        res.totals_hidden,
+        res.merged_total_hidden,
+    )
+
+
 def _sub(arr: np.ndarray, cols: _Columns) -> np.ndarray:
     return arr[..., cols.idx]
 
@@ -239,8 +267,9 @@ def render_report(
     for (d, labels, _keys, arr), tab in zip(grouped, tables):
         if tab is None:
             continue
-        shown = [labels[m[0]] if len(m) == 1 else t("group.other") for m in tab.members]
-        sums = np.array([arr[m].sum(axis=0) for m in tab.members], dtype=np.int64)
+        order = sorted(range(len(tab.members)), key=lambda i: (len(tab.members[i]) > 1, i))
+        tab = GroupTable([tab.members[i] for i in order], _reorder(tab.result, order))
+        shown, sums = published_rows(tab.members, labels, arr, t)
         parts.append(
             page.table(t(f"table.{d}"), shown, sums, tab.result, top, overall, cols, t("col.total"))
         )
@@ -291,7 +320,8 @@ def _head(page: _Page, manifest: dict[str, Any]) -> str:
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
         f"<title>{_e(title)}</title>",
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
-        f"<p class='note'>{_e(t('report.audience'))} {_e(t('report.not_diagnosis'))}</p><table>",
+        f"<p class='note'>{_e(t('report.audience'))} {_e(t('report.not_diagnosis'))}</p>",
+        "<table class='meta'>",
     ]
     out += [f"<tr><th class='l'>{_e(a)}</th><td class='l'>{_e(b)}</td></tr>" for a, b in meta]
     return "".join(out) + "</table>"
@@ -381,6 +411,7 @@ def _hist(page: _Page, s: str, inst_id: str, scale_id: str, name: str) -> str:
     source_norm = band_source(page.prof, inst_id) == "norm"
     for j, x in enumerate(xs):
         if res.hidden[0, j]:
+            bars.append((x, None, ""))
             continue
         colour = "#757575"
         if not source_norm:
@@ -396,7 +427,8 @@ def _hist(page: _Page, s: str, inst_id: str, scale_id: str, name: str) -> str:
         else [(page.t(f"bandclass.{c}"), colour) for c, colour in charts.BAND_COLOURS.items()]
     )
     title = page.t("chart.hist", scale=name, k=page.k)
-    return charts.histogram(bars, title, name, legend)
+    hidden = f"{page.t('cell.placeholder', k=page.k)}"
+    return charts.histogram(bars, title, name, legend, hidden)
 
 
 def _quality_section(page: _Page) -> str:

@@ -76,8 +76,11 @@ def histogram(
     title: str,
     x_label: str,
     legend: Sequence[tuple[str, str]],
+    hidden_label: str = "",
 ) -> str:
-    """Vertical bars (raw score, count, fill); tick labels thinned so they never overlap."""
+    """Vertical bars (raw score, count or ``None`` when suppressed, fill); tick labels
+    thinned so they never overlap; a suppressed count is a short dashed box labelled
+    ``hidden_label``."""
     if not bars:
         return ""
     width, height, left, bottom, top = 640, 220, 48, 40, 30
@@ -86,7 +89,7 @@ def histogram(
     lo, hi = min(xs), max(xs)
     span = (hi - lo) or 1
     step = plot_w / (span + 1)
-    biggest = max(v for _, v, _ in bars) or 1
+    biggest = max((v for _, v, _ in bars if v is not None), default=1) or 1
     every = max(1, int(28 // step) + 1)  # at least ~28 px between tick labels
     out = [
         f'<svg class="chart" role="img" width="{width}" height="{height + 22}" '
@@ -96,8 +99,16 @@ def histogram(
         'stroke="#222"/>',
     ]
     for x, v, colour in bars:
-        h = plot_h * v / biggest
         bx = left + (x - lo) * step + step * 0.1
+        if v is None:
+            out.append(
+                f'<rect x="{bx:.1f}" y="{top + plot_h - 14}" width="{step * 0.8:.1f}" '
+                'height="14" fill="none" stroke="#333" stroke-dasharray="3 2"/>'
+                f'<text x="{bx + step * 0.4:.1f}" y="{top + plot_h - 18}" font-size="9" '
+                f'text-anchor="middle">{_e(hidden_label)}</text>'
+            )
+            continue
+        h = plot_h * v / biggest
         out.append(
             f'<rect x="{bx:.1f}" y="{top + plot_h - h:.1f}" width="{step * 0.8:.1f}" '
             f'height="{h:.1f}" fill="{colour}" stroke="#222" stroke-width="0.5"/>'

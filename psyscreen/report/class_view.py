@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .aggregate import _LOW, _natural_key
+from .aggregate import _LOW, _natural_key, _reorder, published_rows
 from .i18n import Messages
 from .suppression import THRESHOLD, GroupTable, Suppressed, suppress_tables
 
@@ -44,8 +44,7 @@ def class_groups(
     """(label, member keys) per class of one school: ``(grade code, class name)`` keys.
 
     A class is named (grade name + class name) when its grade parses and at least
-    ``k`` children share the pair; every other class goes to 其他, which takes in
-    the smallest named class while it holds fewer than ``k`` children.
+    ``k`` children share the pair; every other class goes to 其他.
     """
     named, other = [], []
     for (grade, klass), arr in groups.items():
@@ -57,13 +56,6 @@ def class_groups(
             (f"{t.grade(int(grade))} {klass}", [(grade, klass)], (int(grade), _natural_key(klass)))
         )
     named.sort(key=lambda g: g[2])
-
-    def size(keys: list[tuple[str, str]]) -> int:
-        return int(sum(groups[x].sum() for x in keys))
-
-    while other and size(other) < k and named:
-        smallest = min(range(len(named)), key=lambda i: (size(named[i][1]), i))
-        other += named.pop(smallest)[1]
     out = [(label, keys) for label, keys, _ in named]
     if other:
         out.append((t("group.other"), other))
@@ -108,7 +100,9 @@ def class_tables(
             continue
         if tab is None:
             continue
-        labels = [groups[m[0]][0] if len(m) == 1 else t("group.other") for m in tab.members]
-        sums = np.array([arr[m].sum(axis=0) for m in tab.members], dtype=np.int64)
-        out.append(ClassTable(school_labels[row], labels, sums, tab.result, top, school_arr[row]))
+        order = sorted(range(len(tab.members)), key=lambda i: (len(tab.members[i]) > 1, i))
+        members = [tab.members[i] for i in order]
+        labels, sums = published_rows(members, [g[0] for g in groups], arr, t)
+        result = _reorder(tab.result, order)
+        out.append(ClassTable(school_labels[row], labels, sums, result, top, school_arr[row]))
     return out, (need if need.any() else None)

@@ -90,6 +90,39 @@ def _norm_bands(table_ref: str) -> dict[str, tuple[Any, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _norm_table(table_ref: str) -> Any:
+    from ..norms.loading import read_table
+
+    try:
+        return read_table(table_ref.split("@", 1)[0])
+    except Exception:  # a custom table not shipped
+        return None
+
+
+def norm_band_detail(table_ref: str, stratum: str, code: str, lang: str) -> tuple[str, str]:
+    """(stratum name in ``lang``, raw-score interval of band ``code`` in that stratum).
+
+    Example:
+        >>> norm_band_detail("sdq_s_cn_du2008@1", "11-17 years, boys and girls together",
+        ...                  "borderline", "zh")
+        ('11-17岁，男女合并', '[15, 17]')
+    """
+    table = _norm_table(table_ref)
+    if table is None:
+        return stratum, ""
+    unit = table.covers.age_unit
+    for row in table.rows:
+        if row.stratum_label(unit) != stratum:
+            continue
+        name = Messages(lang).text(row.label) if row.label is not None else stratum
+        for b in row.bands:
+            if b.code == code:
+                return name, b.describe()
+        return name, ""
+    return stratum, ""
+
+
 def band_order(
     profile: Any, inst_id: str, scale_id: str, table_ref: str | None = None
 ) -> list[str]:

@@ -8,7 +8,8 @@ given, a merged cell per row (e.g. 重点关注及以上 = 重点关注 + 危机
 Rules:
 
 * **primary**: a count of 1..k-1 is hidden (zeros are shown); so is a merged
-  cell of 1..k-1;
+  cell of 1..k-1; in a group of 1..k-1 children every cell is hidden, zeros too
+  (the group's size is published, not how its children are spread);
 * a merged cell of at least k is **always published**, so the number of
   children at the top levels is never hidden when there are at least k of them;
 * **complementary**: while some hidden value can be worked out exactly from the
@@ -231,15 +232,19 @@ def suppress_table(
     value = np.zeros(n, dtype=np.int64)
     cost = np.full(n, np.inf)  # inf: never hidden as a complement
     hidden = np.zeros(n, dtype=bool)
+    sizes = c.sum(axis=1)
+    small = (sizes > 0) & (sizes < threshold)
     for v, (kind, i, j) in enumerate(g.names):
+        if kind in ("cell", "merged") and small[i]:
+            hidden[v] = True
         if kind == "cell":
             value[v] = c[i, j]
             # a zero is hidden only when nothing else protects a count (as if it held 999)
             cost[v] = TIER_COST ** tiers[j] * (1 + (c[i, j] if c[i, j] > 0 else ZERO_COST))
-            hidden[v] = 0 < c[i, j] < threshold or (forced is not None and bool(forced[i, j]))
+            hidden[v] |= 0 < c[i, j] < threshold or (forced is not None and bool(forced[i, j]))
         elif kind == "merged":  # hidden when small; published from k children on
             value[v] = c[i, list(merge)].sum()
-            hidden[v] = 0 < value[v] < threshold
+            hidden[v] |= 0 < value[v] < threshold
         elif kind == "total":
             value[v] = c[:, j].sum()
             hidden[v] = bool(totals_hidden[j])

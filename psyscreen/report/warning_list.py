@@ -44,8 +44,16 @@ import pandas as pd
 
 from .. import demographics as demo
 from . import charts
+from .aggregate import _natural_key
 from .i18n import Messages
-from .labels import band_info, band_source, outcome_colour, outcome_name, scale_name
+from .labels import (
+    band_info,
+    band_source,
+    norm_band_detail,
+    outcome_colour,
+    outcome_name,
+    scale_name,
+)
 
 #: the columns of :attr:`WarningList.rows`, in order (catalogue ids ``wl.<name>``)
 COLUMNS = (
@@ -142,7 +150,12 @@ def warning_list(
     for c in ("school", "grade", "class"):
         res[f"_{c}"] = _text(res.get(c), len(res)).to_numpy()
     res["_row"] = _num(res.get("row"), len(res))
-    res = res.sort_values(["_urgency", "_school", "_grade", "_class", "_row"], kind="stable")
+    grade_no, _ = demo.parse_grade(res["_grade"].replace("", None))
+    res["_grade_no"] = grade_no.fillna(99).to_numpy()
+    res["_class_key"] = res["_class"].map(_natural_key)
+    res = res.sort_values(
+        ["_urgency", "_school", "_grade_no", "_grade", "_class_key", "_row"], kind="stable"
+    )
     res = res.reset_index(drop=True)
     m = len(res)
     codes = _text(res.get("risk.level_code"), m)
@@ -186,13 +199,13 @@ def _due(
     m = len(res)
     if col not in res:
         if confirm is None:
-            return [""] * m
-        return [t("wl.confirm_needed") if c else "" for c in confirm]
+            return [t("wl.not_set")] * m
+        return [t("wl.confirm_needed") if c else t("wl.not_due") for c in confirm]
     days = _num(res[col], m)
     out = []
     for d, s, k in zip(dates, dstatus, days):
         if k != k:
-            out.append("")
+            out.append(t("wl.not_due"))
         elif s == demo.OK:
             out.append((d + pd.Timedelta(days=int(k))).strftime("%Y-%m-%d"))
         else:
@@ -252,14 +265,10 @@ def _score(res: pd.DataFrame, i: int, prof: Any, inst_id: str, scale_id: str, t:
     raw = pd.to_numeric(pd.Series([res[f"{base}.raw"].iloc[i]]), errors="coerce").iloc[0]
     value = "" if raw != raw else f"{raw:g}"
     if norm:
-        tval = pd.to_numeric(
-            pd.Series([res.get(f"{base}.t", pd.Series([None] * len(res))).iloc[i]])
-        )
         stratum = res.get(f"{base}.norm_stratum")
-        where = f"{ref} {stratum.iloc[i]}" if stratum is not None else ref
-        tv = "" if tval.isna().iloc[0] else f"{tval.iloc[0]:.0f}"
-        text = t("wl.scale_score", scale=name, value=value, band=label, interval=where)
-        return [text + (f" T={tv}" if tv else "")]
+        where, interval = norm_band_detail(ref or "", str(stratum.iloc[i]), band, t.lang)
+        table = (ref or "").split("@", 1)[0]
+        interval = t("wl.norm_detail", interval=interval, table=table, stratum=where)
     return [t("wl.scale_score", scale=name, value=value, band=label, interval=interval)]
 
 
