@@ -29,7 +29,7 @@ Example:
     ... })
     >>> wl = warning_list(res)
     >>> wl.rows["row"].tolist(), wl.rows["contact_due"].tolist()
-    (['1', '2'], ['2024-10-09', ''])
+    (['1', '2'], ['2024-10-09', '方案未规定'])
 """
 
 from __future__ import annotations
@@ -204,8 +204,8 @@ def _due(
     days = _num(res[col], m)
     out = []
     for d, s, k in zip(dates, dstatus, days):
-        if k != k:
-            out.append(t("wl.not_due"))
+        if k != k:  # no interval for this level or status in the profile
+            out.append(t("wl.not_set"))
         elif s == demo.OK:
             out.append((d + pd.Timedelta(days=int(k))).strftime("%Y-%m-%d"))
         else:
