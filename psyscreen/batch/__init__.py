@@ -7,7 +7,9 @@ Public API:
 * :class:`MappingSpec`, :func:`load_mapping` - the mapping file model;
 * :func:`process_chunk`, :class:`Plan`, :func:`plan_for` - the per-chunk function
   (the same one runs per partition on Dask, see :mod:`psyscreen.batch.dask`);
-* :class:`BatchError`, :class:`InputFileError` - a file that cannot be used.
+* :class:`BatchError`, :class:`InputFileError` - a file that cannot be used;
+* :func:`warning_list` - the confidential warning list (预警名单) of a results
+  DataFrame (see :mod:`psyscreen.report.warning_list`).
 
 Example:
     >>> import psyscreen
@@ -15,6 +17,7 @@ Example:
     True
 """
 
+from ..report.warning_list import warning_list
 from .io import InputFileError
 from .mapping import MappingSpec, load_mapping, parse_mapping
 from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chunk, run
@@ -31,4 +34,5 @@ __all__ = [
     "plan_for",
     "process_chunk",
     "run",
+    "warning_list",
 ]

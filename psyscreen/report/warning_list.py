@@ -309,7 +309,7 @@ def to_html(wl: WarningList) -> str:
     lang = "zh-CN" if wl.lang == "zh" else "en"
     out = [
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}（{html.escape(t('wl.confidential')[:2])}）</title>",
+        f"<title>{html.escape(title)} - {html.escape(t('wl.secret'))}</title>",
         f"<style>{STYLE}</style></head><body>",
     ]
     groups = wl.schools() or [("", wl.rows)]
