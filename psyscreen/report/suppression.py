@@ -19,17 +19,18 @@ Rules:
   a 正常 cell is hidden before a 关注 cell and a 危机 cell only when nothing else
   protects the table.
 
-How exposure is found: every published sum (a row, a column, a merged cell, the
-total row) is an equation, and every hidden value appears in exactly two of them
-(a one-row table's cells in one, and a "free" node stands for the other). With
-the equations as nodes and the hidden values as edges, the system is the incidence
-matrix of a directed graph, so a hidden value is fixed by the published ones
-exactly when its edge is a *bridge* (lies on no cycle). An exposed value is
-protected by the cheapest path between its two equations through published values
-(Dijkstra; hidden values cost nothing): the path and the value make a cycle.
-Hidden cells are non-zero whenever possible, so moving counts around a cycle keeps
-them non-negative; when a zero had to be hidden, the bounds are checked by linear
-programming as well (``scipy.optimize.linprog``).
+How protection is checked: every published sum (a row, a column, a merged cell,
+the total row) is an equation, and every value appears in exactly two of them (a
+one-row table's cells in one; a "free" node without equation stands for the
+other). With the equations as nodes and the values as edges, the system is the
+incidence matrix of a directed graph, so the hidden values can change, all
+published ones staying put, exactly along cycles of hidden edges. A hidden value
+is *free* when it lies on such a cycle along which every count that goes down is
+non-zero (so no count turns negative): then neither its value nor bounds that
+meet can be worked out. A value that is not free is protected by the cheapest
+such cycle through published values (Dijkstra; hidden values cost nothing), which
+are then hidden. A group that cannot be protected is folded into another
+(:func:`suppress_tables`).
 
 Example:
     >>> r = suppress_table(np.array([[250, 30, 3, 17]]), tiers=[0, 1, 2, 3], merge=(2, 3))
@@ -96,102 +97,73 @@ class _Graph:
             for j in range(k):
                 edge(("total", 0, j), f"c{j}", "mT" if j in merge else "rT")
             if merge:
-                edge(("merged_total", 0, -1), "rT", "mT")
+                edge(("merged_total", 0, -1), "mT", "rT")
         self.adj: dict[str, list[tuple[int, str]]] = {}
         for e, (a, b) in enumerate(self.ends):
             self.adj.setdefault(a, []).append((e, b))
             self.adj.setdefault(b, []).append((e, a))
 
-    def bridges(self, hidden: np.ndarray) -> list[int]:
-        """Hidden edges on no cycle of hidden edges (iterative Tarjan, multi-edges kept)."""
-        disc: dict[str, int] = {}
-        low: dict[str, int] = {}
-        out: list[int] = []
-        clock = 0
-        for root in self.adj:
-            if root in disc:
-                continue
-            disc[root] = low[root] = clock
-            clock += 1
-            stack = [(root, -1, iter(self.adj[root]))]
-            while stack:
-                node, via, it = stack[-1]
-                for e, nxt in it:
-                    if not hidden[e] or e == via:
-                        continue
-                    if nxt in disc:
-                        low[node] = min(low[node], disc[nxt])
-                        continue
-                    disc[nxt] = low[nxt] = clock
-                    clock += 1
-                    stack.append((nxt, e, iter(self.adj[nxt])))
-                    break
-                else:
-                    stack.pop()
-                    if stack:
-                        parent = stack[-1][0]
-                        low[parent] = min(low[parent], low[node])
-                        if low[node] > disc[parent]:
-                            out.append(via)
-        return sorted(out)
+    def cycle(
+        self,
+        hidden: np.ndarray,
+        value: np.ndarray,
+        cost: np.ndarray | None,
+        target: int,
+        delta: int,
+    ) -> list[int] | None:
+        """The cheapest cycle through ``target`` along which counts can move, ``target``
+        by ``delta`` (+1 or -1): its edges but ``target``, or ``None``.
 
-    def cheapest_cycle(self, hidden: np.ndarray, cost: np.ndarray, target: int) -> list[int]:
-        """Published edges of the cheapest path joining ``target``'s ends without it."""
-        start, goal = self.ends[target]
-        best = {start: 0.0}
-        back: dict[str, tuple[str, int]] = {}
-        heap = [(0.0, start)]
+        Moving round a cycle changes each value by +1 or -1; every value that goes
+        down must be non-zero. ``cost=None``: hidden edges only (is ``target`` free?);
+        otherwise hidden edges cost nothing and published ones ``cost``.
+
+        Each edge runs from its first equation to its second (the signs that make the
+        system a directed graph's incidence matrix), so going along an edge moves it
+        by ``-p`` and against it by ``+p``, ``p`` being fixed along the path; the free
+        node (no equation) lets ``p`` change.
+        """
+        tail, head = self.ends[target]
+        starts = [(head, p) for p in (1, -1)] if head == "free" else [(head, -delta)]
+        best: dict[tuple[str, int], float] = {}
+        back: dict[tuple[str, int], tuple[tuple[str, int], int]] = {}
+        heap: list[tuple[float, int, str, int]] = []
+        tick = 0
+        for st in starts:
+            best[st] = 0.0
+            heap.append((0.0, tick, *st))
+            tick += 1
         while heap:
-            d, node = heapq.heappop(heap)
-            if node == goal:
-                break
-            if d > best.get(node, np.inf):
+            d, _, node, p = heapq.heappop(heap)
+            if node == tail and p == -delta:
+                path, state = [], (node, p)
+                while state in back:
+                    state, e = back[state]
+                    path.append(e)
+                return path
+            if d > best.get((node, p), np.inf):
                 continue
             for e, nxt in self.adj[node]:
                 if e == target:
                     continue
-                w = 0.0 if hidden[e] else cost[e]
-                if not np.isfinite(w):
+                forward = self.ends[e][0] == node and self.ends[e][1] == nxt
+                move = -p if forward else p
+                if move < 0 and value[e] == 0:
                     continue
-                if d + w < best.get(nxt, np.inf):
-                    best[nxt] = d + w
-                    back[nxt] = (node, e)
-                    heapq.heappush(heap, (d + w, nxt))
-        if goal not in back:
-            return []
-        path, node = [], goal
-        while node != start:
-            node, e = back[node]
-            path.append(e)
-        return [e for e in path if not hidden[e]]
-
-
-def _equations(g: _Graph) -> np.ndarray:
-    """The graph's equations as a matrix (rows: nodes but ``free``; columns: edges)."""
-    nodes = sorted({n for ends in g.ends for n in ends} - {"free"})
-    pos = {n: i for i, n in enumerate(nodes)}
-    a = np.zeros((len(nodes), len(g.ends)))
-    for e, (u, v) in enumerate(g.ends):
-        a[pos[u], e] += 1.0
-        if v != "free":
-            a[pos[v], e] -= 1.0
-    return a
-
-
-def _bounded(a: np.ndarray, hidden: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Hidden values whose least and greatest value given the rest (counts >= 0) meet."""
-    from scipy.optimize import linprog
-
-    out = np.zeros(len(hidden), dtype=bool)
-    b = a @ value
-    bounds = [(0, None) if h else (v, v) for h, v in zip(hidden, value)]
-    for v in np.nonzero(hidden)[0]:
-        c = np.zeros(len(hidden))
-        c[v] = 1.0
-        lo = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-        hi = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-        out[v] = lo.status == 0 and hi.status == 0 and -hi.fun - lo.fun < 0.5
-    return out
+                if hidden[e]:
+                    w = 0.0
+                elif cost is None or not np.isfinite(cost[e]):
+                    continue
+                else:
+                    w = float(cost[e])
+                for q in (1, -1) if nxt == "free" else (p,):
+                    nd = d + w
+                    if nd < best.get((nxt, q), np.inf):
+                        best[nxt, q] = nd
+                        back[nxt, q] = ((node, p), e)
+                        heapq.heappush(heap, (nd, tick, nxt, q))
+                        tick += 1
+        return None
 
 
 def suppress_table(
@@ -272,25 +244,37 @@ def suppress_table(
 
 
 def _complement(g: _Graph, hidden: np.ndarray, cost: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Hide more values until none is exposed, the cheapest protecting path first."""
+    """Hide more values until every hidden one is free, the cheapest cycle first.
+
+    A hidden value is free when it lies on a cycle of hidden values along which the
+    counts can move (:meth:`_Graph.cycle`); hiding more never takes that away, so a
+    value found free stays free. A zero is hidden as a complement only where it
+    would grow (it costs as much as 999 children of its tier).
+    """
     hidden = hidden.copy()
-    for _ in range(hidden.size + 1):
-        bad = g.bridges(hidden)
-        if not bad and (value[hidden] == 0).any():
-            # a hidden zero can only be larger, so check the bounds as well
-            bad = [int(v) for v in np.nonzero(_bounded(_equations(g), hidden, value))[0]]
-        if not bad:
+    free = np.zeros(len(hidden), dtype=bool)
+    deltas = [(1, -1) if value[e] > 0 else (1,) for e in range(len(hidden))]
+    for _ in range(len(hidden) + 1):
+        target = None
+        for e in np.nonzero(hidden & ~free)[0]:
+            found = next(
+                (c for d in deltas[e] if (c := g.cycle(hidden, value, None, e, d)) is not None),
+                None,
+            )
+            if found is None:
+                target = int(e)
+                break
+            free[[e, *found]] = True
+        if target is None:
             return hidden
-        target = bad[0]
-        new = g.cheapest_cycle(hidden, cost, target)
-        if not new:  # no path at all, or (bounds) a cycle that is there already
-            free = [
-                e for e, _ in g.adj[g.ends[target][0]] if not hidden[e] and np.isfinite(cost[e])
-            ]
-            if not free:
-                raise Unprotectable(g.names[target][1])
-            new = [min(free, key=lambda e: cost[e])]
-        hidden[new] = True
+        options = [
+            c for d in deltas[target] if (c := g.cycle(hidden, value, cost, target, d)) is not None
+        ]
+        if not options:
+            raise Unprotectable(g.names[target][1])
+        path = min(options, key=lambda c: (sum(cost[e] for e in c if not hidden[e]), len(c)))
+        hidden[path] = True
+        free[[target, *path]] = True
     raise RuntimeError("suppression did not converge: this is a bug in psyscreen")
 
 
