@@ -69,18 +69,28 @@ class ReportStats:
         self.rows += n
         out_codes, out_labels = _factorize(self._outcome(results))
         _count(self.by_group["all"], np.zeros(n, dtype=np.intp), ["all"], out_codes, out_labels)
-        for dim in ("school", "grade", "sex"):
+        found = {}
+        for dim in ("school", "grade", "sex", "class"):
             if dim in results:
-                g_codes, g_labels = self._groups(results[dim], dim)
-                _count(self.by_group[dim], g_codes, g_labels, out_codes, out_labels)
-        if "class" in results:  # school -> grade -> class, one key per class
+                found[dim] = self._groups(results[dim], dim)
+                if dim != "class":
+                    _count(self.by_group[dim], *found[dim], out_codes, out_labels)
+        if "class" in found:  # school -> grade -> class, one key per class
             parts = [
-                self._groups(results[d], d) if d in results else (np.zeros(n, np.intp), [""])
-                for d in ("school", "grade", "class")
+                found.get(d, (np.zeros(n, np.intp), [""])) for d in ("school", "grade", "class")
             ]
-            keys = pd.MultiIndex.from_arrays([np.asarray(lab, dtype=object)[c] for c, lab in parts])
-            k_codes, k_uniq = pd.factorize(keys)
-            _count(self.by_group["class"], k_codes, list(k_uniq), out_codes, out_labels)
+            combined = np.zeros(n, dtype=np.int64)
+            for c, lab in parts:
+                combined = combined * len(lab) + c
+            uniq, k_codes = np.unique(combined, return_inverse=True)
+            labels = []
+            for u in uniq.tolist():
+                key = []
+                for _c, lab in reversed(parts):
+                    u, r = divmod(u, len(lab))
+                    key.append(lab[r])
+                labels.append(tuple(reversed(key)))
+            _count(self.by_group["class"], k_codes.ravel(), labels, out_codes, out_labels)
         self.row_status.update(_value_counts(results["row.status"]))
         if "risk.status" in results:
             self.risk_status.update(_value_counts(results["risk.status"]))

@@ -69,13 +69,13 @@ def plain_groups(
     for key, arr in groups.items():
         n = int(arr.sum())
         if dim == "grade" and key not in _LOW:
-            named.append((t.grade(int(key)), [key], (int(key),)))
+            named.append((t.grade(int(key)), [key], (0, int(key))))
         elif dim == "sex" and key in ("female", "male"):
-            named.append((t(f"sex.{key}"), [key], (key == "male",)))
+            named.append((t(f"sex.{key}"), [key], (0, key == "male")))
         elif key == "(missing)":
-            named.append((t("group.missing"), [key], (10**6,)))
+            named.append((t("group.missing"), [key], (1,)))
         elif dim not in ("grade", "sex") and key not in _LOW and n >= k:
-            named.append((str(key), [key], _natural_key(str(key))))
+            named.append((str(key), [key], (0, _natural_key(str(key)))))
         else:
             other.append(key)
             continue
