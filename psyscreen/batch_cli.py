@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .cli import EXIT_FAILURE, command
 
@@ -133,9 +134,16 @@ def _warning_lists(args: argparse.Namespace, res) -> list:
 
     if not args.warning_list:
         return []
+    taken = {
+        Path(p).resolve()
+        for p in (args.input, res.results, res.problems, res.manifest_path, res.report)
+        if p is not None
+    }
     for path in args.warning_list:
         if not str(path).lower().endswith((".html", ".htm", ".xlsx")):
             raise BatchError(f"--warning-list: give a .html or .xlsx file, not {path!r}")
+        if Path(path).resolve() in taken:
+            raise BatchError(f"--warning-list: {path} is the input or another output")
     pseudo = "id" in res.manifest["options"]["pseudonymised_columns"]
     wl = warning_list(
         read_results(res.results), profile=args.profile, lang=args.lang, pseudonymised=pseudo

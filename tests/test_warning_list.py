@@ -137,6 +137,9 @@ def test_cli_writes_it_only_when_asked_and_prints_its_path(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(wl_html) in err and str(wl_xlsx) in err and "机密" in err
     assert main([*args, "--warning-list", str(tmp_path / "x.csv")]) == 2
+    report = tmp_path / "b" / "r.report.html"
+    assert main([*args, "--warning-list", str(report)]) == 2  # never over another output
+    assert "机密" not in report.read_text("utf-8")
 
 
 def test_every_child_above_normal_is_listed_once(tmp_path):
@@ -163,5 +166,6 @@ def test_every_child_above_normal_is_listed_once(tmp_path):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_headers_in_the_language_asked(lang):
     html = to_html(warning_list(_results(), lang=lang))
-    assert ("工作记录" in html) == (lang == "zh") and ("Worker&#x27;s notes" in html) == (lang == "en")
-    assert ("机密" in html) == (lang == "zh") and ("CONFIDENTIAL" in html) == (lang == "en")
+    zh, en = lang == "zh", lang == "en"
+    assert ("工作记录" in html) == zh and ("Worker&#x27;s notes" in html) == en
+    assert ("机密" in html) == zh and ("CONFIDENTIAL" in html) == en
