@@ -81,7 +81,12 @@ def plain_groups(
             continue
         if n < k:
             other.append(named.pop()[1][0])
-    named.sort(key=lambda g: g[2])
+    return with_other(named, other, t)
+
+
+def with_other(named: list[tuple[str, list, tuple]], other: list, t: Messages) -> list:
+    """(label, keys) of the named groups in the order of their sort keys, then 其他."""
+    named = sorted(named, key=lambda g: g[2])
     out = [(label, keys) for label, keys, _ in named]
     if other:
         out.append((t("group.other"), other))

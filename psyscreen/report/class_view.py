@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .aggregate import _LOW, _natural_key, _reorder, published_rows
+from .aggregate import _LOW, _natural_key, _reorder, published_rows, with_other
 from .i18n import Messages
 from .suppression import THRESHOLD, GroupTable, Suppressed, suppress_tables
 
@@ -55,11 +55,7 @@ def class_groups(
         named.append(
             (f"{t.grade(int(grade))} {klass}", [(grade, klass)], (int(grade), _natural_key(klass)))
         )
-    named.sort(key=lambda g: g[2])
-    out = [(label, keys) for label, keys, _ in named]
-    if other:
-        out.append((t("group.other"), other))
-    return out
+    return with_other(named, other, t)
 
 
 def class_tables(
