@@ -62,13 +62,19 @@ CHECK = """<script>
 def pages(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("browser")
     report, wl = shots.make_example_outputs(d)
-    return {"report": report, "warning_list": wl}
+    report_en, wl_en = shots.make_example_outputs(d / "en", "en")
+    return {"report": report, "warning_list": wl, "report.en": report_en, "warning_list.en": wl_en}
 
 
-SIZES = {"report": (1100, 1400), "warning_list": (1300, 900)}
+SIZES = {
+    "report": (1100, 1400),
+    "warning_list": (1300, 900),
+    "report.en": (1100, 1400),
+    "warning_list.en": (1300, 900),
+}
 
 
-@pytest.mark.parametrize("name", ["report", "warning_list"])
+@pytest.mark.parametrize("name", ["report", "warning_list", "report.en", "warning_list.en"])
 def test_no_text_overflows_its_box(pages, name, tmp_path):
     page = tmp_path / f"{name}.check.html"
     page.write_text(pages[name].read_text("utf-8").replace("</body>", CHECK + "</body>"), "utf-8")
