@@ -152,11 +152,11 @@ def mapping_yaml(instruments: list[str]) -> str:
         "  id: 学号",
         "  school: 学校",
         "  grade: 年级",
+        "  class: 班级",
         "  sex: 性别",
         "  birth_date: 出生日期",
         "  assessment_date: 测评日期",
         "required: [id, sex]",
-        "keep: [班级]",
         f"missing_answers: [{MISSING_TEXT}]",
         "items:",
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .cli import EXIT_FAILURE, command
 
@@ -41,6 +42,20 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", help="run manifest (default: <output>.manifest.json)")
     p.add_argument("--report", help="HTML report (default: <output>.report.html)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of the report and the warning list (default: zh)",
+    )
+    p.add_argument(
+        "--warning-list",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also write the CONFIDENTIAL warning list (预警名单) of the children to act on: "
+        ".html (one school per printed page) or .xlsx; may be given twice; never by default",
+    )
     p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
     p.add_argument(
         "--delimiter",
@@ -118,7 +133,9 @@ def _score(args: argparse.Namespace) -> int:
         instruments=args.instruments,
         delimiter=args.delimiter,
         assessment_date=args.assessment_date,
+        report_lang=args.lang,
     )
+    lists = _warning_lists(args, res)
     if not args.quiet:
         rows = res.manifest["rows"]
         print(
@@ -145,4 +162,30 @@ def _score(args: argparse.Namespace) -> int:
                 f"answers not mapped or out of range: {check} names the texts",
                 file=sys.stderr,
             )
+    for path in lists:  # printed even with --quiet: a confidential file must not go unnoticed
+        print(f"warning list (CONFIDENTIAL 机密): {path}", file=sys.stderr)
     return res.exit_code
+
+
+def _warning_lists(args: argparse.Namespace, res) -> list:
+    """Write the warning lists asked for, from the results file just written."""
+    from .batch import BatchError
+    from .report.warning_list import read_results, warning_list, write_warning_list
+
+    if not args.warning_list:
+        return []
+    taken = {
+        Path(p).resolve()
+        for p in (args.input, res.results, res.problems, res.manifest_path, res.report)
+        if p is not None
+    }
+    for path in args.warning_list:
+        if not str(path).lower().endswith((".html", ".htm", ".xlsx")):
+            raise BatchError(f"--warning-list: give a .html or .xlsx file, not {path!r}")
+        if Path(path).resolve() in taken:
+            raise BatchError(f"--warning-list: {path} is the input or another output")
+    pseudo = "id" in res.manifest["options"]["pseudonymised_columns"]
+    wl = warning_list(
+        read_results(res.results), profile=args.profile, lang=args.lang, pseudonymised=pseudo
+    )
+    return [write_warning_list(wl, path) for path in args.warning_list]

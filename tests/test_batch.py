@@ -129,7 +129,7 @@ def test_xlsx_and_parquet_inputs_give_the_same_results(export, baseline, tmp_pat
     xlsx, parquet = tmp_path / "e.xlsx", tmp_path / "e.parquet"
     df.to_excel(xlsx, index=False)  # (pandas writes '=1+1' as a formula: not compared)
     df.to_parquet(parquet, index=False)
-    for f, skip in ((xlsx, ("班级",)), (parquet, ("line",))):  # Parquet has no lines
+    for f, skip in ((xlsx, ("class",)), (parquet, ("line",))):  # Parquet has no lines
         res = run(f, tmp_path / f"{f.suffix[1:]}.csv", mapping=mapping, report=False)
         assert res.manifest["rows"]["out"] == N
         _same_results(res.results, baseline.results, skip)
@@ -194,9 +194,9 @@ def test_output_formats_and_formula_neutralisation(export, tmp_path):
     p = pq.read_table(r_pq.results).to_pandas()
     x = pd.read_excel(r_xl.results)
     assert len(c) == len(p) == len(x) == N
-    assert "'=1+1" in set(c["班级"]) and "'=1+1" in set(x["班级"])
-    assert "=1+1" in set(p["班级"])  # Parquet keeps the exact text
-    assert not c["班级"].astype(str).str.match(r"^[=+\-@]").any()
+    assert "'=1+1" in set(c["class"]) and "'=1+1" in set(x["class"])
+    assert "=1+1" in set(p["class"])  # Parquet keeps the exact text
+    assert not c["class"].astype(str).str.match(r"^[=+\-@]").any()
     np.testing.assert_allclose(p["phq9.total.raw"], c["phq9.total.raw"])
 
 
@@ -263,9 +263,9 @@ def test_unreadable_lines_are_accounted_for(export, tmp_path):
 def test_report_is_self_contained_and_suppresses_small_cells(baseline):
     html = baseline.report.read_text("utf-8")
     assert "<script" not in html and "http://" not in html and "https://" not in html
-    assert "data:image/png;base64," in html
-    assert "—" in html  # small counts are suppressed
-    assert "By school" in html and "合成示例中学01" in html
+    assert "<svg" in html and "<img" not in html  # charts are inline SVG with real text
+    assert "class='ph'" in html  # small counts are suppressed, drawn as placeholders
+    assert "按学校" in html and "合成示例中学01" in html
 
 
 def test_cli_exit_codes(export, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Units of the batch pipeline: duplicate-id tracking, small-cell suppression, formula
+"""Units of the batch pipeline: duplicate-id tracking, formula
 neutralisation, answer mapping and the categorical fast path of ``responses``."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from psyscreen import load_instrument
 from psyscreen.batch.mapping import map_answers, parse_mapping
 from psyscreen.batch.privacy import Pseudonymiser, neutralise_formulas
-from psyscreen.batch.report import THRESHOLD, suppress
 from psyscreen.batch.run import IdTracker
 from psyscreen.responses import item_values
 
@@ -34,28 +33,6 @@ def test_id_tracker_matches_a_plain_dict_whatever_the_chunking(ids, cut):
         [t.first_rows(arr[:cut], np.arange(cut)), t.first_rows(arr[cut:], np.arange(cut, len(ids)))]
     )
     assert got.tolist() == expected
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.integers(1, 5).flatmap(
-        lambda c: st.lists(
-            st.lists(st.integers(0, 30), min_size=c, max_size=c), min_size=1, max_size=6
-        )
-    )
-)
-def test_suppression_hides_small_counts_and_leaves_no_lone_hidden_cell(rows):
-    c = np.array(rows)
-    hide = suppress(c)
-    assert hide[(c > 0) & (c < THRESHOLD)].all()
-    small_rows = (c.sum(axis=1) > 0) & (c.sum(axis=1) < THRESHOLD)
-    assert hide[small_rows].all()
-    # a row or column total minus the shown cells never reveals exactly one hidden cell
-    # (a table of one row or one column has no other cell: its total is hidden instead)
-    if c.shape[1] > 1:
-        assert not (hide.sum(axis=1) == 1).any()
-    if c.shape[0] > 1:
-        assert not (hide.sum(axis=0) == 1).any()
 
 
 def test_formula_cells_are_neutralised_and_others_kept():

@@ -10,7 +10,9 @@ Public API:
 * :func:`process_chunk`, :class:`Plan`, :func:`plan_for` - the per-chunk function
   (the same one runs per partition on Dask, see :mod:`psyscreen.batch.dask`);
 * :class:`BatchError`, :class:`InputFileError`, :class:`OutputPathError` - a file
-  that cannot be used (read, or written: :mod:`psyscreen.batch.outputs`).
+  that cannot be used (read, or written: :mod:`psyscreen.batch.outputs`);
+* :func:`warning_list` - the confidential warning list (预警名单) of a results
+  DataFrame (see :mod:`psyscreen.report.warning_list`).
 
 Example:
     >>> import psyscreen
@@ -18,6 +20,7 @@ Example:
     True
 """
 
+from ..report.warning_list import warning_list
 from .io import InputFileError
 from .mapcheck import CheckReport, check_mapping
 from .mapinit import Proposal, propose_mapping
@@ -42,4 +45,5 @@ __all__ = [
     "process_chunk",
     "propose_mapping",
     "run",
+    "warning_list",
 ]

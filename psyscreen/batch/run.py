@@ -1131,6 +1131,7 @@ def run(
     delimiter: str | None = None,
     assessment_date: str | _dt.date | None = None,
     instruments: Sequence[Any] | None = None,
+    report_lang: str = "zh",
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -1164,6 +1165,7 @@ def run(
             whatever the number; see ``docs/performance.md`` for when it pays. A script
             that passes ``workers > 1`` needs an ``if __name__ == "__main__":`` guard
             (the worker processes import the main module).
+        report_lang: language of the HTML report, ``zh`` (default) or ``en``.
 
     Returns:
         :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
@@ -1221,6 +1223,7 @@ def run(
             man = _write_outputs(
                 files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
                 drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
+                report_lang,
             )  # fmt: skip
             files.commit()
         except OSError as e:  # reading errors are InputFileErrors by now: a write failed
@@ -1266,7 +1269,7 @@ def run_files(
 def _write_outputs(
     files: RunFiles, src, plan: Plan, prof, insts, norms, chunk_rows: int, workers: int,
     pseudo, pseudo_cols: list[str], drop_cols: list[str], neutralise: bool, progress,
-    started: str, t0: float, mapping_name, mapping_sha, input,
+    started: str, t0: float, mapping_name, mapping_sha, input, report_lang: str = "zh",
 ) -> dict[str, Any]:  # fmt: skip
     """Score and write every output to its temporary file; return the manifest written."""
     from .report import ReportStats
@@ -1393,7 +1396,8 @@ def _write_outputs(
     if report_path is not None:
         from .report import render_report
 
-        files.temp("report").write_text(render_report(stats, man), encoding="utf-8")
+        report_html = render_report(stats, man, lang=report_lang)
+        files.temp("report").write_text(report_html, encoding="utf-8")
     for key, path in (("results", output), ("problems", problems_path)):
         digest = hashes[key] if isinstance(hashes[key], str) else hashes[key].result()
         man["outputs"][key] = _out_entry(path, files.temp(key), digest)
