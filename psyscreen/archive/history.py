@@ -71,7 +71,7 @@ class History:
             items.append((s.assessment_date, 0, f"{s.assessment_date} {label} {lvl}{conf} ({tr})"))
         for e in self.events.itertuples():
             name = KIND_TEXT[e.kind][0 if lang == "zh" else 1]
-            extra = " ".join(str(x) for x in (e.outcome, e.level_code) if x)
+            extra = " ".join(str(x) for x in (e.outcome, e.level_code) if pd.notna(x) and x)
             items.append((e.on_date, 1, f"{e.on_date} {name} {extra}".rstrip()))
         return [t for _, _, t in sorted(items)]
 
@@ -115,8 +115,8 @@ def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
             for e in conf[conf["child_key"] == ck].itertuples():
                 pos = [i for i, d in zip(idx, dates) if d <= e.on_date]
                 if pos:
-                    out.at[pos[-1], "confirmed_level"] = e.level_code or out.at[pos[-1],
-                                                                                "level_code"]
+                    lvl = e.level_code if isinstance(e.level_code, str) else None
+                    out.at[pos[-1], "confirmed_level"] = lvl or out.at[pos[-1], "level_code"]
                     out.at[pos[-1], "confirmed_on"] = e.on_date
     eff = out["confirmed_level"].where(out["confirmed_level"].notna(), out["level_code"])
     out["effective_level"] = eff

@@ -113,6 +113,8 @@ profile_levels = Table(
     Column("retest_days", Float),
     Column("contact_days", Float),
     Column("visit_days", Float),
+    Column("needs_confirmation", Boolean),
+    Column("referral", Boolean),
 )
 
 #: score layouts: the column names behind the short keys of ``screenings.scores`` and the

@@ -290,7 +290,8 @@ def store_profile_levels(conn: sa.Connection, profile: dict | None) -> None:
     rows = [
         {"profile": name, "level_code": lv.code, "level": float(i), "zh": lv.zh, "en": lv.en,
          "retest_days": lv.retest_days, "contact_days": lv.contact_days,
-         "visit_days": lv.visit_days}
+         "visit_days": lv.visit_days, "needs_confirmation": lv.needs_confirmation,
+         "referral": lv.referral}
         for i, lv in enumerate(prof.levels)
     ]
     insert_rows(conn, S.profile_levels, rows)

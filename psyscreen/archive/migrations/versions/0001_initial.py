@@ -77,6 +77,8 @@ def upgrade() -> None:
         sa.Column("retest_days", sa.Float),
         sa.Column("contact_days", sa.Float),
         sa.Column("visit_days", sa.Float),
+        sa.Column("needs_confirmation", sa.Boolean),
+        sa.Column("referral", sa.Boolean),
     )
     op.create_table(
         "layouts",
