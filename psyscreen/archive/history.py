@@ -42,7 +42,8 @@ from .store import decode_scores
 
 SCREENING_COLUMNS = [
     "screening_key", "child_key", "assessment_date", "school", "grade", "class_name", "sex",
-    "age", "profile", "risk_status", "level_code", "level", "needs_confirmation", "referral",
+    "age", "profile", "profile_sha256", "risk_status", "level_code", "level",
+    "needs_confirmation", "referral",
     "retest_days", "contact_days", "visit_days", "rules", "reasons", "reasons_zh", "flags",
     "layout", "scores", "source_sha256", "source_row",
 ]
