@@ -28,6 +28,9 @@ OPTIONAL_MODULES = {
     "matplotlib": "plot",
     "dask": "dask",
     "distributed": "dask",
+    "sqlalchemy": "archive",
+    "alembic": "archive",
+    "psycopg": "archive",
 }
 
 #: name -> (help, add_arguments, run)
@@ -155,7 +158,7 @@ def _load_plugins() -> None:
     """Import modules that register further sub-commands (if present)."""
     import importlib
 
-    for mod in ("psyscreen.batch_cli",):
+    for mod in ("psyscreen.batch_cli", "psyscreen.archive.cli"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
