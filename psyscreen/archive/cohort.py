@@ -50,7 +50,8 @@ def transitions(archive: Any, from_year: int, to_year: int, *,
     last = scr.groupby(["child_key", "year"], sort=False).tail(1)
     a = last[last["year"] == from_year].set_index("child_key")
     b = last[last["year"] == to_year].set_index("child_key")
-    both = a[["school", "grade", "lvl"]].join(b[["lvl"]], rsuffix="_to", how="inner")
+    both = a[["school", "grade", "lvl"]].join(b[["lvl"]].rename(columns={"lvl": "lvl_to"}),
+                                              how="inner")
     if school is not None:
         both = both[both["school"] == school]
     if both.empty:
