@@ -239,9 +239,12 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
         return 0
     new = 0
     stmt = _insert(conn, table)
+    counted = conn.dialect.name == "sqlite"  # sqlite3 sums rowcount over executemany
+    if not counted:
+        stmt = stmt.returning(*table.primary_key.columns)
     for i in range(0, len(rows), CHUNK_ROWS):
         res = conn.execute(stmt, rows[i : i + CHUNK_ROWS])
-        new += max(res.rowcount, 0)
+        new += max(res.rowcount, 0) if counted else len(res.all())
     return new
 
 
