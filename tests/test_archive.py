@@ -321,13 +321,12 @@ def test_every_flipped_byte_and_truncation_is_refused(arc, tmp_path):
     data = p.read_bytes()
     read_bundle(p, arc.key)
     bad = tmp_path / "bad.json"
-    for i in range(len(data)):
-        for bit in (0, 5):
-            flipped = bytearray(data)
-            flipped[i] ^= 1 << bit
-            bad.write_bytes(bytes(flipped))
-            with pytest.raises(BundleError):
-                read_bundle(bad, arc.key)
+    for i in range(len(data)):  # every byte, each with one of its 8 bits flipped
+        flipped = bytearray(data)
+        flipped[i] ^= 1 << (i % 8)
+        bad.write_bytes(bytes(flipped))
+        with pytest.raises(BundleError):
+            read_bundle(bad, arc.key)
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(BundleError, match="not valid JSON"):
         read_bundle(bad, arc.key)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,13 @@ def export_bundle(
     return counts
 
 
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
 def read_bundle(path: str | Path, key: ArchiveKey) -> dict:
     """The verified bundle document; raises :class:`BundleError` with the reason."""
     p = Path(path)
@@ -203,20 +211,23 @@ def read_bundle(path: str | Path, key: ArchiveKey) -> dict:
     if again != data:
         raise BundleError("the bundle is not in canonical form (edited or damaged) "
                           "/ 转接包格式被改动或损坏")
-    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    try:
-        jsonschema.validate(doc, schema)
-    except jsonschema.ValidationError as e:
-        where = "/".join(str(x) for x in e.absolute_path)
-        raise BundleError(f"the bundle does not match the published schema at {where or '/'} "
-                          "/ 转接包不符合结构定义") from None
-    sig = doc["signature"]
+    sig = doc.get("signature") if isinstance(doc, dict) else None
+    if not isinstance(sig, dict) or "payload" not in doc or not all(
+        isinstance(sig.get(k), str) for k in ("key_fingerprint", "value")
+    ):
+        raise BundleError("the bundle has no payload or signature / 转接包缺少内容或签名")
     if sig["key_fingerprint"] != key.fingerprint:
         raise BundleError("the bundle was signed with another key (fingerprints differ): give "
                           "the agreed bundle key / 转接包签名密钥不符")
+    # the signature first: nothing unauthenticated is read further
     if not key.verify(canonical(doc["payload"]), sig["value"]):
         raise BundleError("the signature does not verify: the bundle was changed "
                           "/ 签名校验失败：转接包已被改动")
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(x) for x in errors[0].absolute_path)
+        raise BundleError(f"the bundle does not match the published schema at {where or '/'} "
+                          "/ 转接包不符合结构定义")
     return doc
 
 

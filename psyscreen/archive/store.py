@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ from . import schema as S
 
 #: rows per INSERT batch (bounded memory for the parameter lists)
 CHUNK_ROWS = 20_000
+#: rows of a results file prepared at a time (memory stays bounded; still one transaction)
+READ_ROWS = 100_000
 
 #: screening column -> results column
 RESULT_COLUMNS = {
@@ -121,6 +123,7 @@ def prepare(
     ids_are_keys: bool = False,
     instruments: str | None = None,
     profile_sha256: str | None = None,
+    row0: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Screening rows (archive columns) from a results frame, and skipped counts by reason."""
     n = len(df)
@@ -146,7 +149,7 @@ def prepare(
     skip(dates.isna().to_numpy(), "no_assessment_date")
     sub = df[keep]
     rows = (pd.to_numeric(sub["row"], errors="coerce").to_numpy() if "row" in sub.columns
-            else np.flatnonzero(keep))
+            else np.flatnonzero(keep) + row0)
     ids_k = ids[keep].tolist()
     if ids_are_keys:
         keys = ids_k
@@ -300,17 +303,24 @@ def store_profile_levels(conn: sa.Connection, profile: dict | None) -> None:
     insert_rows(conn, S.profile_levels, rows)
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """A results file (CSV/TXT, XLSX or Parquet); id, school, grade and class read as text."""
+def read_results(path: str | Path) -> Iterator[pd.DataFrame]:
+    """A results file (CSV/TXT, XLSX or Parquet) in chunks of ``READ_ROWS`` rows.
+
+    id, school, grade and class are read as text.
+    """
     p = Path(path)
     text_cols = {c: "string" for c in ("id", "school", "grade", "class", "班级", "name")}
     suf = p.suffix.lower()
     if suf == ".parquet":
-        return pd.read_parquet(p)
-    if suf == ".xlsx":
-        return pd.read_excel(p, dtype=text_cols)
-    return pd.read_csv(p, dtype=text_cols, keep_default_na=True, encoding="utf-8-sig",
-                       low_memory=False)
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(p).iter_batches(batch_size=READ_ROWS):
+            yield batch.to_pandas()
+    elif suf == ".xlsx":
+        yield pd.read_excel(p, dtype=text_cols)
+    else:
+        yield from pd.read_csv(p, dtype=text_cols, keep_default_na=True, encoding="utf-8-sig",
+                               low_memory=False, chunksize=READ_ROWS)
 
 
 def manifest_for(path: Path) -> Path:
@@ -352,13 +362,14 @@ def add_results(
                     "the results file does not match its manifest (changed after the run?) "
                     "/ 结果文件与运行清单不一致"
                 )
-        df = read_results(path)
+        chunks = read_results(path)
         source = source or path.name
         sha = (man or {}).get("input", {}).get("sha256") or file_sha
     else:
         df = results
         man = manifest if isinstance(manifest, dict) else None
         sha = (man or {}).get("input", {}).get("sha256") or frame_sha256(df)
+        chunks = (df.iloc[i : i + READ_ROWS] for i in range(0, max(len(df), 1), READ_ROWS))
     prov = provenance or (man or {}).get("definitions") or {}
     opts = (man or {}).get("options", {})
     ids_are_keys = False
@@ -373,38 +384,49 @@ def add_results(
         {k: prov.get(k) for k in ("profile", "instruments", "norm_tables", "library_version")},
         sort_keys=True, ensure_ascii=False,
     )
-    prepared, skipped = prepare(
-        df, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
-        ids_are_keys=ids_are_keys, instruments=instruments,
-        profile_sha256=(prov.get("profile") or {}).get("sha256"),
-    )
+    result = ImportResult(rows_in=0, stored=0, already=0)
     with archive.engine.begin() as conn:
         gone = forgotten_keys(conn)
-        if gone:
-            hit = prepared["child_key"].isin(gone).to_numpy()
-            if hit.any():
-                skipped["forgotten"] = int(hit.sum())
-                prepared = prepared[~hit]
         existing = set(
             conn.execute(
                 sa.select(S.screenings.c.screening_key).where(S.screenings.c.source_sha256 == sha)
             ).scalars()
         )
-        is_new = ~prepared["screening_key"].isin(existing).to_numpy()
-        result = ImportResult(rows_in=len(df), stored=0, already=int((~is_new).sum()),
-                              skipped=skipped)
-        result.import_id = begin_import(conn, "results", source, sha, len(df))
-        new = prepared[is_new]
-        kids = new.drop_duplicates("child_key")[["child_key", "clear_id"]]
-        if not archive.clear_ids:
-            kids = kids.assign(clear_id=None)
-        insert_rows(conn, S.children, kids.assign(name=None).to_dict("records"))
-        cols = _score_columns(df)
-        insert_rows(conn, S.layouts, [{"layout": layout_id(cols, instruments),
-                                       "columns": json.dumps(cols), "provenance": instruments}])
+        result.import_id = begin_import(conn, "results", source, sha, 0)
         store_profile_levels(conn, prov.get("profile"))
-        rows = new.drop(columns=["clear_id"]).assign(import_id=result.import_id)
-        result.stored = insert_rows(conn, S.screenings, rows.to_dict("records"))
-        result.already += len(new) - result.stored
+        row0 = 0
+        for chunk in chunks:
+            if row0 == 0:
+                cols = _score_columns(chunk)
+                insert_rows(conn, S.layouts, [{"layout": layout_id(cols, instruments),
+                                               "columns": json.dumps(cols),
+                                               "provenance": instruments}])
+            prepared, skipped = prepare(
+                chunk, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
+                ids_are_keys=ids_are_keys, instruments=instruments,
+                profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
+            )
+            row0 += len(chunk)
+            result.rows_in += len(chunk)
+            if gone:
+                hit = prepared["child_key"].isin(gone).to_numpy()
+                if hit.any():
+                    skipped["forgotten"] = int(hit.sum())
+                    prepared = prepared[~hit]
+            for k, v in skipped.items():
+                result.skipped[k] = result.skipped.get(k, 0) + v
+            is_new = ~prepared["screening_key"].isin(existing).to_numpy()
+            result.already += int((~is_new).sum())
+            new = prepared[is_new]
+            kids = new.drop_duplicates("child_key")[["child_key", "clear_id"]]
+            if not archive.clear_ids:
+                kids = kids.assign(clear_id=None)
+            insert_rows(conn, S.children, kids.assign(name=None).to_dict("records"))
+            rows = new.drop(columns=["clear_id"]).assign(import_id=result.import_id)
+            stored = insert_rows(conn, S.screenings, rows.to_dict("records"))
+            result.stored += stored
+            result.already += len(new) - stored
+        conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)
+                     .values(rows_in=result.rows_in))
         end_import(conn, result, "add_results")
     return result
