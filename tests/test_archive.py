@@ -15,20 +15,20 @@ import pytest
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("alembic")
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from psyscreen.archive import (  # noqa: E402
+from psyscreen.archive import (
     ArchiveError,
     ArchiveVersionError,
     create_archive,
     open_archive,
     reliable_change,
+    store,
     upgrade_archive,
 )
-from psyscreen.archive import db as adb  # noqa: E402
-from psyscreen.archive import store  # noqa: E402
-from psyscreen.archive.bundle import BundleError, read_bundle  # noqa: E402
-from psyscreen.archive.due import due_items  # noqa: E402
+from psyscreen.archive import db as adb
+from psyscreen.archive.bundle import BundleError, read_bundle
+from psyscreen.archive.due import due_items
 
 KEY = b"test-key-0123456789abcdef"
 PROV = {"profile": {"id": "default", "version": "1.0"},
@@ -140,15 +140,15 @@ def test_bad_date_is_reported_not_archived(arc):
 def test_exception_mid_import_leaves_archive_unchanged(arc, monkeypatch):
     arc.add_results(results(["A1"]), provenance=PROV)
     before, log_before = arc.content(), len(arc.import_log())
-    real = store.insert_rows
+    real = store.insert_frame
 
     def failing(conn, table, rows):
         if table.name == "screenings":
-            real(conn, table, rows[:1])  # part of the batch is written first...
+            real(conn, table, rows.iloc[:1])  # part of the batch is written first...
             raise RuntimeError("disk full")  # ...then a real exception mid-transaction
         return real(conn, table, rows)
 
-    monkeypatch.setattr(store, "insert_rows", failing)
+    monkeypatch.setattr(store, "insert_frame", failing)
     with pytest.raises(RuntimeError):
         arc.add_results(results(["B1", "B2", "B3"], date="2025-10-08"), provenance=PROV)
     assert arc.content() == before
@@ -172,17 +172,18 @@ print("done", flush=True)
 def test_kill_9_mid_import_leaves_archive_whole(tmp_path):
     p = tmp_path / "k.sqlite"
     create_archive(p, key=KEY).close()
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(p), "60000", "K"],
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(p), "400000", "K"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "start"
     time.sleep(1.0)
     proc.kill()
     proc.wait()
+    assert "done" not in proc.stdout.read()  # killed part-way through the import
     with open_archive(p, key=KEY) as a:
         n = len(a.content()["screenings"])
         with a.engine.connect() as c:
             assert c.execute(sa.text("pragma integrity_check")).scalar() == "ok"
-        assert n in (0, 60000)
+        assert n in (0, 400000)
         assert len(a.import_log()) == (1 if n else 0)
 
 

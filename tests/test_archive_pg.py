@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg")
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from psyscreen.archive import ArchiveVersionError, create_archive, open_archive  # noqa: E402
-from psyscreen.archive import db as adb  # noqa: E402
+from psyscreen.archive import ArchiveVersionError, create_archive, open_archive
+from psyscreen.archive import db as adb
 
 URL = os.environ.get("PSYSCREEN_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="PSYSCREEN_TEST_PG_URL is not set")

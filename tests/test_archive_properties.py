@@ -1,4 +1,4 @@
-"""Property: any sequence of imports and events, in any order and repeated, gives the same archive."""
+"""Property: any sequence of imports and events, in any order and repeated, gives one archive."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from psyscreen.archive import create_archive  # noqa: E402
+from psyscreen.archive import create_archive
 
 KEY = b"prop-key-0123456789abcdef"
 PROV = {"instruments": [{"id": "gad7", "version": "2006"}]}

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -133,6 +134,8 @@ def build_payload(archive: Any, child_keys: list[str] | None, selection: dict,
         srows = []
         for r in s.to_dict("records"):
             row = {k: _clean(r[k]) for k in _SCREENING_FIELDS}
+            row["scores"] = None if r["scores"] is None else base64.b64encode(
+                r["scores"]).decode("ascii")
             row["needs_confirmation"] = _bool(r["needs_confirmation"])
             row["referral"] = _bool(r["referral"])
             srows.append(row)
@@ -259,7 +262,8 @@ def import_bundle(
             clear_id if archive.clear_ids else None)
         children.append({"child_key": ck, "clear_id": cid, "name": None})
         for s in k["screenings"]:
-            scr.append({**s, "child_key": ck})
+            packed = None if s.get("scores") is None else base64.b64decode(s["scores"])
+            scr.append({**s, "scores": packed, "child_key": ck})
         for e in k["events"]:
             evs.append({**e, "child_key": ck, "event_key": event_key(
                 ck, e["kind"], e["on_date"], e.get("outcome"), e.get("level_code"),
@@ -278,7 +282,7 @@ def import_bundle(
         res.import_id = begin_import(conn, "bundle", Path(path).name, sha, rows_in)
         insert_rows(conn, S.children, children)
         insert_rows(conn, S.layouts, [
-            {"layout": lay["layout"], "columns": json.dumps(lay["columns"]),
+            {"layout": lay["layout"], "columns": json.dumps(lay["columns"], ensure_ascii=False),
              "provenance": json.dumps(lay["provenance"], sort_keys=True, ensure_ascii=False)}
             for lay in pay["layouts"]])
         insert_rows(conn, S.profile_levels, pay["profile_levels"])

@@ -18,7 +18,7 @@ class _Model(BaseModel):
 
 
 class Screening(_Model):
-    """One screening, as stored (scores under the short keys of its layout)."""
+    """One screening, as stored (scores packed under its layout)."""
 
     screening_key: str = Field(pattern=r"^[0-9a-f]{40}$")
     source_sha256: str
@@ -44,7 +44,7 @@ class Screening(_Model):
     reasons_zh: str | None = None
     flags: str | None = None
     layout: str | None = None
-    scores: str | None = None
+    scores: str | None = Field(None, description="Packed values (base64) under the layout.")
 
 
 class Event(_Model):
@@ -71,7 +71,7 @@ class Layout(_Model):
     """Score column names behind the short keys, and the definitions that scored them."""
 
     layout: str
-    columns: list[str]
+    columns: list[list[str]] = Field(description="[name, kind] per value; kind f/i/b/s.")
     provenance: dict[str, Any]
 
 

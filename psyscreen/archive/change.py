@@ -78,7 +78,8 @@ def parameters_for(instrument: str, version: str | None, scale: str,
     """
     found = None
     for p in _parameters():
-        if (p["instrument"], str(p.get("version")), p["scale"]) != (instrument, str(version), scale):
+        key = (p["instrument"], str(p.get("version")), p["scale"])
+        if key != (instrument, str(version), scale):
             continue
         if p.get("sex") is None and found is None:
             found = p

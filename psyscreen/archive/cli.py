@@ -106,7 +106,7 @@ def _write(df, path: str) -> None:
         df.to_csv(p, index=False, encoding="utf-8-sig")
 
 
-def _run(args: argparse.Namespace) -> int:  # noqa: C901 - one branch per action
+def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     zh = args.lang == "zh"

@@ -38,7 +38,10 @@ from .history import confirmations, layouts, level_numbers, read_screenings
 from .store import decode_scores
 
 ITEM_TEXT = {
-    "confirmation": ("待确认：需二次筛查或访谈确认", "confirmation due: second screening or interview"),
+    "confirmation": (
+        "待确认：需二次筛查或访谈确认",
+        "confirmation due: second screening or interview",
+    ),
     "referral": ("待转介：需转介专业机构", "referral due: refer to professional services"),
     "contact": ("待联系", "contact due"),
     "visit": ("待家访", "home visit due"),
@@ -124,7 +127,8 @@ def due_list(archive: Any, on: Any, *, school: str | None = None, lang: str = "z
         if archive.clear_ids:
             import sqlalchemy as sa
 
-            kids = dict(conn.execute(sa.select(S.children.c.child_key, S.children.c.clear_id)).all())
+            q = sa.select(S.children.c.child_key, S.children.c.clear_id)
+            kids = dict(conn.execute(q).all())
         intervals = _intervals(conn)
     latest = confirmations(latest.reset_index(drop=True), ev, nums)
     by_child: dict[str, list[tuple[str, str]]] = {}

@@ -88,7 +88,8 @@ def normalise_event(kind: Any, on: Any, outcome: Any = None,
     """``(kind, ISO date, outcome, level code)`` checked; raises :class:`EventError`."""
     k = KINDS.get(str(kind).strip())
     if k is None:
-        raise EventError("unknown_kind", f"unknown event kind (one of {sorted(set(KINDS.values()))})")
+        known = sorted(set(KINDS.values()))
+        raise EventError("unknown_kind", f"unknown event kind (one of {known})")
     date = _date(on)
     out = None if _blank(outcome) else OUTCOMES.get(str(outcome).strip())
     lvl = None if _blank(level) else str(level).strip()

@@ -82,8 +82,8 @@ def level_numbers(conn: sa.Connection) -> dict[tuple[str, str], float]:
     return {(r.profile, r.level_code): r.level for r in conn.execute(sa.select(S.profile_levels))}
 
 
-def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list[str], dict]]:
-    """Layout id -> (score column names, provenance)."""
+def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list, dict]]:
+    """Layout id -> (score columns as ``[name, kind]``, provenance)."""
     if not ids:
         return {}
     q = sa.select(S.layouts).where(S.layouts.c.layout.in_(sorted(ids)))
@@ -147,6 +147,7 @@ def scale_changes(before: pd.Series, after: pd.Series,
     c2, p2 = lay.get(after["layout"], ([], {}))
     s1, s2 = decode_scores(c1, before["scores"]), decode_scores(c2, after["scores"])
     v1, v2 = _versions(p1), _versions(p2)
+    c1, c2 = [n for n, _ in c1], [n for n, _ in c2]
     scales = sorted({c[:-4] for c in (*c1, *c2) if c.endswith(".raw")})
     rows = []
     for sc in scales:

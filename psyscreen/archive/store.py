@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +69,9 @@ _BOOL = {"needs_confirmation", "referral"}
 #: result columns that are not scores (identity, demographics, risk)
 _NOT_SCORES = ("row", "id", "name", "school", "grade", "class", "sex", "birth_date",
                "assessment_date", "risk.", "row.")
+#: score fields left out: per-item problem codes (in the problems file) and the norm table id
+#: (in the layout's provenance)
+_NOT_STORED = (".problems", ".norm_table")
 
 
 @dataclass
@@ -111,7 +113,8 @@ def _text(col: pd.Series) -> pd.Series:
 
 
 def _score_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if not str(c).startswith(_NOT_SCORES) and c not in ("班级",)]
+    return [c for c in df.columns if not str(c).startswith(_NOT_SCORES)
+            and not str(c).endswith(_NOT_STORED) and c not in ("班级",)]
 
 
 def prepare(
@@ -175,15 +178,16 @@ def prepare(
             out[name] = _text(v).to_numpy(dtype=object)
         elif name in _BOOL:
             b = v.map({True: True, False: False, "True": True, "False": False, "true": True,
-                       "false": False, 1: True, 0: False})
+                       "false": False})
             out[name] = b.to_numpy(dtype=object)
         else:
             out[name] = pd.to_numeric(v, errors="coerce").to_numpy()
     cls = "class" if "class" in sub.columns else ("班级" if "班级" in sub.columns else None)
     out["class_name"] = _text(sub[cls]).to_numpy(dtype=object) if cls else None
     out["profile_sha256"] = profile_sha256
-    lay, out["scores"] = encode_scores(sub[_score_columns(sub)], instruments or "{}")
+    lay, layout, out["scores"] = encode_scores(sub[_score_columns(sub)], instruments or "{}")
     out["layout"] = lay
+    out.attrs["layout"] = layout
     for c in out.columns:
         if out[c].dtype == object:
             out[c] = out[c].where(pd.notna(out[c]), None)
@@ -192,40 +196,107 @@ def prepare(
     return out, skipped
 
 
-_NULLS = re.compile(r'"\d+":null,|,?"\d+":null(?=})')
+SEP = "\x1f"  # unit separator: joins a screening's text values
 
 
-def layout_id(columns: list[str], provenance: str = "{}") -> str:
-    """The id of a score layout: a hash of its column names and provenance (16 hex digits)."""
-    return hashlib.sha256(json.dumps([columns, provenance]).encode("utf-8")).hexdigest()[:16]
+def _kind(col: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return "b"
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return "i"
+    if pd.api.types.is_float_dtype(col.dtype):
+        return "f"
+    vals = col.dropna()
+    if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals.iloc[:1000]) and \
+            vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return "b"
+    return "s"
 
 
-def encode_scores(scores: pd.DataFrame, provenance: str = "{}") -> tuple[str, list[str]]:
-    """``(layout id, one JSON object per row)``: short keys (column positions), no nulls.
+def _joined_text(frame: pd.DataFrame) -> list[bytes]:
+    """Each row's text values joined by ``SEP`` (missing: empty), as UTF-8 bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    The column names are stored once per layout (table ``layouts``), so a
-    screening holds its values only.
+    arrays = []
+    for c in frame.columns:
+        col = frame[c]
+        try:
+            arr = pa.array(col, from_pandas=True).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arr = pa.array(col.astype("string").astype(object).where(col.notna(), None),
+                           type=pa.string())
+        arrays.append(pc.replace_substring(arr, SEP, " "))
+    joined = pc.binary_join_element_wise(*arrays, SEP, null_handling="replace",
+                                         null_replacement="")
+    return joined.cast(pa.binary()).to_pylist()
+
+
+def layout_id(layout: list[list[str]], provenance: str = "{}") -> str:
+    """The id of a score layout: a hash of its columns, kinds and provenance (16 hex digits)."""
+    return hashlib.sha256(json.dumps([layout, provenance]).encode("utf-8")).hexdigest()[:16]
+
+
+def encode_scores(scores: pd.DataFrame, provenance: str = "{}") -> tuple[str, list[list[str]],
+                                                                          list[bytes]]:
+    """``(layout id, layout, one packed value per row)`` of the flat score columns.
+
+    Numbers and booleans are packed as float64 (NaN: missing), then the text
+    values joined by ``SEP`` (UTF-8); the column names and kinds are stored
+    once per layout (table ``layouts``), so a screening holds its values only.
 
     Example:
-        >>> lay, rows = encode_scores(pd.DataFrame({"a.x.raw": [1, None], "a.x.band": ["b", "c"]}))
-        >>> rows, decode_scores('["a.x.raw", "a.x.band"]', rows[1])
-        (['{"0":1.0,"1":"b"}', '{"1":"c"}'], {'a.x.band': 'c'})
+        >>> df = pd.DataFrame({"a.x.raw": [1, 2], "a.x.band": ["b", None],
+        ...                    "a.c.y": [True, pd.NA]})
+        >>> lay_id, layout, rows = encode_scores(df)
+        >>> layout
+        [['a.x.raw', 'i'], ['a.c.y', 'b'], ['a.x.band', 's']]
+        >>> decode_scores(layout, rows[1])
+        {'a.x.raw': 2, 'a.c.y': None, 'a.x.band': None}
     """
-    cols = [str(c) for c in scores.columns]
-    if not len(scores):
-        return layout_id(cols, provenance), []
-    short = scores.reset_index(drop=True)
-    short.columns = [str(i) for i in range(len(cols))]
-    text = _NULLS.sub("", short.to_json(orient="records", lines=True, double_precision=10))
-    return layout_id(cols, provenance), text.rstrip("\n").split("\n")
+    kinds = {str(c): _kind(scores[c]) for c in scores.columns}
+    num = [c for c in scores.columns if kinds[str(c)] != "s"]
+    txt = [c for c in scores.columns if kinds[str(c)] == "s"]
+    layout = [[str(c), kinds[str(c)]] for c in (*num, *txt)]
+    n = len(scores)
+    if not n:
+        return layout_id(layout, provenance), layout, []
+    if num:
+        mat = np.empty((n, len(num)), dtype="<f8")
+        for j, c in enumerate(num):
+            v = scores[c]
+            if kinds[str(c)] == "b":
+                v = v.map({True: 1.0, False: 0.0}, na_action="ignore")
+            mat[:, j] = pd.to_numeric(v, errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
+        packed = np.ascontiguousarray(mat).view(np.dtype((np.void, 8 * len(num)))).ravel()
+        heads = packed.tolist()
+    else:
+        heads = [b""] * n
+    tails = _joined_text(scores[txt]) if txt else [b""] * n
+    return layout_id(layout, provenance), layout, [h + t for h, t in zip(heads, tails)]
 
 
-def decode_scores(columns: str | list[str], scores: str | None) -> dict[str, Any]:
-    """The flat score columns of one screening from its layout and stored JSON."""
-    names = json.loads(columns) if isinstance(columns, str) else columns
-    if not scores:
+def decode_scores(layout: str | list, scores: bytes | None) -> dict[str, Any]:
+    """The flat score columns of one screening from its layout and packed values."""
+    cols = json.loads(layout) if isinstance(layout, str) else layout
+    if scores is None:
         return {}
-    return {names[int(k)]: v for k, v in json.loads(scores).items()}
+    k = sum(1 for _, kind in cols if kind != "s")
+    nums = np.frombuffer(scores[: 8 * k], dtype="<f8").tolist()
+    texts = scores[8 * k :].decode("utf-8").split(SEP)
+    out: dict[str, Any] = {}
+    for (name, kind), v in zip(cols[:k], nums):
+        if v != v:  # NaN
+            out[name] = None
+        elif kind == "i":
+            out[name] = int(v)
+        elif kind == "b":
+            out[name] = bool(v)
+        else:
+            out[name] = v
+    for (name, _), t in zip(cols[k:], texts):
+        out[name] = t if t != "" else None
+    return out
 
 
 def _insert(conn: sa.Connection, table: sa.Table):
@@ -249,6 +320,42 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
         res = conn.execute(stmt, rows[i : i + CHUNK_ROWS])
         new += max(res.rowcount, 0) if counted else len(res.all())
     return new
+
+
+def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Bulk-insert a frame's rows, ignoring existing keys; return how many were new.
+
+    The driver's fast paths, inside the caller's transaction: ``executemany``
+    of ``INSERT OR IGNORE`` on SQLite; ``COPY`` into a temporary table, then
+    ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL.
+    """
+    if not len(frame):
+        return 0
+    cols = [str(c) for c in frame.columns]
+    data = list(zip(*(frame[c].tolist() for c in cols)))
+    names = ", ".join(cols)
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        tmp = f"_load_{table.name}"
+        with raw.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} "
+                        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(f"TRUNCATE {tmp}")
+            with cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
+                for row in data:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {tmp} "
+                        "ON CONFLICT DO NOTHING")
+            return max(cur.rowcount, 0)
+    if conn.dialect.name != "sqlite":
+        return insert_rows(conn, table, frame.to_dict("records"))
+    cur = raw.cursor()
+    try:
+        marks = ", ".join("?" * len(cols))
+        cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({marks})", data)
+        return max(cur.rowcount, 0)
+    finally:
+        cur.close()
 
 
 def begin_import(conn: sa.Connection, kind: str, source: str | None, sha: str | None,
@@ -396,11 +503,6 @@ def add_results(
         store_profile_levels(conn, prov.get("profile"))
         row0 = 0
         for chunk in chunks:
-            if row0 == 0:
-                cols = _score_columns(chunk)
-                insert_rows(conn, S.layouts, [{"layout": layout_id(cols, instruments),
-                                               "columns": json.dumps(cols),
-                                               "provenance": instruments}])
             prepared, skipped = prepare(
                 chunk, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
                 ids_are_keys=ids_are_keys, instruments=instruments,
@@ -408,6 +510,11 @@ def add_results(
             )
             row0 += len(chunk)
             result.rows_in += len(chunk)
+            if len(prepared):
+                lay = prepared.attrs["layout"]
+                insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
+                                               "columns": json.dumps(lay, ensure_ascii=False),
+                                               "provenance": instruments}])
             if gone:
                 hit = prepared["child_key"].isin(gone).to_numpy()
                 if hit.any():
@@ -421,9 +528,9 @@ def add_results(
             kids = new.drop_duplicates("child_key")[["child_key", "clear_id"]]
             if not archive.clear_ids:
                 kids = kids.assign(clear_id=None)
-            insert_rows(conn, S.children, kids.assign(name=None).to_dict("records"))
+            insert_frame(conn, S.children, kids.assign(name=None))
             rows = new.drop(columns=["clear_id"]).assign(import_id=result.import_id)
-            stored = insert_rows(conn, S.screenings, rows.to_dict("records"))
+            stored = insert_frame(conn, S.screenings, rows)
             result.stored += stored
             result.already += len(new) - stored
         conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)

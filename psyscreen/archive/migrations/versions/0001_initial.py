@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("reasons_zh", sa.Text),
         sa.Column("flags", sa.Text),
         sa.Column("layout", sa.String(16)),
-        sa.Column("scores", sa.Text),
+        sa.Column("scores", sa.LargeBinary),
         sa.Column("import_id", sa.Integer),
     )
     op.create_index("ix_screenings_child", "screenings", ["child_key", "assessment_date"])
