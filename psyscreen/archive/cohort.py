@@ -38,7 +38,7 @@ def transitions(archive: Any, from_year: int, to_year: int, *,
     lo, hi = f"{from_year}-09-01", f"{to_year + 1}-08-31"
     with archive.engine.connect() as conn:
         where = (S.screenings.c.assessment_date >= lo) & (S.screenings.c.assessment_date <= hi)
-        scr = read_screenings(conn, where)
+        scr = read_screenings(conn, where, scores=False)
         ev = child_events(conn, None)
         nums = level_numbers(conn)
     scr = confirmations(scr, ev, nums)

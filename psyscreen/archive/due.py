@@ -116,7 +116,7 @@ def due_list(archive: Any, on: Any, *, school: str | None = None, lang: str = "z
                 .where(S.screenings.c.school == school)
             )
             where = where & keys
-        scr = read_screenings(conn, where)
+        scr = read_screenings(conn, where, scores=flat, latest_on=day)
         latest = scr.groupby("child_key", sort=False).tail(1)
         if school is not None:
             latest = latest[latest["school"] == school]

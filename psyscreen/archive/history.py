@@ -90,10 +90,27 @@ def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list, dict]]:
     return {r.layout: (json.loads(r.columns), json.loads(r.provenance)) for r in conn.execute(q)}
 
 
-def read_screenings(conn: sa.Connection, where: Any) -> pd.DataFrame:
-    """Screenings matching ``where``, oldest first per child."""
-    q = sa.select(*[S.screenings.c[c] for c in SCREENING_COLUMNS]).where(where)
+def read_screenings(conn: sa.Connection, where: Any, *, scores: bool = True,
+                    latest_on: str | None = None) -> pd.DataFrame:
+    """Screenings matching ``where``, oldest first per child.
+
+    ``scores=False`` leaves out the packed scores; ``latest_on`` keeps only each
+    child's latest screening on or before that date (chosen in SQL).
+    """
+    cols = [c for c in SCREENING_COLUMNS if scores or c not in ("scores", "layout")]
+    t = S.screenings
+    q = sa.select(*[t.c[c] for c in cols]).where(where)
+    if latest_on is not None:
+        last = (
+            sa.select(t.c.child_key.label("k"), sa.func.max(t.c.assessment_date).label("d"))
+            .where(where & (t.c.assessment_date <= latest_on))
+            .group_by(t.c.child_key)
+            .subquery()
+        )
+        q = q.join(last, (t.c.child_key == last.c.k) & (t.c.assessment_date == last.c.d))
     df = pd.read_sql(q, conn)
+    if not scores:
+        df["layout"], df["scores"] = None, None
     return df.sort_values(["child_key", "assessment_date", "source_sha256", "source_row"],
                           kind="stable", ignore_index=True)
 
