@@ -392,3 +392,32 @@ def test_cli_cycle(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PSYSCREEN_ARCHIVE_KEY", "wrong-key-0123456789")
     assert main(["archive", "due", "--on", "2024-10-31", "--archive", db]) == 2
     assert "密钥" in capsys.readouterr().err
+
+
+def test_score_with_archive_adds_the_run(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from psyscreen.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("PSYSCREEN_ARCHIVE_KEY", KEY.decode())
+    db = str(tmp_path / "s.sqlite")
+    out = tmp_path / "out" / "results.csv"
+    assert main(["archive", "init", "--archive", db]) == 0
+    code = main(["score", str(root / "examples/annual_export.csv"), "--map",
+                 str(root / "examples/mapping.yaml"), "-o", str(out), "--archive", db,
+                 "--no-report", "--quiet"])
+    assert code in (0, 1)
+    with open_archive(db, key=KEY) as a:
+        log = a.import_log()
+        assert log.loc[0, "rows_in"] == 2000
+        assert log.loc[0, "stored"] + sum(json.loads(log.loc[0, "skipped"]).values()) == 2000
+        manifest = json.loads(out.with_name("results.manifest.json").read_text("utf-8"))
+        assert log.loc[0, "source_sha256"] == manifest["input"]["sha256"]
+        with a.engine.connect() as c:
+            prov = json.loads(c.execute(sa.text("select provenance from layouts")).scalar())
+        assert {i["id"] for i in prov["instruments"]} == {"phq9", "gad7", "sdq_s", "asq"}
+    # the same results again: nothing new (exit 0, everything already present)
+    assert main(["archive", "add", str(out), "--archive", db]) in (0, 1)
+    with open_archive(db, key=KEY) as a:
+        assert a.import_log().loc[1, "stored"] == 0

@@ -1,5 +1,8 @@
 """The ``psyscreen archive`` sub-commands (registered with :func:`psyscreen.cli.command`).
 
+Exit codes: 0 success, 1 success with rows skipped (counted by reason in the import
+log), 2 failure (the message says what to fix).
+
 Example:
     $ export PSYSCREEN_ARCHIVE_KEY=...            # or --key-file FILE
     $ psyscreen archive init --archive school.sqlite
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import EXIT_FAILURE, EXIT_OK, command
+from ..cli import EXIT_FAILURE, EXIT_OK, EXIT_ROW_PROBLEMS, command
 
 ACTIONS = ("init", "upgrade", "add", "event", "events", "history", "due", "cohort", "export",
            "import", "forget", "log")
@@ -126,17 +129,21 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{old} -> {new}" if old != new else ("已是最新" if zh else "already current"),
               file=sys.stderr)
         return EXIT_OK
+    code = EXIT_OK
     with _open(args) as arc:
         if a == "add":
             res = arc.add_results(args.results, manifest=args.manifest)
             print(res.summary(args.lang), file=sys.stderr)
+            code = EXIT_ROW_PROBLEMS if res.skipped else EXIT_OK
         elif a == "event":
             res = arc.record_event(args.id, args.kind, args.date, outcome=args.outcome,
                                    level=args.level, note=args.note)
             print(res.summary(args.lang), file=sys.stderr)
+            code = EXIT_ROW_PROBLEMS if res.skipped else EXIT_OK
         elif a == "events":
             res = arc.add_events(args.file)
             print(res.summary(args.lang), file=sys.stderr)
+            code = EXIT_ROW_PROBLEMS if res.skipped else EXIT_OK
         elif a == "history":
             h = arc.history(args.id)
             if h.screenings.empty and h.events.empty:
@@ -173,6 +180,7 @@ def _run(args: argparse.Namespace) -> int:
             res = arc.import_bundle(args.bundle, clear_id=args.id,
                                     bundle_key_file=args.bundle_key_file)
             print(res.summary(args.lang), file=sys.stderr)
+            code = EXIT_ROW_PROBLEMS if res.skipped else EXIT_OK
         elif a == "forget":
             counts = arc.forget(args.id)
             print(("已删除：" if zh else "erased: ") +
@@ -181,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
             with pd.option_context("display.width", 200, "display.max_columns", None):
                 print(arc.import_log().to_string(index=False))
                 print(arc.audit_log().to_string(index=False))
-    return EXIT_OK
+    return code
 
 
 @command("archive", "一人一档: the archive of screenings and follow-up per child", _args)
