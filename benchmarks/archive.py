@@ -70,7 +70,8 @@ def _reset_pg(url: str) -> None:
     eng.dispose()
 
 
-def run(rows: int, years: int, work: Path, target: str, samples: int) -> dict:
+def run(rows: int, years: int, work: Path, target: str, samples: int,
+        rescore: bool = False) -> dict:
     import pandas as pd
 
     import psyscreen
@@ -78,8 +79,9 @@ def run(rows: int, years: int, work: Path, target: str, samples: int) -> dict:
 
     export, mapping = work / "export.csv", work / "mapping.yaml"
     results = work / "results.csv"
-    if not results.exists():
+    if not export.exists():
         _batch_module().generate(rows, export, mapping)
+    if rescore or not results.exists():
         t = time.perf_counter()
         psyscreen.run_batch(export, results, mapping=mapping, progress=False, report=False)
         score_s = time.perf_counter() - t
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--history-samples", type=int, default=200)
     p.add_argument("--dir", help="work directory (kept; the export is reused)")
+    p.add_argument("--rescore", action="store_true",
+                   help="score the export again (the pairing) even if results exist")
     a = p.parse_args(argv)
     work = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="psyscreen-archive-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -161,10 +165,11 @@ def main(argv: list[str] | None = None) -> None:
         db = work / "archive.sqlite"
         for f in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
             f.unlink(missing_ok=True)
-        out.append(run(a.rows, a.years, work, str(db), a.history_samples))
+        out.append(run(a.rows, a.years, work, str(db), a.history_samples, a.rescore))
         print(json.dumps(out[-1], ensure_ascii=False), flush=True)
     if a.pg_url:
-        out.append(run(a.rows, a.years, work, a.pg_url, a.history_samples))
+        out.append(run(a.rows, a.years, work, a.pg_url, a.history_samples,
+                       a.rescore and a.no_sqlite))
         print(json.dumps(out[-1], ensure_ascii=False), flush=True)
     for r in out:
         print(f"{r['backend']}: add {r['rows_per_year']:,} rows to {r['years_before']} years: "
