@@ -126,9 +126,11 @@ def build_payload(archive: Any, child_keys: list[str] | None, selection: dict,
         raise BundleError("this archive keeps no clear ids, so a bundle with ids cannot be "
                           "made / 本档案库未保存明文编号")
     children = []
+    by_child = {k: g for k, g in scr.groupby("child_key", sort=False)}
+    ev_by_child = {k: g for k, g in ev.groupby("child_key", sort=False)}
     for ck in child_keys:
-        s = scr[scr["child_key"] == ck]
-        e = ev[ev["child_key"] == ck].sort_values(["on_date", "kind", "event_key"])
+        s = by_child.get(ck, scr.iloc[:0])
+        e = ev_by_child.get(ck, ev.iloc[:0]).sort_values(["on_date", "kind", "event_key"])
         if s.empty and e.empty:
             continue
         srows = []
