@@ -94,6 +94,13 @@ def _args(p: argparse.ArgumentParser) -> None:
         help="do not neutralise formula-like text cells in CSV/XLSX output",
     )
     p.add_argument("--no-norms", action="store_true", help="do not standardise with norm tables")
+    p.add_argument(
+        "--archive",
+        metavar="DB",
+        help="after the run, add the results to this archive (SQLite file or URL; key from "
+        "--archive-key-file or PSYSCREEN_ARCHIVE_KEY); see docs/archive.md",
+    )
+    p.add_argument("--archive-key-file", help="archive key file")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="always show progress")
     bar.add_argument("--quiet", action="store_true", help="never show progress or the summary")
@@ -164,6 +171,10 @@ def _score(args: argparse.Namespace) -> int:
             )
     for path in lists:  # printed even with --quiet: a confidential file must not go unnoticed
         print(f"warning list (CONFIDENTIAL 机密): {path}", file=sys.stderr)
+    if args.archive:
+        code = _to_archive(args, res)
+        if code != 0:
+            return code
     return res.exit_code
 
 
@@ -189,3 +200,19 @@ def _warning_lists(args: argparse.Namespace, res) -> list:
         read_results(res.results), profile=args.profile, lang=args.lang, pseudonymised=pseudo
     )
     return [write_warning_list(wl, path) for path in args.warning_list]
+
+
+def _to_archive(args: argparse.Namespace, res) -> int:
+    """Add a finished run's results to the archive (``--archive``)."""
+    from .archive import ArchiveError, open_archive
+    from .batch.privacy import PseudonymKeyError
+
+    try:
+        with open_archive(args.archive, key_file=args.archive_key_file) as arc:
+            added = arc.add_results(res.results, manifest=res.manifest_path)
+    except (ArchiveError, PseudonymKeyError) as e:
+        print(f"psyscreen: error: archive: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not args.quiet:
+        print(f"archive:  {added.summary('zh')}", file=sys.stderr)
+    return 0

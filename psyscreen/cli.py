@@ -35,6 +35,9 @@ OPTIONAL_MODULES = {
     "distributed": "dask",
     "rapidfuzz": "io",
     "opencc": "io",
+    "sqlalchemy": "archive",
+    "alembic": "archive",
+    "psycopg": "archive",
 }
 
 #: name -> (help, add_arguments, run)
@@ -198,7 +201,7 @@ def _load_plugins() -> None:
     """Import modules that register further sub-commands (if present)."""
     import importlib
 
-    for mod in ("psyscreen.batch_cli", "psyscreen.map_cli"):
+    for mod in ("psyscreen.batch_cli", "psyscreen.map_cli", "psyscreen.archive.cli"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -24,6 +24,11 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
     "norm_table": ("psyscreen.norms.models", "NormTable", "psyscreen norm table"),
     "risk_profile": ("psyscreen.risk.profile", "RiskProfile", "psyscreen risk profile"),
     "screening_record": ("psyscreen.risk.records", "ScreeningRecord", "psyscreen screening record"),
+    "archive_bundle": (
+        "psyscreen.archive.bundle_model",
+        "Bundle",
+        "psyscreen archive transfer bundle",
+    ),
 }
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"

@@ -1,0 +1,228 @@
+"""A child's history: screenings and events in time order, and the change between screenings.
+
+For each screening after the first, against the one before it:
+
+* per scale with a raw score in both: the difference, and the reliable change
+  index with the SD, reliability and source it used (:mod:`.change`); a scale
+  whose instrument version differs between the two screenings, or that only one
+  of them has (another form), is listed as ``different_version`` /
+  ``not_in_both`` and never compared;
+* the level transition (new / persisting / improved / worsened / resolved) of
+  the levels the ledger acts on: the confirmed level where a confirmation
+  followed the screening, else the screened level.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from psyscreen.archive import create_archive
+    >>> a = create_archive(pathlib.Path(tempfile.mkdtemp()) / "a.sqlite", key=b"k" * 16)
+    >>> rows = pd.DataFrame({"id": ["S1", "S1"], "assessment_date": ["2023-10-09", "2024-10-08"],
+    ...                      "risk.status": "level", "risk.level_code": ["normal", "attention"],
+    ...                      "risk.level": [0.0, 1.0], "gad7.total.raw": [3.0, 12.0]})
+    >>> _ = a.add_results(rows, provenance={"instruments": [{"id": "gad7", "version": "2006"}]})
+    >>> h = a.history("S1")
+    >>> h.screenings["transition"].tolist()
+    ['first_normal', 'new']
+    >>> h.changes[["scale", "diff", "status"]].values.tolist()
+    [['gad7.total', 9.0, 'no_parameters']]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from . import schema as S
+from .change import TRANSITION_TEXT, parameters_for, reliable_change, transition
+from .events import child_events
+from .store import decode_scores
+
+SCREENING_COLUMNS = [
+    "screening_key", "child_key", "assessment_date", "school", "grade", "class_name", "sex",
+    "age", "profile", "profile_sha256", "risk_status", "level_code", "level",
+    "needs_confirmation", "referral",
+    "retest_days", "contact_days", "visit_days", "rules", "reasons", "reasons_zh", "flags",
+    "layout", "scores", "source_sha256", "source_row",
+]
+
+
+@dataclass
+class History:
+    """``screenings`` (one row each, oldest first, with ``confirmed_level``, ``effective_level``
+    and ``transition``), ``events`` and ``changes`` (one row per scale and pair)."""
+
+    child_key: str
+    screenings: pd.DataFrame
+    events: pd.DataFrame
+    changes: pd.DataFrame
+
+    def timeline(self, lang: str = "zh") -> list[str]:
+        """Screenings and events as lines in time order, for people."""
+        from .events import KIND_TEXT
+
+        items = []
+        for s in self.screenings.itertuples():
+            tr = TRANSITION_TEXT[s.transition][0 if lang == "zh" else 1]
+            lvl = s.level_code if s.risk_status == "level" else s.risk_status
+            conf = f" → {s.confirmed_level}" if s.confirmed_level else ""
+            label = "筛查" if lang == "zh" else "screening"
+            items.append((s.assessment_date, 0, f"{s.assessment_date} {label} {lvl}{conf} ({tr})"))
+        for e in self.events.itertuples():
+            name = KIND_TEXT[e.kind][0 if lang == "zh" else 1]
+            extra = " ".join(str(x) for x in (e.outcome, e.level_code) if pd.notna(x) and x)
+            items.append((e.on_date, 1, f"{e.on_date} {name} {extra}".rstrip()))
+        return [t for _, _, t in sorted(items)]
+
+
+def level_numbers(conn: sa.Connection) -> dict[tuple[str, str], float]:
+    """``(profile, level code) -> level number`` from the stored profiles."""
+    return {(r.profile, r.level_code): r.level for r in conn.execute(sa.select(S.profile_levels))}
+
+
+def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list, dict]]:
+    """Layout id -> (score columns as ``[name, kind]``, provenance)."""
+    if not ids:
+        return {}
+    q = sa.select(S.layouts).where(S.layouts.c.layout.in_(sorted(ids)))
+    return {r.layout: (json.loads(r.columns), json.loads(r.provenance)) for r in conn.execute(q)}
+
+
+def read_screenings(conn: sa.Connection, where: Any, *, scores: bool = True,
+                    latest_on: str | None = None) -> pd.DataFrame:
+    """Screenings matching ``where``, oldest first per child.
+
+    ``scores=False`` leaves out the packed scores; ``latest_on`` keeps only each
+    child's latest screening on or before that date (chosen in SQL).
+    """
+    cols = [c for c in SCREENING_COLUMNS if scores or c not in ("scores", "layout")]
+    t = S.screenings
+    q = sa.select(*[t.c[c] for c in cols]).where(where)
+    if latest_on is not None:
+        last = (
+            sa.select(t.c.child_key.label("k"), sa.func.max(t.c.assessment_date).label("d"))
+            .where(where & (t.c.assessment_date <= latest_on))
+            .group_by(t.c.child_key)
+            .subquery()
+        )
+        q = q.join(last, (t.c.child_key == last.c.k) & (t.c.assessment_date == last.c.d))
+    df = pd.read_sql(q, conn)
+    if not scores:
+        df["layout"], df["scores"] = None, None
+    return df.sort_values(["child_key", "assessment_date", "source_sha256", "source_row"],
+                          kind="stable", ignore_index=True)
+
+
+def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
+                  numbers: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Per screening: ``confirmed_level`` (code), ``effective_level`` and its number.
+
+    A confirmation counts for the latest screening on or before its date (of
+    the same child); the last such confirmation wins.
+    """
+    out = screenings.copy()
+    out["confirmed_level"] = None
+    out["confirmed_on"] = None
+    conf = events[events["kind"] == "confirmation"] if len(events) else events
+    if len(conf) and len(out):
+        for ck, grp in out.groupby("child_key", sort=False):
+            dates = grp["assessment_date"].tolist()
+            idx = grp.index.tolist()
+            for e in conf[conf["child_key"] == ck].itertuples():
+                pos = [i for i, d in zip(idx, dates) if d <= e.on_date]
+                if pos:
+                    lvl = e.level_code if isinstance(e.level_code, str) else None
+                    out.at[pos[-1], "confirmed_level"] = lvl or out.at[pos[-1], "level_code"]
+                    out.at[pos[-1], "confirmed_on"] = e.on_date
+    eff = out["confirmed_level"].where(out["confirmed_level"].notna(), out["level_code"])
+    out["effective_level"] = eff
+    nums = []
+    for prof, code, screened, lvl, status, conf_lvl in zip(
+        out["profile"], eff, out["level_code"], out["level"], out["risk_status"],
+        out["confirmed_level"],
+    ):
+        if conf_lvl is None and status not in (None, "level"):
+            nums.append(None)
+        elif code == screened and lvl is not None and not pd.isna(lvl):
+            nums.append(float(lvl))
+        else:
+            nums.append(numbers.get((prof, code)))
+    out["effective_number"] = nums
+    return out
+
+
+def _versions(prov: dict) -> dict[str, str | None]:
+    return {i.get("id"): i.get("version") for i in prov.get("instruments") or []}
+
+
+def scale_changes(before: pd.Series, after: pd.Series,
+                  lay: dict[str, tuple[list[str], dict]]) -> list[dict]:
+    """Per scale: difference and RCI between two screenings (rows of :func:`read_screenings`)."""
+    c1, p1 = lay.get(before["layout"], ([], {}))
+    c2, p2 = lay.get(after["layout"], ([], {}))
+    s1, s2 = decode_scores(c1, before["scores"]), decode_scores(c2, after["scores"])
+    v1, v2 = _versions(p1), _versions(p2)
+    c1, c2 = [n for n, _ in c1], [n for n, _ in c2]
+    scales = sorted({c[:-4] for c in (*c1, *c2) if c.endswith(".raw")})
+    rows = []
+    for sc in scales:
+        inst, scale = sc.split(".", 1)
+        row: dict[str, Any] = {
+            "from_date": before["assessment_date"], "to_date": after["assessment_date"],
+            "scale": sc, "instrument": inst, "version": v2.get(inst), "raw_before": None,
+            "raw_after": None, "diff": None, "sd": None, "reliability": None, "se": None,
+            "s_diff": None, "rci": None, "reliable": None, "source": None, "evidence": None,
+        }
+        in1, in2 = f"{sc}.raw" in c1, f"{sc}.raw" in c2
+        if not (in1 and in2):
+            row["status"] = "not_in_both"
+        elif v1.get(inst) != v2.get(inst) or v1.get(inst) is None:
+            row["status"] = "different_version" if v1.get(inst) != v2.get(inst) else "no_version"
+        else:
+            x1, x2 = s1.get(f"{sc}.raw"), s2.get(f"{sc}.raw")
+            row.update(raw_before=x1, raw_after=x2)
+            if x1 is None or x2 is None:
+                row["status"] = "no_score"
+            else:
+                p = parameters_for(inst, v1.get(inst), scale, before["sex"])
+                sd = (p or {}).get("sd")
+                rel = (p or {}).get("reliability")
+                rc = reliable_change(x1, x2, sd=sd, reliability=rel)
+                row.update(rc)
+                row["status"] = "ok" if rc["rci"] is not None else "no_parameters"
+                if p is not None:
+                    row.update(sd=sd, reliability=rel, source=p.get("source"),
+                               evidence=p.get("evidence"))
+        rows.append(row)
+    return rows
+
+
+def history(archive: Any, child_key: str) -> History:
+    """All screenings and events of one child, and the changes between screenings."""
+    with archive.engine.connect() as conn:
+        scr = read_screenings(conn, S.screenings.c.child_key == child_key)
+        ev = child_events(conn, [child_key])
+        nums = level_numbers(conn)
+        lay = layouts(conn, set(scr["layout"].dropna()))
+    scr = confirmations(scr, ev, nums)
+    trans, changes = [], []
+    prev = None
+    for _, row in scr.iterrows():
+        num = row["effective_number"]
+        num = None if num is None or pd.isna(num) else float(num)
+        if prev is None:
+            trans.append(transition(None, num) if num is not None else "not_comparable")
+        else:
+            pn = prev["effective_number"]
+            pn = None if pn is None or pd.isna(pn) else float(pn)
+            trans.append(transition(pn, num) if pn is not None and num is not None
+                         else "not_comparable")
+            changes.extend(scale_changes(prev, row, lay))
+        prev = row
+    scr["transition"] = trans
+    cols = ["from_date", "to_date", "scale", "instrument", "version", "raw_before", "raw_after",
+            "diff", "sd", "reliability", "se", "s_diff", "rci", "reliable", "status", "source",
+            "evidence"]
+    return History(child_key, scr, ev, pd.DataFrame(changes, columns=cols))

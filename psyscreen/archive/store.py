@@ -1,0 +1,539 @@
+"""Adding a batch run's results to the archive (one transaction per import).
+
+Input: the results file of ``psyscreen score`` (CSV, XLSX or Parquet, with the
+flat columns of ``docs/architecture.md``) and the manifest next to it, or the
+same as a DataFrame from the API. Each results row becomes one screening keyed
+by ``(source hash, row)``: the export's SHA-256 from the manifest (or the
+results' own hash when there is no manifest) and the row number, so adding the
+same results twice, or the same export scored again, changes nothing.
+
+A row is skipped, with its reason counted in the import log, when it has no
+usable id (``no_id``), no readable assessment date (``no_assessment_date``),
+was unreadable in the export (``unreadable_row``) or belongs to a child erased
+on request (``forgotten``). Everything else of the import is written in one
+transaction: an exception or a crash part-way leaves the archive as it was.
+
+Example:
+    >>> frame = pd.DataFrame({"id": ["S1", " ", "S2"],
+    ...                       "assessment_date": ["2024-10-08", "2024-10-08", "bad"]})
+    >>> prepared, skipped = prepare(frame, source_sha256="0" * 64, child_key=str.upper)
+    >>> prepared["child_key"].tolist(), skipped
+    (['S1'], {'no_id': 1, 'no_assessment_date': 1})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from .. import demographics as demo
+from . import db
+from . import schema as S
+
+#: rows per INSERT batch (bounded memory for the parameter lists)
+CHUNK_ROWS = 20_000
+#: rows of a results file prepared at a time (memory stays bounded; still one transaction)
+READ_ROWS = 100_000
+
+#: screening column -> results column
+RESULT_COLUMNS = {
+    "school": "school",
+    "grade": "grade",
+    "sex": "norms.sex",
+    "age": "norms.age",
+    "profile": "risk.profile",
+    "risk_status": "risk.status",
+    "level_code": "risk.level_code",
+    "level": "risk.level",
+    "needs_confirmation": "risk.needs_confirmation",
+    "referral": "risk.referral",
+    "retest_days": "risk.retest_days",
+    "contact_days": "risk.contact_days",
+    "visit_days": "risk.visit_days",
+    "rules": "risk.rules",
+    "reasons": "risk.reasons",
+    "reasons_zh": "risk.reasons_zh",
+    "flags": "risk.flags",
+}
+_TEXT = {"school", "grade", "sex", "profile", "risk_status", "level_code", "rules", "reasons",
+         "reasons_zh", "flags"}
+_BOOL = {"needs_confirmation", "referral"}
+#: result columns that are not scores (identity, demographics, risk)
+_NOT_SCORES = ("row", "id", "name", "school", "grade", "class", "sex", "birth_date",
+               "assessment_date", "risk.", "row.")
+#: score fields left out: per-item problem codes (in the problems file) and the norm table id
+#: (in the layout's provenance)
+_NOT_STORED = (".problems", ".norm_table")
+
+
+@dataclass
+class ImportResult:
+    """Counts of one import (also in the import log)."""
+
+    rows_in: int
+    stored: int
+    already: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    import_id: int | None = None
+
+    def summary(self, lang: str = "zh") -> str:
+        """One line for staff."""
+        sk = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items())) or "0"
+        if lang == "zh":
+            return (f"输入 {self.rows_in} 行，新存入 {self.stored}，已存在 {self.already}，"
+                    f"跳过 {sum(self.skipped.values())}（{sk}）")
+        return (f"{self.rows_in} rows in, {self.stored} stored, {self.already} already present, "
+                f"{sum(self.skipped.values())} skipped ({sk})")
+
+
+def frame_sha256(df: pd.DataFrame) -> str:
+    """A content hash of a DataFrame (columns, index and values)."""
+    h = hashlib.sha256(json.dumps([str(c) for c in df.columns]).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def screening_keys(source_sha256: str, rows: np.ndarray) -> list[str]:
+    """The key of each screening: SHA-256 of ``source:row`` (40 hex digits)."""
+    pre = source_sha256 + ":"
+    return [hashlib.sha256(f"{pre}{r}".encode()).hexdigest()[:40] for r in rows.tolist()]
+
+
+def _text(col: pd.Series) -> pd.Series:
+    s = col.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def _score_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if not str(c).startswith(_NOT_SCORES)
+            and not str(c).endswith(_NOT_STORED) and c not in ("班级",)]
+
+
+def prepare(
+    df: pd.DataFrame,
+    *,
+    source_sha256: str,
+    child_key: Callable[[str], str],
+    id_column: str = "id",
+    ids_are_keys: bool = False,
+    instruments: str | None = None,
+    profile_sha256: str | None = None,
+    row0: int = 0,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Screening rows (archive columns) from a results frame, and skipped counts by reason."""
+    n = len(df)
+    skipped: dict[str, int] = {}
+    keep = np.ones(n, dtype=bool)
+
+    def skip(mask: np.ndarray, reason: str) -> None:
+        hit = mask & keep
+        if hit.any():
+            skipped[reason] = int(hit.sum())
+            keep[hit] = False
+
+    if "row.status" in df.columns:
+        skip((df["row.status"].astype("string") == "unreadable").fillna(False).to_numpy(),
+             "unreadable_row")
+    ids = _text(df[id_column]) if id_column in df.columns else pd.Series(pd.NA, index=df.index,
+                                                                         dtype="string")
+    skip(ids.isna().to_numpy(), "no_id")
+    if "assessment_date" in df.columns:
+        dates, _ = demo.parse_dates(df["assessment_date"])
+    else:
+        dates = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    skip(dates.isna().to_numpy(), "no_assessment_date")
+    sub = df[keep]
+    rows = (pd.to_numeric(sub["row"], errors="coerce").to_numpy() if "row" in sub.columns
+            else np.flatnonzero(keep) + row0)
+    ids_k = ids[keep].tolist()
+    if ids_are_keys:
+        keys = ids_k
+    else:
+        memo: dict[str, str] = {}
+        keys = [memo.get(v) or memo.setdefault(v, child_key(v)) for v in ids_k]
+    out = pd.DataFrame(
+        {
+            "screening_key": screening_keys(source_sha256, rows),
+            "child_key": keys,
+            "source_sha256": source_sha256,
+            "source_row": rows.astype(np.int64),
+            "assessment_date": dates[keep].dt.strftime("%Y-%m-%d").to_numpy(),
+        }
+    )
+    out["clear_id"] = ids_k
+    for name, col in RESULT_COLUMNS.items():
+        if col not in sub.columns:
+            out[name] = None
+            continue
+        v = sub[col]
+        if name in _TEXT:
+            out[name] = _text(v).to_numpy(dtype=object)
+        elif name in _BOOL:
+            b = v.map({True: True, False: False, "True": True, "False": False, "true": True,
+                       "false": False})
+            out[name] = b.to_numpy(dtype=object)
+        else:
+            out[name] = pd.to_numeric(v, errors="coerce").to_numpy()
+    cls = "class" if "class" in sub.columns else ("班级" if "班级" in sub.columns else None)
+    out["class_name"] = _text(sub[cls]).to_numpy(dtype=object) if cls else None
+    out["profile_sha256"] = profile_sha256
+    lay, layout, out["scores"] = encode_scores(sub[_score_columns(sub)], instruments or "{}")
+    out["layout"] = lay
+    out.attrs["layout"] = layout
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].where(pd.notna(out[c]), None)
+    for c in ("age", "level", "retest_days", "contact_days", "visit_days"):
+        out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
+    return out, skipped
+
+
+SEP = "\x1f"  # unit separator: joins a screening's text values
+
+
+def _kind(col: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return "b"
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return "i"
+    if pd.api.types.is_float_dtype(col.dtype):
+        return "f"
+    vals = col.dropna()
+    if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals.iloc[:1000]) and \
+            vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return "b"
+    return "s"
+
+
+def _joined_text(frame: pd.DataFrame) -> list[bytes]:
+    """Each row's text values joined by ``SEP`` (missing: empty), as UTF-8 bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = []
+    for c in frame.columns:
+        col = frame[c]
+        try:
+            arr = pa.array(col, from_pandas=True).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arr = pa.array(col.astype("string").astype(object).where(col.notna(), None),
+                           type=pa.string())
+        arrays.append(pc.replace_substring(arr, SEP, " "))
+    joined = pc.binary_join_element_wise(*arrays, SEP, null_handling="replace",
+                                         null_replacement="")
+    return joined.cast(pa.binary()).to_pylist()
+
+
+def layout_id(layout: list[list[str]], provenance: str = "{}") -> str:
+    """The id of a score layout: a hash of its columns, kinds and provenance (16 hex digits)."""
+    return hashlib.sha256(json.dumps([layout, provenance]).encode("utf-8")).hexdigest()[:16]
+
+
+def encode_scores(scores: pd.DataFrame, provenance: str = "{}") -> tuple[str, list[list[str]],
+                                                                          list[bytes]]:
+    """``(layout id, layout, one packed value per row)`` of the flat score columns.
+
+    Numbers and booleans are packed as float64 (NaN: missing), then the text
+    values joined by ``SEP`` (UTF-8); the column names and kinds are stored
+    once per layout (table ``layouts``), so a screening holds its values only.
+
+    Example:
+        >>> df = pd.DataFrame({"a.x.raw": [1, 2], "a.x.band": ["b", None],
+        ...                    "a.c.y": [True, pd.NA]})
+        >>> lay_id, layout, rows = encode_scores(df)
+        >>> layout
+        [['a.x.raw', 'i'], ['a.c.y', 'b'], ['a.x.band', 's']]
+        >>> decode_scores(layout, rows[1])
+        {'a.x.raw': 2, 'a.c.y': None, 'a.x.band': None}
+    """
+    kinds = {str(c): _kind(scores[c]) for c in scores.columns}
+    num = [c for c in scores.columns if kinds[str(c)] != "s"]
+    txt = [c for c in scores.columns if kinds[str(c)] == "s"]
+    layout = [[str(c), kinds[str(c)]] for c in (*num, *txt)]
+    n = len(scores)
+    if not n:
+        return layout_id(layout, provenance), layout, []
+    if num:
+        mat = np.empty((n, len(num)), dtype="<f8")
+        for j, c in enumerate(num):
+            v = scores[c]
+            if kinds[str(c)] == "b":
+                v = v.map({True: 1.0, False: 0.0}, na_action="ignore")
+            mat[:, j] = pd.to_numeric(v, errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
+        packed = np.ascontiguousarray(mat).view(np.dtype((np.void, 8 * len(num)))).ravel()
+        heads = packed.tolist()
+    else:
+        heads = [b""] * n
+    tails = _joined_text(scores[txt]) if txt else [b""] * n
+    return layout_id(layout, provenance), layout, [h + t for h, t in zip(heads, tails)]
+
+
+def decode_scores(layout: str | list, scores: bytes | None) -> dict[str, Any]:
+    """The flat score columns of one screening from its layout and packed values."""
+    cols = json.loads(layout) if isinstance(layout, str) else layout
+    if scores is None:
+        return {}
+    k = sum(1 for _, kind in cols if kind != "s")
+    nums = np.frombuffer(scores[: 8 * k], dtype="<f8").tolist()
+    texts = scores[8 * k :].decode("utf-8").split(SEP)
+    out: dict[str, Any] = {}
+    for (name, kind), v in zip(cols[:k], nums):
+        if v != v:  # NaN
+            out[name] = None
+        elif kind == "i":
+            out[name] = int(v)
+        elif kind == "b":
+            out[name] = bool(v)
+        else:
+            out[name] = v
+    for (name, _), t in zip(cols[k:], texts):
+        out[name] = t if t != "" else None
+    return out
+
+
+def _insert(conn: sa.Connection, table: sa.Table):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
+    """Insert rows, ignoring those whose key exists already; return how many were new."""
+    if not rows:
+        return 0
+    new = 0
+    stmt = _insert(conn, table)
+    counted = conn.dialect.name == "sqlite"  # sqlite3 sums rowcount over executemany
+    if not counted:
+        stmt = stmt.returning(*table.primary_key.columns)
+    for i in range(0, len(rows), CHUNK_ROWS):
+        res = conn.execute(stmt, rows[i : i + CHUNK_ROWS])
+        new += max(res.rowcount, 0) if counted else len(res.all())
+    return new
+
+
+def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Bulk-insert a frame's rows, ignoring existing keys; return how many were new.
+
+    The driver's fast paths, inside the caller's transaction: ``executemany``
+    of ``INSERT OR IGNORE`` on SQLite; ``COPY`` into a temporary table, then
+    ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL.
+    """
+    if not len(frame):
+        return 0
+    cols = [str(c) for c in frame.columns]
+    data = list(zip(*(frame[c].tolist() for c in cols)))
+    names = ", ".join(cols)
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        tmp = f"_load_{table.name}"
+        with raw.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} "
+                        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(f"TRUNCATE {tmp}")
+            with cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
+                for row in data:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {tmp} "
+                        "ON CONFLICT DO NOTHING")
+            return max(cur.rowcount, 0)
+    if conn.dialect.name != "sqlite":
+        return insert_rows(conn, table, frame.to_dict("records"))
+    cur = raw.cursor()
+    try:
+        marks = ", ".join("?" * len(cols))
+        cur.executemany(f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({marks})", data)
+        return max(cur.rowcount, 0)
+    finally:
+        cur.close()
+
+
+def begin_import(conn: sa.Connection, kind: str, source: str | None, sha: str | None,
+                 rows_in: int) -> int:
+    """Open an import log row (completed by :func:`end_import` in the same transaction)."""
+    res = conn.execute(
+        S.imports.insert().values(at=db.now(), kind=kind, source=source, source_sha256=sha,
+                                  rows_in=rows_in, stored=0, already=0, skipped="{}")
+    )
+    return int(res.inserted_primary_key[0])
+
+
+def end_import(conn: sa.Connection, result: ImportResult, action: str) -> None:
+    """Complete the import log row and audit the write."""
+    conn.execute(
+        S.imports.update()
+        .where(S.imports.c.import_id == result.import_id)
+        .values(stored=result.stored, already=result.already,
+                skipped=json.dumps(result.skipped, sort_keys=True))
+    )
+    db.audit(conn, action, {"rows_in": result.rows_in, "stored": result.stored,
+                            "already": result.already, "skipped": sum(result.skipped.values())})
+
+
+def forgotten_keys(conn: sa.Connection) -> set[str]:
+    """Keyed hashes of the children erased on request."""
+    return set(conn.execute(sa.select(S.forgotten.c.child_key)).scalars())
+
+
+def store_profile_levels(conn: sa.Connection, profile: dict | None) -> None:
+    """Keep the levels and intervals of the run's profile (when the shipped/loaded one matches)."""
+    if not profile or not profile.get("id"):
+        return
+    from ..risk import load_profile
+
+    try:
+        prof = load_profile(profile["id"])
+    except Exception:  # a profile file not available here: the rows' own intervals are used
+        return
+    if prof.version != profile.get("version") or (
+        profile.get("sha256") and prof.sha256 != profile["sha256"]
+    ):
+        return
+    name = f"{prof.id}@{prof.version}"
+    rows = [
+        {"profile": name, "level_code": lv.code, "level": float(i), "zh": lv.zh, "en": lv.en,
+         "retest_days": lv.retest_days, "contact_days": lv.contact_days,
+         "visit_days": lv.visit_days, "needs_confirmation": lv.needs_confirmation,
+         "referral": lv.referral}
+        for i, lv in enumerate(prof.levels)
+    ]
+    insert_rows(conn, S.profile_levels, rows)
+
+
+def read_results(path: str | Path) -> Iterator[pd.DataFrame]:
+    """A results file (CSV/TXT, XLSX or Parquet) in chunks of ``READ_ROWS`` rows.
+
+    id, school, grade and class are read as text.
+    """
+    p = Path(path)
+    text_cols = {c: "string" for c in ("id", "school", "grade", "class", "班级", "name")}
+    suf = p.suffix.lower()
+    if suf == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(p).iter_batches(batch_size=READ_ROWS):
+            yield batch.to_pandas()
+    elif suf == ".xlsx":
+        yield pd.read_excel(p, dtype=text_cols)
+    else:
+        yield from pd.read_csv(p, dtype=text_cols, keep_default_na=True, encoding="utf-8-sig",
+                               low_memory=False, chunksize=READ_ROWS)
+
+
+def manifest_for(path: Path) -> Path:
+    """The manifest ``psyscreen score`` writes next to a results file."""
+    return path.with_name(path.stem + ".manifest.json")
+
+
+def add_results(
+    archive: Any,
+    results: pd.DataFrame | str | Path,
+    *,
+    manifest: dict | str | Path | None = None,
+    provenance: dict | None = None,
+    id_column: str = "id",
+    source: str | None = None,
+) -> ImportResult:
+    """Add one run's results; see the module docstring for keys, skips and atomicity.
+
+    ``manifest`` defaults to the file next to a results path; for a DataFrame,
+    ``provenance`` (as :func:`psyscreen.provenance` returns it) names the
+    profile, instrument and norm versions and hashes.
+    """
+    from ..batch.io import sha256_file
+
+    man: dict | None = None
+    if isinstance(results, (str, Path)):
+        path = Path(results)
+        if manifest is None and manifest_for(path).exists():
+            manifest = manifest_for(path)
+        file_sha = sha256_file(path)
+        if isinstance(manifest, (str, Path)):
+            man = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        elif isinstance(manifest, dict):
+            man = manifest
+        if man is not None:
+            want = (man.get("outputs", {}).get("results") or {}).get("sha256")
+            if want and want != file_sha:
+                raise db.ArchiveError(
+                    "the results file does not match its manifest (changed after the run?) "
+                    "/ 结果文件与运行清单不一致"
+                )
+        chunks = read_results(path)
+        source = source or path.name
+        sha = (man or {}).get("input", {}).get("sha256") or file_sha
+    else:
+        df = results
+        man = manifest if isinstance(manifest, dict) else None
+        sha = (man or {}).get("input", {}).get("sha256") or frame_sha256(df)
+        chunks = (df.iloc[i : i + READ_ROWS] for i in range(0, max(len(df), 1), READ_ROWS))
+    prov = provenance or (man or {}).get("definitions") or {}
+    opts = (man or {}).get("options", {})
+    ids_are_keys = False
+    if id_column in opts.get("pseudonymised_columns", []):
+        if opts.get("pseudonym_key_fingerprint") != archive.key.fingerprint:
+            raise db.ArchiveError(
+                "the ids were pseudonymised with another key: add the clear results, or "
+                "pseudonymise with the archive key / 结果中的编号用其他密钥做了假名化"
+            )
+        ids_are_keys = True
+    instruments = json.dumps(
+        {k: prov.get(k) for k in ("profile", "instruments", "norm_tables", "library_version")},
+        sort_keys=True, ensure_ascii=False,
+    )
+    result = ImportResult(rows_in=0, stored=0, already=0)
+    with archive.engine.begin() as conn:
+        gone = forgotten_keys(conn)
+        existing = set(
+            conn.execute(
+                sa.select(S.screenings.c.screening_key).where(S.screenings.c.source_sha256 == sha)
+            ).scalars()
+        )
+        result.import_id = begin_import(conn, "results", source, sha, 0)
+        store_profile_levels(conn, prov.get("profile"))
+        row0 = 0
+        for chunk in chunks:
+            prepared, skipped = prepare(
+                chunk, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
+                ids_are_keys=ids_are_keys, instruments=instruments,
+                profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
+            )
+            row0 += len(chunk)
+            result.rows_in += len(chunk)
+            if len(prepared):
+                lay = prepared.attrs["layout"]
+                insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
+                                               "columns": json.dumps(lay, ensure_ascii=False),
+                                               "provenance": instruments}])
+            if gone:
+                hit = prepared["child_key"].isin(gone).to_numpy()
+                if hit.any():
+                    skipped["forgotten"] = int(hit.sum())
+                    prepared = prepared[~hit]
+            for k, v in skipped.items():
+                result.skipped[k] = result.skipped.get(k, 0) + v
+            is_new = ~prepared["screening_key"].isin(existing).to_numpy()
+            result.already += int((~is_new).sum())
+            new = prepared[is_new]
+            kids = new.drop_duplicates("child_key")[["child_key", "clear_id"]]
+            if not archive.clear_ids:
+                kids = kids.assign(clear_id=None)
+            insert_frame(conn, S.children, kids.assign(name=None))
+            rows = new.drop(columns=["clear_id"]).assign(import_id=result.import_id)
+            stored = insert_frame(conn, S.screenings, rows)
+            result.stored += stored
+            result.already += len(new) - stored
+        conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)
+                     .values(rows_in=result.rows_in))
+        end_import(conn, result, "add_results")
+    return result
