@@ -72,7 +72,7 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Any:
         >>> parse_yaml("a: &a [*a]")
         Traceback (most recent call last):
         ...
-        psyscreen.yamlio.DefinitionError: <string>: line 1, column 4: recursive YAML alias
+        psyscreen.errors.DefinitionError: <string>: line 1, column 4: recursive YAML alias
     """
     if len(text) > MAX_YAML_BYTES:
         raise DefinitionError(file, "", _too_large(len(text)))

@@ -30,12 +30,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from ..errors import PsyscreenError
 from . import schema as S
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class ArchiveError(ValueError):
+class ArchiveError(PsyscreenError, ValueError):
     """The archive cannot be used as asked; the message says what to do."""
 
 

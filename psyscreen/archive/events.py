@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .. import demographics as demo
+from ..errors import PsyscreenError
 from . import db
 from . import schema as S
 from .store import ImportResult, begin_import, end_import, forgotten_keys, insert_rows
@@ -64,7 +65,7 @@ KIND_TEXT = {
 }
 
 
-class EventError(ValueError):
+class EventError(PsyscreenError, ValueError):
     """An event that cannot be recorded; ``reason`` is a short code."""
 
     def __init__(self, reason: str, message: str):

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import PsyscreenError
 from .io import InputFileError
 
 #: hidden chunk columns: the 1-based line where the record starts, and why it is unreadable
@@ -482,7 +483,7 @@ def quotes_conform(text: str, delimiter: str) -> bool:
     return k % 2 == 0
 
 
-class _Damaged(Exception):
+class _Damaged(PsyscreenError):
     def __init__(self, reason: str):
         self.reason = reason
 

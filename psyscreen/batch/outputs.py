@@ -52,6 +52,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import PsyscreenError
+
 #: Chinese and English names of the files a run reads or writes
 ROLE_NAMES = {
     "input": ("输入文件", "input file"),
@@ -68,7 +70,7 @@ MANIFEST = "manifest"
 _TEMP_MARK = ".psyscreen-tmp-"
 
 
-class OutputPathError(ValueError):
+class OutputPathError(PsyscreenError, ValueError):
     """An output path cannot be used (same file as another, unwritable, locked).
 
     The message (Chinese, then English) says what to fix.

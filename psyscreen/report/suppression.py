@@ -46,6 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import PsyscreenError
+
 THRESHOLD = 5
 #: cost of hiding one cell of tier t: TIER_COST**t * (1 + count); tiers dominate counts
 TIER_COST = 1e7
@@ -65,7 +67,7 @@ class Suppressed:
     merged_total_hidden: bool
 
 
-class Unprotectable(Exception):
+class Unprotectable(PsyscreenError):
     """A table whose hidden counts cannot all be protected (``row``: where it failed)."""
 
     def __init__(self, row: int):
