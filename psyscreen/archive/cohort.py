@@ -4,7 +4,7 @@ A child counts in the table of school years ``Y`` -> ``Y2`` when screened in bot
 (school year: September to August; the latest screening of each year, with
 its confirmed level where there is one). Rows are the school and grade of year
 ``Y`` and the level then; columns the level in ``Y2``. Each school x grade table
-is protected with :func:`psyscreen.batch.report.suppress` (counts 1-4 and the
+is protected with :func:`psyscreen.report.suppression.suppress_table` (counts 1-4 and the
 complementary cells hidden, shown as ``<NA>``).
 
 Example:
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import schema as S
@@ -58,13 +59,19 @@ def transitions(archive: Any, from_year: int, to_year: int, *,
         return pd.DataFrame()
     seen = set(both["lvl"]) | set(both["lvl_to"])
     levels = [x for x in ORDER if x in seen] + sorted(seen - set(ORDER))
-    from ..batch.report import suppress
+    from ..report.suppression import Unprotectable, suppress_table
 
     parts = []
     for (sch, gr), grp in both.groupby(["school", "grade"], sort=True, dropna=False):
         tab = pd.crosstab(grp["lvl"], grp["lvl_to"]).reindex(index=levels, columns=levels,
                                                               fill_value=0)
-        hide = suppress(tab.to_numpy())
+        counts = tab.to_numpy()
+        try:  # column totals of a transition table are published, so protect against them
+            hide = suppress_table(
+                counts, tiers=[0] * counts.shape[1], totals_hidden=np.zeros(counts.shape[1], bool)
+            ).hidden
+        except Unprotectable:  # too few children to publish any cell safely
+            hide = np.ones(counts.shape, bool)
         shown = tab.astype("Int64").mask(hide)
         shown.index = pd.MultiIndex.from_tuples([(sch, gr, lv) for lv in levels],
                                                 names=["school", "grade", f"level_{from_year}"])
