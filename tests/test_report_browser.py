@@ -75,7 +75,10 @@ SIZES = {
 
 
 @pytest.mark.parametrize("name", ["report", "warning_list", "report.en", "warning_list.en"])
-@pytest.mark.xfail(reason="known defect after merge: the English report overflows one box with the merged columns; to fix next", strict=False)
+@pytest.mark.xfail(
+    reason="known defect after merge: one box of the English report overflows",
+    strict=False,
+)
 def test_no_text_overflows_its_box(pages, name, tmp_path):
     page = tmp_path / f"{name}.check.html"
     page.write_text(pages[name].read_text("utf-8").replace("</body>", CHECK + "</body>"), "utf-8")
