@@ -153,8 +153,9 @@ def task_core(inp: str, mapping: str, limit: int) -> dict:
     """
     sys.path.insert(0, str(ROOT))
     import psyscreen
+    from psyscreen.batch.chunk import prepare
     from psyscreen.batch.io import open_source
-    from psyscreen.batch.run import plan_for, prepare
+    from psyscreen.batch.plan import plan_for
 
     src = open_source(inp)
     plan = plan_for(src.headers, mapping)

@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MEASURE = r"""
 import json, sys, time
 import pandas as pd
-from psyscreen.batch.run import IdTracker, plan_for, process_chunk
+from psyscreen.batch.chunk import process_chunk
+from psyscreen.batch.ids import IdTracker
+from psyscreen.batch.plan import plan_for
 from psyscreen.batch.report import ReportStats, render_report
 
 csv, mapping, chunk = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from psyscreen.batch import plan_for, process_chunk
-from psyscreen.batch.run import IdTracker, to_arrow
+from psyscreen.batch.arrow import to_arrow
+from psyscreen.batch.ids import IdTracker
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -53,8 +54,8 @@ def _example_with_problems() -> pd.DataFrame:
 def test_dask_outputs_give_the_streaming_problems_counts_and_report(tmp_path, monkeypatch):
     import psyscreen.batch.dask as pdask
     from psyscreen.batch.dask import dask_manifest, score_dask_outputs
+    from psyscreen.batch.executors import _stats_state
     from psyscreen.batch.report import ReportStats, render_report
-    from psyscreen.batch.run import _stats_state
 
     df = _example_with_problems()
     plan = plan_for(list(df.columns), ROOT / "examples/mapping.yaml", profile="default")

@@ -18,9 +18,11 @@ import pyarrow.csv as pacsv
 import pytest
 
 from psyscreen.batch import BatchError, run
+from psyscreen.batch.executors import _merge_stats, _stats_state
 from psyscreen.batch.io import Writer, arrow_frame, csv_rows, open_source
+from psyscreen.batch.plan import plan_for
 from psyscreen.batch.report import ReportStats
-from psyscreen.batch.run import _merge_stats, _stats_state, _TableSink, plan_for
+from psyscreen.batch.sinks import _TableSink
 
 ROOT = Path(__file__).resolve().parents[1]
 N, CHUNK = 900, 200

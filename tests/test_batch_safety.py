@@ -167,7 +167,7 @@ def test_a_new_output_joins_the_check_by_registering_a_path(tmp_path):
 
 
 def test_a_failed_run_leaves_the_previous_outputs_and_their_manifest(small, tmp_path, monkeypatch):
-    run_module = importlib.import_module("psyscreen.batch.run")
+    run_module = importlib.import_module("psyscreen.batch.executors")
 
     _, csv, mapping = small
     out = tmp_path / "r.csv"
@@ -388,7 +388,7 @@ def test_an_injected_enospc_in_a_real_write_is_exit_2(small, tmp_path, monkeypat
 
 
 def test_internal_errors_say_so_and_debug_shows_the_traceback(small, tmp_path, monkeypatch, capsys):
-    run_module = importlib.import_module("psyscreen.batch.run")
+    run_module = importlib.import_module("psyscreen.batch.chunk")
 
     _, csv, mapping = small
 

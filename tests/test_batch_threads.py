@@ -14,16 +14,13 @@ from pathlib import Path
 import pytest
 
 from psyscreen.batch import InputFileError, OutputPathError, run
+from psyscreen.batch.arrow import _finish, to_arrow
+from psyscreen.batch.chunk import process_chunk
+from psyscreen.batch.executors import _ReadAhead
+from psyscreen.batch.ids import IdTracker
 from psyscreen.batch.io import Source, open_source
-from psyscreen.batch.run import (
-    IdTracker,
-    _finish,
-    _ReadAhead,
-    _TableSink,
-    plan_for,
-    process_chunk,
-    to_arrow,
-)
+from psyscreen.batch.plan import plan_for
+from psyscreen.batch.sinks import _TableSink
 
 ROOT = Path(__file__).resolve().parents[1]
 N, CHUNK = 700, 150

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psyscreen import load_instrument
+from psyscreen.batch.ids import IdTracker
 from psyscreen.batch.mapping import map_answers, parse_mapping
 from psyscreen.batch.privacy import Pseudonymiser, neutralise_formulas
-from psyscreen.batch.run import IdTracker
 from psyscreen.responses import item_values
 
 ids_st = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), max_size=40)

@@ -178,7 +178,7 @@ def test_route_battery_not_in_the_data_is_an_explicit_status():
 def test_the_columns_do_not_depend_on_which_routes_the_rows_take(profile, ages):
     # a batch writes chunk after chunk: every chunk must have the same columns, in order, of
     # the same types as written (the batch writer's Arrow schema)
-    from psyscreen.batch.run import to_arrow
+    from psyscreen.batch.arrow import to_arrow
 
     got = []
     for chunk in ages:

@@ -21,12 +21,14 @@ Example:
 """
 
 from ..report.warning_list import warning_list
+from .chunk import process_chunk
 from .io import InputFileError
 from .mapcheck import CheckReport, check_mapping
 from .mapinit import Proposal, propose_mapping
 from .mapping import MappingSpec, load_mapping, parse_mapping
 from .outputs import OutputPathError
-from .run import BatchError, BatchResult, Plan, make_plan, plan_for, process_chunk, run
+from .plan import Plan, make_plan, plan_for
+from .run import BatchError, BatchResult, run
 
 __all__ = [
     "BatchError",

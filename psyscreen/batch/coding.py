@@ -26,7 +26,7 @@ scored first, into temporary files that the refusal removes
 Example:
     >>> import pandas as pd
     >>> from psyscreen import load_instrument
-    >>> from psyscreen.batch.run import make_plan
+    >>> from psyscreen.batch.plan import make_plan
     >>> plan = make_plan([f"phq9_{i}" for i in range(1, 10)], MappingSpec(),
     ...                  [load_instrument("phq9")])
     >>> chunk = pd.DataFrame({f"phq9_{i}": ["1", "4", "2"] for i in range(1, 10)})
@@ -175,7 +175,7 @@ class CodingCheck:
 
 
 def _error(message: str) -> Exception:
-    from .run import BatchError  # here: run imports this module
+    from ..errors import BatchError
 
     return BatchError(message)
 

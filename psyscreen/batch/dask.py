@@ -1,7 +1,7 @@
 """Scale-out: the batch's per-chunk function run per partition on Dask.
 
 Needs the optional extra ``psyscreen[dask]`` (dask + distributed). Each
-partition goes through :func:`psyscreen.batch.run.process_chunk`, the very
+partition goes through :func:`psyscreen.batch.chunk.process_chunk`, the very
 function the streaming run uses, with its global row offset and the
 duplicate-id information of the rows before it; so the results are identical
 to the in-memory path (same columns, same values, same row numbers).
@@ -36,19 +36,12 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from .arrow import to_arrow
+from .chunk import _empty_chunk, _text, empty_problems, process_chunk
+from .executors import _merge_stats, _stats_state
+from .ids import IdTracker, _id_values
+from .plan import Plan
 from .report import ReportStats
-from .run import (
-    IdTracker,
-    Plan,
-    _empty_chunk,
-    _id_values,
-    _merge_stats,
-    _stats_state,
-    _text,
-    empty_problems,
-    process_chunk,
-    to_arrow,
-)
 
 
 def _to_pandas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -224,7 +217,7 @@ def score_dask(ddf: Any, plan: Plan) -> Any:
 def score_dask_outputs(ddf: Any, plan: Plan) -> DaskOutputs:
     """Results, problems table and report counts of a Dask DataFrame of an export.
 
-    One task per partition runs :func:`~psyscreen.batch.run.process_chunk` once and
+    One task per partition runs :func:`~psyscreen.batch.chunk.process_chunk` once and
     yields its results, its problems (as in the streaming run's problems file) and
     its :class:`~psyscreen.batch.report.ReportStats` counts; the counts are merged in
     partition order on one worker, so :meth:`ReportStats.counts`, the tables of the

@@ -144,7 +144,7 @@ def check_mapping(
         (True, ['labels_used', 'labels_used'])
     """
     from .io import open_source
-    from .run import _mapping, _resolve_profile
+    from .plan import _mapping, _resolve_profile
 
     spec = _mapping(mapping)[0]
     prof, insts = _resolve_profile(profile, instruments)
