@@ -165,11 +165,11 @@ def _plan_tasks(ddf: Any, plan: Plan) -> tuple[list[Any], list[int], list[int], 
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     dups: list[Any] = [None] * len(parts)
     if id_header is not None:
-        tracker = IdTracker()
-        dups = [
-            tracker.first_rows(ids, np.arange(row0, row0 + len(ids), dtype=np.int64))
-            for (_, ids), row0 in zip(pre, offsets)
-        ]
+        with IdTracker() as tracker:
+            dups = [
+                tracker.first_rows(ids, np.arange(row0, row0 + len(ids), dtype=np.int64))
+                for (_, ids), row0 in zip(pre, offsets)
+            ]
     return parts, lengths, offsets, dups
 
 

@@ -9,8 +9,8 @@ One call, :func:`run`, turns an export into
 * the run manifest (JSON: hashes, versions, counts in and out by status, options,
   times) and, if asked, the HTML summary report.
 
-Memory is bounded by the chunk size: only aggregates (counts, the sorted hashes
-of ids seen, for duplicate detection) grow with the file.
+Memory is bounded by the chunk size: only aggregates (counts, and 8 bytes per
+distinct id for duplicate detection, see :mod:`psyscreen.batch.ids`) grow with the file.
 
 Every chunk goes through :func:`process_chunk`, a pure function of the chunk, the
 :class:`Plan` and the row offset (plus the ids seen before); the Dask path runs
@@ -328,6 +328,7 @@ def _write_outputs(
         if prob_sink.schema is None:
             prob_sink.write(to_arrow(empty_problems()))
     finally:
+        tracker.close()
         res_sink.close()
         prob_sink.close()
         if bar is not None:
