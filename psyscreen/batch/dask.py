@@ -38,7 +38,6 @@ import pandas as pd
 from .._version import __version__
 from .arrow import to_arrow
 from .chunk import _empty_chunk, _text, empty_problems, process_chunk
-from .executors import _merge_stats, _stats_state
 from .ids import IdTracker, _id_values
 from .plan import Plan
 from .report import ReportStats
@@ -80,14 +79,14 @@ def _score_partition(
         return results, None, None
     stats = ReportStats(plan)
     stats.update(cr.results, cr.problems)
-    return results, _to_pandas(cr.problems), _stats_state(stats)
+    return results, _to_pandas(cr.problems), stats.state()
 
 
 def _merged_stats(plan: Plan, states: list[dict[str, Any]]) -> ReportStats:
     """One :class:`ReportStats` from the partitions' counts, merged in partition order."""
     stats = ReportStats(plan)
     for state in states:
-        _merge_stats(stats, state)
+        stats.merge(state)
     return stats
 
 
