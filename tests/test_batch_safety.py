@@ -221,7 +221,7 @@ def test_a_failed_warning_list_leaves_no_output_at_all(small, tmp_path, monkeypa
 
     monkeypatch.setattr(wl_module, "write_warning_list", half_written)
     before = _snapshot(tmp_path)
-    with pytest.raises(OutputPathError, match="no space left on the device: .*名单.html"):
+    with pytest.raises(OutputPathError, match=r"no space left on the device: .*名单\.html"):
         run(csv, tmp_path / "r.csv", mapping=mapping, warning_lists=[wl])
     assert _snapshot(tmp_path) == before  # no results, no list, no temporary file
     assert not wl.exists()

@@ -80,7 +80,7 @@ def _progress(enabled: bool | None, total: int | None):
     if not enabled:
         return None
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - tqdm comes with the `io` extra
         return None
     return tqdm(total=total, unit="rows", unit_scale=True, desc="psyscreen score", file=sys.stderr)
@@ -387,7 +387,7 @@ def _write_outputs(
     }
     # output files are hashed in threads (reading the page cache without the global
     # lock) while the report is drawn; Parquet was hashed while written
-    hashes = {
+    hashes: dict[str, Any] = {
         key: sink.writer.sha256 or _hash_in_thread(path)
         for key, sink, path in (
             ("results", res_sink, res_tmp),
