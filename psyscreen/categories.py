@@ -1,10 +1,8 @@
 """Categorical columns from codes, with their dtypes made once.
 
 Result columns with a fixed vocabulary (statuses, band codes and classes, norm
-strata) are built from integer codes. ``pd.Categorical.from_codes`` validates
-and converts its list of categories on every call; batch runs make the same
-few dtypes for every chunk, so :func:`from_codes` keeps them (at most 4,096).
-The result is the same categorical as ``pd.Categorical.from_codes(codes, categories)``.
+strata) are built from integer codes. The result is the same categorical as
+``pd.Categorical.from_codes(codes, categories)``.
 
 Example:
     >>> import numpy as np
@@ -15,21 +13,18 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-@lru_cache(maxsize=4096)
-def _dtype(categories: tuple[Any, ...]) -> pd.CategoricalDtype:
-    return pd.CategoricalDtype(list(categories))
-
-
-def from_codes(codes: np.ndarray, categories: Sequence[Any]) -> pd.Categorical:
-    """``pd.Categorical.from_codes(codes, categories)`` with a remembered dtype (-1: missing)."""
-    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))
+def from_codes(codes: np.ndarray, categories: Sequence[Any]) -> pd.Categorical[Any]:
+    """``pd.Categorical.from_codes(codes, categories)`` (-1: missing)."""
+    out: pd.Categorical[Any] = pd.Categorical.from_codes(
+        codes, dtype=pd.CategoricalDtype(list(categories))
+    )
+    return out
 
 
 def from_values(values: np.ndarray, categories: Sequence[Any]) -> pd.Categorical:

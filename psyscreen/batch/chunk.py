@@ -19,6 +19,10 @@ import pandas as pd
 
 from .. import demographics as demo
 from ..categories import from_codes
+from ..norms.apply import select_tables
+from ..pipeline import StageCache, run_stages
+from ..problems import CellProblems
+from ..risk import screen_staged
 from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES
 from .ids import IdTracker, _id_values
 from .mapping import as_text_category, map_answers
@@ -51,21 +55,31 @@ def _text(col: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
-def score_frame(canon: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """The one seam to the scoring layers: risk screening when a profile is given."""
+def score_frame(
+    canon: pd.DataFrame, plan: Plan, cache: StageCache | None = None
+) -> tuple[pd.DataFrame, CellProblems]:
+    """The one seam to the scoring layers (through :mod:`psyscreen.pipeline`): risk
+    screening when a profile is given; the scores and the answers' cell problems."""
     if plan.profile is not None:
-        from ..risk import screen
-
-        return screen(
+        return screen_staged(
             canon,
             plan.profile,
             demographics=plan.demographics(),
             norms=plan.norms,
             missing_columns="error",
+            cache=cache,
+            with_problems=True,
         )
-    from ..scoring import score
-
-    return score(canon, plan.instruments, demographics=plan.demographics(), norms=plan.norms)
+    chosen = select_tables(plan.norms, plan.instruments) if plan.norms is not None else None
+    staged = run_stages(
+        canon,
+        plan.instruments,
+        chosen=chosen,
+        demographics=plan.demographics(),
+        with_problems=True,
+        cache=cache,
+    )
+    return staged.scores, staged.problems
 
 
 def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +163,7 @@ def process_chunk(
     lines, damage = _record_meta(chunk)
     damaged = damage != ""
     canon = prepare(chunk, plan)
-    scored = score_frame(canon, plan)
+    scored, cell_problems = score_frame(canon, plan)
     checks = check_rows(canon, plan)
     dup_first = None
     if isinstance(ids, IdTracker):
@@ -179,20 +193,13 @@ def process_chunk(
             prob_details.append(np.array([_DAMAGE_TEXT.get(kind, "")] * len(hit), dtype=object))
         else:
             prob_details.append(np.full(len(hit), detail, dtype=object))
-    # answer problems, from the scoring layer's per-instrument problem lists
-    for inst in plan.instruments:
-        col = f"{inst.id}.problems"
-        if col not in scored:
-            continue
-        has_text = (scored[col].fillna("").astype(str) != "").to_numpy(dtype=bool)
-        txt = scored[col].to_numpy(dtype=object)
-        for i in np.nonzero(has_text & ~damaged)[0]:
-            for part in str(txt[i]).split(";"):
-                item, _, kind = part.partition(":")
-                prob_rows.append(np.array([i]))
-                prob_fields.append(np.array([item], dtype=object))
-                prob_kinds.append(np.array([kind], dtype=object))
-                prob_details.append(np.array([inst.id], dtype=object))
+    # answer problems, as the scoring layer found them (an unreadable record has none)
+    answers = cell_problems.take(~damaged[cell_problems.row])
+    if len(answers):
+        prob_rows.append(answers.row)
+        prob_fields.append(answers.item)
+        prob_kinds.append(np.array(answers.names(), dtype=object))
+        prob_details.append(answers.instrument)
     if prob_rows:
         r = np.concatenate(prob_rows)
         f = np.concatenate(prob_fields)
