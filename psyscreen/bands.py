@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .categories import from_codes
+from .categories import VOCAB_DTYPES, DtypeCache, from_codes
 from .definitions import BandSet
 from .vocab import BandClass
 
@@ -25,14 +25,17 @@ from .vocab import BandClass
 BAND_CLASSES = BandClass.names()
 
 
-def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Categorical]:
+def apply_bands(
+    raw: np.ndarray, bs: BandSet, dtypes: DtypeCache | None = None
+) -> tuple[pd.Categorical, pd.Categorical]:
     """Band code and classification of each score (missing where there is no score).
 
-    The first band of ``bs`` whose interval holds the score wins.
+    The first band of ``bs`` whose interval holds the score wins; ``dtypes`` keeps the
+    band codes' dtype across calls.
     """
     codes = [b.code for b in bs.bands]
     idx = np.full(len(raw), -1, dtype=np.int16)
     for k, b in enumerate(bs.bands):
         idx[b.mask(raw) & (idx < 0)] = k
     klass = np.array([BandClass(b.classification).code for b in bs.bands] + [-1], dtype=np.int8)
-    return from_codes(idx, codes), from_codes(klass[idx], BAND_CLASSES)
+    return from_codes(idx, codes, dtypes), from_codes(klass[idx], VOCAB_DTYPES[BandClass])

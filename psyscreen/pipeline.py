@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as colnames
+from .categories import DtypeCache
 from .definitions import Instrument
 from .demographics import Demographics, ParseCache, read_demographics, resolve_columns
 from .norms.apply import Chosen, add_norm_columns, select_tables
@@ -42,12 +43,13 @@ InstrumentLike = str | Path | Instrument
 
 @dataclass
 class StageCache:
-    """The memos of the stages, owned by whoever runs many calls (a batch plan): answer
-    values of categorical columns and parsed demographic values. Results never depend on
-    it, only the time does; each call without one gets a fresh one."""
+    """The memos of the stages, owned by whoever runs many calls (a batch run): answer
+    values of categorical columns, parsed demographic values and result dtypes.
+    Results never depend on it, only the time does; a call without one gets a fresh one."""
 
     responses: ResponseCache = field(default_factory=ResponseCache)
     demographics: ParseCache = field(default_factory=ParseCache)
+    dtypes: DtypeCache = field(default_factory=DtypeCache)
 
 
 @dataclass
@@ -131,7 +133,7 @@ def run_stages(
     problems: list[CellProblems] = []
     for inst, mc in zip(insts, mcs):
         iv = item_values(data, inst, columns=columns, missing_columns=mc, cache=cache.responses)
-        cols_ = score_items(iv, inst)
+        cols_ = score_items(iv, inst, cache.dtypes)
         key = colnames.status(inst.id)
         cols_[key] = age_marked(cols_[key], inst, ages)
         parts.append(pd.DataFrame(cols_, index=data.index))
@@ -139,7 +141,7 @@ def run_stages(
             problems.append(CellProblems.of(iv, inst.id))
     scores = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
     if chosen is not None and demo is not None:
-        scores = add_norm_columns(scores, insts, chosen, demo)
+        scores = add_norm_columns(scores, insts, chosen, demo, cache.dtypes)
     return Staged(scores, CellProblems.concat(problems), demo)
 
 

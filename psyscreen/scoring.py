@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import columns as colnames
 from .bands import BAND_CLASSES, apply_bands
-from .categories import from_codes
+from .categories import VOCAB_DTYPES, DtypeCache, from_codes
 from .definitions import Condition, Instrument, Scale
 from .responses import PROBLEM_NAMES, ItemValues
 from .vocab import DATA_ERRORS, InstrumentStatus, ScaleStatus
@@ -85,15 +85,19 @@ def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
         return status
     st = np.asarray(pd.Categorical(status).codes).copy()
     st[out] = InstrumentStatus.OUT_OF_AGE_RANGE.code
-    return from_codes(st, INSTRUMENT_STATUSES)
+    return from_codes(st, VOCAB_DTYPES[InstrumentStatus])
 
 
 # ---------------------------------------------------------------------------
 # the core
 
 
-def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
+def score_items(
+    iv: ItemValues, inst: Instrument, dtypes: DtypeCache | None = None
+) -> dict[str, Any]:
     """Score all scales, critical items and validity checks from item values.
+
+    ``dtypes`` keeps the band columns' dtypes across calls.
 
     Returns an ordered dict of column name -> array (length n_rows).
     """
@@ -120,9 +124,9 @@ def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
         out[colnames.scale(inst.id, s.id, "raw")] = raw
         out[colnames.scale(inst.id, s.id, "n_answered")] = na.astype("int64")
         out[colnames.scale(inst.id, s.id, "n_invalid")] = ni.astype("int64")
-        out[colnames.scale(inst.id, s.id, "status")] = from_codes(status, SCALE_STATUSES)
+        out[colnames.scale(inst.id, s.id, "status")] = from_codes(status, VOCAB_DTYPES[ScaleStatus])
         for k, bs in enumerate(s.bands):
-            code, klass = apply_bands(raw, bs)
+            code, klass = apply_bands(raw, bs, dtypes)
             out[colnames.scale(inst.id, s.id, colnames.band_field(k, bs.id))] = code
             out[colnames.scale(inst.id, s.id, colnames.band_field(k, bs.id, "band_class"))] = klass
     crit_cols = {}
@@ -276,7 +280,7 @@ def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
     for f in flags:
         out[f] = InstrumentStatus.INVALID_RESPONSE.code
     out[~answered.any(axis=1) & ~invalid.any(axis=1)] = InstrumentStatus.NOT_ANSWERED.code
-    return from_codes(out, INSTRUMENT_STATUSES)
+    return from_codes(out, VOCAB_DTYPES[InstrumentStatus])
 
 
 def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> Any:

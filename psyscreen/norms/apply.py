@@ -51,12 +51,12 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as colnames
-from ..bands import BAND_CLASSES, apply_bands
-from ..categories import from_codes, from_values
+from ..bands import apply_bands
+from ..categories import VOCAB_DTYPES, DtypeCache, from_codes, from_values
 from ..columns import NORM_FIELDS
 from ..definitions import BandSet, Instrument
 from ..demographics import Demographics, read_demographics, resolve_columns
-from ..vocab import AgeSource, NormStatus, ParseStatus
+from ..vocab import AgeSource, BandClass, NormStatus, ParseStatus
 from .loading import NormLike, checked, list_norms, read_table
 from .models import NormTable
 
@@ -168,7 +168,11 @@ def apply_norms(
 
 
 def add_norm_columns(
-    scores: pd.DataFrame, insts: Sequence[Instrument], chosen: Chosen, demo: Demographics
+    scores: pd.DataFrame,
+    insts: Sequence[Instrument],
+    chosen: Chosen,
+    demo: Demographics,
+    dtypes: DtypeCache | None = None,
 ) -> pd.DataFrame:
     """The norm stage: ``scores`` plus the columns of every scale a table in ``chosen``
     covers, from tables already selected and demographics already read.
@@ -195,13 +199,13 @@ def add_norm_columns(
             if raw_col not in scores.columns:  # a caller passing only some scales
                 continue
             raw = scores[raw_col].to_numpy(dtype=float, na_value=np.nan)
-            out = standardise(raw, table, scale.id, demo)
+            out = standardise(raw, table, scale.id, demo, dtypes)
             for f in NORM_FIELDS:
                 new[colnames.scale(inst.id, scale.id, f)] = out[f]
     if chosen:
         new[colnames.norms("age")] = demo.age_years
-        new[colnames.norms("age_source")] = from_values(demo.age_source, AgeSource.names())
-        new[colnames.norms("sex")] = from_values(demo.sex, ["female", "male"])
+        new[colnames.norms("age_source")] = from_values(demo.age_source, AgeSource.names(), dtypes)
+        new[colnames.norms("sex")] = from_values(demo.sex, ["female", "male"], dtypes)
         new[colnames.norms("grade")] = demo.grade
     extra = pd.DataFrame(new, index=scores.index)
     return pd.concat([scores, extra], axis=1)
@@ -257,7 +261,11 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
 
 
 def standardise(
-    raw: np.ndarray, table: NormTable, scale: str, demo: Demographics
+    raw: np.ndarray,
+    table: NormTable,
+    scale: str,
+    demo: Demographics,
+    dtypes: DtypeCache | None = None,
 ) -> dict[str, Any]:
     """The norm columns of one scale (arrays/categoricals keyed by field name)."""
     rows = [r for _, r in table.rows_for(scale)]
@@ -294,14 +302,14 @@ def standardise(
             if len(sel) == 0:
                 continue
             bs = BandSet(id="norm", source=table.source, bands=r.bands)
-            codes, klass = apply_bands(raw[sel], bs)
+            codes, klass = apply_bands(raw[sel], bs, dtypes)
             local = np.array(codes.codes, dtype=np.int64)
             mapping = np.array([_code_index(band_codes, c) for c in codes.categories] + [-1])
             band_idx[sel] = mapping[local]
             klass_idx[sel] = np.array(klass.codes, dtype=np.int8)
             status[sel[local < 0]] = NormStatus.OUT_OF_TABLE.code
     if table.t_bands is not None:
-        codes, klass = apply_bands(t, table.t_bands)
+        codes, klass = apply_bands(t, table.t_bands, dtypes)
         band_codes = list(codes.categories)
         band_idx = np.array(codes.codes, dtype=np.int64)
         klass_idx = np.array(klass.codes, dtype=np.int8)
@@ -315,11 +323,11 @@ def standardise(
         "z": z,
         "t": t,
         "percentile": pct,
-        "norm_band": from_codes(band_idx, band_codes),
-        "norm_band_class": from_codes(klass_idx, BAND_CLASSES),
-        "norm_table": from_codes(np.zeros(n, dtype=np.int8), [table.ref]),
-        "norm_stratum": from_codes(stratum, labels),
-        "norm_status": from_codes(status, NORM_STATUSES),
+        "norm_band": from_codes(band_idx, band_codes, dtypes),
+        "norm_band_class": from_codes(klass_idx, VOCAB_DTYPES[BandClass]),
+        "norm_table": from_codes(np.zeros(n, dtype=np.int8), [table.ref], dtypes),
+        "norm_stratum": from_codes(stratum, labels, dtypes),
+        "norm_status": from_codes(status, VOCAB_DTYPES[NormStatus]),
     }
 
 
