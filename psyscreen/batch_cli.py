@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from .cli import EXIT_FAILURE, command
 
@@ -73,8 +72,8 @@ def _args(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=1,
-        help="processes scoring chunks (default 1: one process with a reading and a "
-        "writing thread, the fastest on 2 cores); outputs are identical",
+        help="only 1 (one process with a reading and a writing thread); more processes "
+        "were slower on 2 cores and are refused: for more scale use Dask",
     )
     p.add_argument(
         "--pseudonymise",
@@ -108,8 +107,11 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("score", "score an export file in chunks: results, problems, manifest, report", _args)
 def _score(args: argparse.Namespace) -> int:
-    from .batch import run
+    from .batch import BatchError, run
+    from .batch.run import WORKERS_REFUSED
 
+    if args.workers != 1:  # before anything is read
+        raise BatchError(f"--{WORKERS_REFUSED}")
     progress = False if args.quiet else args.progress
     if args.profile and args.instruments:
         print(
@@ -136,13 +138,14 @@ def _score(args: argparse.Namespace) -> int:
         neutralise=not args.no_neutralise,
         norms=None if args.no_norms else "auto",
         progress=progress,
-        workers=args.workers,
         instruments=args.instruments,
         delimiter=args.delimiter,
         assessment_date=args.assessment_date,
         report_lang=args.lang,
+        warning_lists=args.warning_list or (),
+        warning_list_profile=args.profile,
     )
-    lists = _warning_lists(args, res)
+    lists = res.warning_lists
     if not args.quiet:
         rows = res.manifest["rows"]
         print(
@@ -176,30 +179,6 @@ def _score(args: argparse.Namespace) -> int:
         if code != 0:
             return code
     return res.exit_code
-
-
-def _warning_lists(args: argparse.Namespace, res) -> list:
-    """Write the warning lists asked for, from the results file just written."""
-    from .batch import BatchError
-    from .report.warning_list import read_results, warning_list, write_warning_list
-
-    if not args.warning_list:
-        return []
-    taken = {
-        Path(p).resolve()
-        for p in (args.input, res.results, res.problems, res.manifest_path, res.report)
-        if p is not None
-    }
-    for path in args.warning_list:
-        if not str(path).lower().endswith((".html", ".htm", ".xlsx")):
-            raise BatchError(f"--warning-list: give a .html or .xlsx file, not {path!r}")
-        if Path(path).resolve() in taken:
-            raise BatchError(f"--warning-list: {path} is the input or another output")
-    pseudo = "id" in res.manifest["options"]["pseudonymised_columns"]
-    wl = warning_list(
-        read_results(res.results), profile=args.profile, lang=args.lang, pseudonymised=pseudo
-    )
-    return [write_warning_list(wl, path) for path in args.warning_list]
 
 
 def _to_archive(args: argparse.Namespace, res) -> int:

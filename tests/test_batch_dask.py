@@ -54,7 +54,6 @@ def _example_with_problems() -> pd.DataFrame:
 def test_dask_outputs_give_the_streaming_problems_counts_and_report(tmp_path, monkeypatch):
     import psyscreen.batch.dask as pdask
     from psyscreen.batch.dask import dask_manifest, score_dask_outputs
-    from psyscreen.batch.executors import _stats_state
     from psyscreen.batch.report import ReportStats, render_report
 
     df = _example_with_problems()
@@ -91,7 +90,7 @@ def test_dask_outputs_give_the_streaming_problems_counts_and_report(tmp_path, mo
         groups, arr = stats.table(dim)
         want_groups, want_arr = expected_stats.table(dim)
         assert groups == want_groups and (arr == want_arr).all(), dim
-    assert _stats_state(stats) == _stats_state(expected_stats)
+    assert stats.state() == expected_stats.state()
 
     manifest = dask_manifest(stats, plan, input="annual_export.csv[:90]")
     assert manifest["rows"]["in"] == manifest["rows"]["out"] == 90
@@ -104,4 +103,4 @@ def test_dask_outputs_give_the_streaming_problems_counts_and_report(tmp_path, mo
     assert to_arrow(pd.read_parquet(tmp_path / "problems")).equals(to_arrow(whole.problems))
     back = pd.read_parquet(tmp_path / "results").sort_values("row", ignore_index=True)
     assert to_arrow(back).equals(to_arrow(whole.results))
-    assert _stats_state(written) == _stats_state(expected_stats)
+    assert written.state() == expected_stats.state()

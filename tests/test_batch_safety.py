@@ -118,6 +118,26 @@ CASES = {
         str(i.parent / "." / ".." / i.parent.name / i.name),
     ],
     "-o a hard link of the input": lambda i, m, d: ["-o", str(_link(i, d / "hard.csv", True))],
+    "--warning-list is the input": lambda i, m, d: [
+        "-o",
+        str(d / "r.csv"),
+        "--warning-list",
+        str(i),
+    ],
+    "--warning-list is -o": lambda i, m, d: [
+        "-o",
+        str(d / "r.xlsx"),
+        "--warning-list",
+        str(d / "r.xlsx"),
+    ],
+    "two --warning-list one file": lambda i, m, d: [
+        "-o",
+        str(d / "r.csv"),
+        "--warning-list",
+        str(d / "w.html"),
+        "--warning-list",
+        str(d / "w.html"),
+    ],
     "--report a symlink to the mapping": lambda i, m, d: [
         "-o",
         str(d / "r.csv"),
@@ -158,7 +178,7 @@ def test_a_new_output_joins_the_check_by_registering_a_path(tmp_path):
     files.add_input("input", tmp_path / "export.csv")
     files.add_output("results", tmp_path / "r.csv")
     files.add_output("warning_list", tmp_path / "export.csv")
-    with pytest.raises(OutputPathError, match="warning_list"):
+    with pytest.raises(OutputPathError, match="the warning list and the input file"):
         files.check()
 
 
@@ -189,6 +209,32 @@ def test_a_failed_run_leaves_the_previous_outputs_and_their_manifest(small, tmp_
     _manifest_vouches(out)
 
 
+def test_a_failed_warning_list_leaves_no_output_at_all(small, tmp_path, monkeypatch):
+    import psyscreen.report.warning_list as wl_module
+
+    _, csv, mapping = small
+    wl = tmp_path / "名单.html"
+
+    def half_written(wl_obj, path):
+        Path(path).write_text("<html>half", encoding="utf-8")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(wl_module, "write_warning_list", half_written)
+    before = _snapshot(tmp_path)
+    with pytest.raises(OutputPathError, match="no space left on the device: .*名单.html"):
+        run(csv, tmp_path / "r.csv", mapping=mapping, warning_lists=[wl])
+    assert _snapshot(tmp_path) == before  # no results, no list, no temporary file
+    assert not wl.exists()
+
+
+def test_warning_lists_are_written_with_the_run(small, tmp_path):
+    _, csv, mapping = small
+    wl = tmp_path / "w" / "名单.html"
+    res = run(csv, tmp_path / "r.csv", mapping=mapping, warning_lists=[wl], report=False)
+    assert res.warning_lists == [wl] and "机密" in wl.read_text(encoding="utf-8")
+    assert [p.name for p in wl.parent.iterdir()] == [wl.name]
+
+
 def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(big, tmp_path):
     csv, mapping = big
     out = tmp_path / "o" / "r.csv"
@@ -209,16 +255,6 @@ def test_sigterm_unwinds_like_ctrl_c(big, tmp_path):
     proc.terminate()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_TERMINATED and "Traceback" not in err
-    assert _files(out.parent) == []
-
-
-def test_ctrl_c_with_worker_processes(big, tmp_path):
-    csv, mapping = big
-    out = tmp_path / "o" / "r.csv"
-    proc = _start_and_wait_for_temp(_cmd(csv, mapping, out, "--workers", "2"), out.parent)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process of the group
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_INTERRUPTED and "Traceback" not in err
     assert _files(out.parent) == []
 
 
@@ -420,8 +456,10 @@ def _kept_header(small, d: Path, header: str) -> tuple[Path, Path]:
     keep = "keep: ['" + header.replace("'", "''") + "']"
     text = mapping.read_text("utf-8").replace("  class: 班级\n", "")
     assert "班级" not in text.replace("keep: [班级]", "")
-    m.write_text(text.replace("keep: [班级]", keep) if "keep: [班级]" in text
-                 else text + keep + "\n", encoding="utf-8")
+    m.write_text(
+        text.replace("keep: [班级]", keep) if "keep: [班级]" in text else text + keep + "\n",
+        encoding="utf-8",
+    )
     return csv, m
 
 
@@ -443,11 +481,9 @@ def test_a_formula_in_a_kept_header_is_neutralised_in_csv_and_xlsx(small, tmp_pa
     assert evil in pq.read_schema(r_pq.results).names  # Parquet keeps the exact text
 
 
-def test_the_header_row_is_neutralised_with_worker_processes(small, tmp_path):
+def test_the_header_row_is_neutralised_whatever_the_chunks(small, tmp_path):
     csv, m = _kept_header(small, tmp_path, "=1+2")
     one = run(csv, tmp_path / "a.csv", mapping=m, report=False, chunk_rows=20)
-    two = run(csv, tmp_path / "b.csv", mapping=m, report=False, chunk_rows=20, workers=2)
-    assert one.results.read_bytes() == two.results.read_bytes()
     assert ',"\'=1+2",' in one.results.read_bytes().decode("utf-8-sig").splitlines()[0]
 
 

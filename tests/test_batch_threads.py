@@ -91,11 +91,11 @@ def test_an_error_while_writing_reaches_the_caller(export, tmp_path, monkeypatch
     calls = {"n": 0}
     original = _TableSink.write
 
-    def failing(self, table, neutralised=False):
+    def failing(self, table):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full (simulated)")
-        return original(self, table, neutralised)
+        return original(self, table)
 
     monkeypatch.setattr(_TableSink, "write", failing)
     # a failed write is one message naming the output (psyscreen.batch.outputs)
@@ -154,8 +154,7 @@ def test_manifest_hashes_made_on_the_fly_equal_the_files(export, tmp_path, out_n
             assert entry["sha256"] == sha256_file(entry["file"]), key
 
 
-@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
-def test_an_export_without_an_id_column_is_scored(export, tmp_path, workers):
+def test_an_export_without_an_id_column_is_scored(export, tmp_path):
     """The id role is optional: no duplicate check, every row still scored (found by the
     Dask work: the streaming path used to fail on such a mapping)."""
     import yaml
@@ -173,7 +172,6 @@ def test_an_export_without_an_id_column_is_scored(export, tmp_path, workers):
         chunk_rows=CHUNK,
         progress=False,
         report=False,
-        workers=workers,
     )
     assert res.manifest["rows"]["out"] == N
     assert "id:duplicate" not in res.problems.read_text(encoding="utf-8-sig")

@@ -10,29 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psyscreen import load_instrument
-from psyscreen.batch.ids import IdTracker
 from psyscreen.batch.mapping import map_answers, parse_mapping
 from psyscreen.batch.privacy import Pseudonymiser, neutralise_formulas
 from psyscreen.responses import item_values
-
-ids_st = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), max_size=40)
-
-
-@settings(max_examples=100, deadline=None)
-@given(ids=ids_st, cut=st.integers(0, 40))
-def test_id_tracker_matches_a_plain_dict_whatever_the_chunking(ids, cut):
-    expected, first = [], {}
-    for r, v in enumerate(ids):
-        expected.append(first.get(v, -1) if v is not None else -1)
-        if v is not None:
-            first.setdefault(v, r)
-    t = IdTracker()
-    arr = np.array(ids, dtype=object)
-    cut = min(cut, len(ids))
-    got = np.concatenate(
-        [t.first_rows(arr[:cut], np.arange(cut)), t.first_rows(arr[cut:], np.arange(cut, len(ids)))]
-    )
-    assert got.tolist() == expected
 
 
 def test_formula_cells_are_neutralised_and_others_kept():

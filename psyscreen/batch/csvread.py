@@ -807,6 +807,4 @@ def _careful_tables(lines, delimiter, n_fields, pos, columns, chunk_rows):
             raise RuntimeError("careful CSV reading lost a record: a bug in psyscreen")
         table = table.rename_columns(list(columns))
         table = table.append_column(LINE, pa.array([r[0] for r in batch], type=pa.int64()))
-        yield table.append_column(
-            DAMAGE, pa.array([r[2] or None for r in batch], type=pa.string())
-        )
+        yield table.append_column(DAMAGE, pa.array([r[2] or None for r in batch], type=pa.string()))

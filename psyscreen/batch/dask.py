@@ -38,7 +38,6 @@ import pandas as pd
 from .._version import __version__
 from .arrow import to_arrow
 from .chunk import _empty_chunk, _text, empty_problems, process_chunk
-from .executors import _merge_stats, _stats_state
 from .ids import IdTracker, _id_values
 from .plan import Plan
 from .report import ReportStats
@@ -80,14 +79,14 @@ def _score_partition(
         return results, None, None
     stats = ReportStats(plan)
     stats.update(cr.results, cr.problems)
-    return results, _to_pandas(cr.problems), _stats_state(stats)
+    return results, _to_pandas(cr.problems), stats.state()
 
 
 def _merged_stats(plan: Plan, states: list[dict[str, Any]]) -> ReportStats:
     """One :class:`ReportStats` from the partitions' counts, merged in partition order."""
     stats = ReportStats(plan)
     for state in states:
-        _merge_stats(stats, state)
+        stats.merge(state)
     return stats
 
 
@@ -165,11 +164,11 @@ def _plan_tasks(ddf: Any, plan: Plan) -> tuple[list[Any], list[int], list[int], 
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     dups: list[Any] = [None] * len(parts)
     if id_header is not None:
-        tracker = IdTracker()
-        dups = [
-            tracker.first_rows(ids, np.arange(row0, row0 + len(ids), dtype=np.int64))
-            for (_, ids), row0 in zip(pre, offsets)
-        ]
+        with IdTracker() as tracker:
+            dups = [
+                tracker.first_rows(ids, np.arange(row0, row0 + len(ids), dtype=np.int64))
+                for (_, ids), row0 in zip(pre, offsets)
+            ]
     return parts, lengths, offsets, dups
 
 

@@ -473,17 +473,6 @@ class Writer:
         self._csv_file(table.schema)
         pacsv.write_csv(table, self._f, pacsv.WriteOptions(include_header=False))
 
-    def write_csv_rows(self, schema, data: bytes, rows: int) -> None:
-        """Append CSV rows already encoded by :func:`csv_rows` (e.g. in a worker process).
-
-        The header line comes from ``schema`` on the first call; the bytes are those
-        ``pyarrow.csv.CSVWriter`` writes for the same tables.
-        """
-        if self.format != "csv":
-            raise ValueError("encoded CSV rows can only go to a CSV file")
-        self._csv_file(schema).write(data)
-        self.rows += rows
-
     def _csv_file(self, schema):
         """The open CSV file (a native Arrow file); on first use the BOM and the header."""
         if self._f is None:

@@ -251,7 +251,6 @@ def shift_codes(
     return out
 
 
-
 #: a question number at the start of a header (after answer_key): 8、 / Q8. / 第8题 / (8)
 QUESTION_NUMBER = re.compile(
     r"^\s*(?:第\s*(\d+)\s*题|q\s*(\d+)|\((\d+)\)|(\d+)(?=\s*[、.:)\]]))\s*[、.:)\]]?\s*"

@@ -64,6 +64,7 @@ ROLE_NAMES = {
     "problems": ("问题清单", "problems file"),
     "manifest": ("运行清单", "manifest"),
     "report": ("报告", "report"),
+    "warning_list": ("预警名单", "warning list"),
 }
 #: the output renamed last: it vouches for the others
 MANIFEST = "manifest"

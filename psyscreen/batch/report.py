@@ -60,6 +60,50 @@ class ReportStats:
             "unreadable",
         ]
 
+    # -- the counts alone, to merge those of parts (Dask partitions) ------------
+    def state(self) -> dict[str, Any]:
+        """The counts (picklable, small): what :meth:`merge` adds to another instance.
+
+        Example:
+            >>> from types import SimpleNamespace
+            >>> s = ReportStats(SimpleNamespace(profile=None))
+            >>> s.rows = 3
+            >>> t = ReportStats(SimpleNamespace(profile=None))
+            >>> t.merge(s.state()); t.merge(s.state()); t.rows
+            6
+        """
+        return {
+            "by_group": self.by_group,
+            "raw_hist": self.raw_hist,
+            "band_counts": self.band_counts,
+            "row_status": self.row_status,
+            "risk_status": self.risk_status,
+            "problem_counts": self.problem_counts,
+            "instrument_status": self.instrument_status,
+            "norm_tables": self.norm_tables,
+            "rows": self.rows,
+        }
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add one part's counts, as :meth:`update` on that part's rows would.
+
+        Parts are merged in order, so even the order of the counters' keys is that
+        of one pass over the whole file.
+        """
+        for mine, part in (
+            (self.by_group, state["by_group"]),
+            (self.raw_hist, state["raw_hist"]),
+            (self.band_counts, state["band_counts"]),
+        ):
+            for key, counts in part.items():
+                mine.setdefault(key, Counter()).update(counts)
+        self.row_status.update(state["row_status"])
+        self.risk_status.update(state["risk_status"])
+        self.problem_counts.update(state["problem_counts"])
+        self.instrument_status.update(state["instrument_status"])
+        self.norm_tables.update(state["norm_tables"])
+        self.rows += state["rows"]
+
     # -- accumulate --------------------------------------------------------------
     def update(self, results: pd.DataFrame, problems: pd.DataFrame) -> None:
         """Add one chunk of results (as produced by ``process_chunk``) and its problems.

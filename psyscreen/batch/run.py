@@ -9,15 +9,14 @@ One call, :func:`run`, turns an export into
 * the run manifest (JSON: hashes, versions, counts in and out by status, options,
   times) and, if asked, the HTML summary report.
 
-Memory is bounded by the chunk size: only aggregates (counts, the sorted hashes
-of ids seen, for duplicate detection) grow with the file.
+Memory is bounded by the chunk size: only aggregates (counts, and 8 bytes per
+distinct id for duplicate detection, see :mod:`psyscreen.batch.ids`) grow with the file.
 
 Every chunk goes through :func:`process_chunk`, a pure function of the chunk, the
 :class:`Plan` and the row offset (plus the ids seen before); the Dask path runs
-the same function per partition. In one process a reading thread and a writing
-thread work on the next and the previous chunk meanwhile (:func:`_run_threads`);
-with ``workers`` processes score chunks (:func:`_run_pool`). Either way chunks are
-written in input order, so the outputs do not depend on the choice.
+the same function per partition. A reading thread and a writing thread work on
+the next and the previous chunk meanwhile (:mod:`psyscreen.batch.executors`);
+chunks are written in input order.
 
 Example:
     >>> from psyscreen.batch import run  # doctest: +SKIP
@@ -30,12 +29,11 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,7 @@ from .arrow import _as_frame, _finish, to_arrow
 from .chunk import _empty_chunk, empty_problems, process_chunk
 from .coding import CodingCheck
 from .csvread import delimiter_option
-from .executors import _ReadAhead, _run_pool, _run_threads, _Setup
+from .executors import _run_threads
 from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
 from .ids import IdTracker
 from .io import FORMATS, _hash_in_thread, open_source
@@ -67,6 +65,8 @@ class BatchResult:
     manifest_path: Path
     report: Path | None
     manifest: dict[str, Any]
+    #: the confidential warning lists written (``warning_lists`` of :func:`run`)
+    warning_lists: list[Path] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -101,6 +101,18 @@ def default_paths(output: Path) -> tuple[Path, Path, Path]:
     )
 
 
+#: the role of a warning list among the run's files (then "warning_list 2", ...)
+_WARNING_LIST = "warning_list"
+#: ``warning_list_profile`` default: the run's own profile (``None`` means none)
+_RUN_PROFILE: Any = object()
+#: the answer to ``workers`` other than 1 (``--workers N``), one line
+WORKERS_REFUSED = (
+    "workers: only 1 (one process, reading and writing in threads) is supported; several "
+    "processes were slower on 2 cores (docs/performance.md); for more scale use Dask "
+    "(psyscreen.batch.dask)"
+)
+
+
 def run(
     input: str | Path,
     output: str | Path,
@@ -125,6 +137,8 @@ def run(
     assessment_date: str | _dt.date | None = None,
     instruments: Sequence[Any] | None = None,
     report_lang: str = "zh",
+    warning_lists: Sequence[str | Path] = (),
+    warning_list_profile: Any = _RUN_PROFILE,
 ) -> BatchResult:
     """Score an export file in chunks and write results, problems, manifest and report.
 
@@ -139,8 +153,7 @@ def run(
             ``<stem>.manifest.json``).
         report: HTML report path, ``True`` for ``<stem>.report.html``, ``False`` for none.
         encoding, sheet: override the mapping's CSV encoding / XLSX sheet.
-        chunk_rows: rows per chunk (memory is proportional to it); with ``workers``
-            processes, each scores chunks of ``chunk_rows // workers`` rows.
+        chunk_rows: rows per chunk (memory is proportional to it).
         pseudonymise: output columns (roles such as ``id`` or kept headers) to replace by
             keyed pseudonyms; the key is ``key``, else read from ``key_file``, else from
             the environment variable ``PSYSCREEN_PSEUDONYM_KEY``.
@@ -152,13 +165,15 @@ def run(
             from the header line).
         assessment_date: one assessment date for every row (``YYYY-MM-DD``), instead of
             a column; wins over the mapping's ``constants: {assessment_date: ...}``.
-        workers: processes that score chunks while this one reads, finds repeated ids
-            and writes (``1``: everything in this process, which still reads ahead and
-            writes behind in two threads). Outputs are byte-identical
-            whatever the number; see ``docs/performance.md`` for when it pays. A script
-            that passes ``workers > 1`` needs an ``if __name__ == "__main__":`` guard
-            (the worker processes import the main module).
+        workers: only ``1`` (the default): one process, which reads ahead and writes
+            behind in two threads. More processes were slower on 2 cores and are
+            refused; for more scale, use :mod:`psyscreen.batch.dask`.
         report_lang: language of the HTML report, ``zh`` (default) or ``en``.
+        warning_lists: ``.html`` / ``.xlsx`` paths of the confidential warning list
+            (预警名单) of the results, in ``report_lang``; outputs of the run like the
+            others (checked before anything is read, written whole or not at all).
+        warning_list_profile: the profile whose names the warning list uses (default:
+            the run's; ``None``: none).
 
     Returns:
         :class:`BatchResult`. Raises :class:`BatchError` (or ``InputFileError``,
@@ -174,12 +189,16 @@ def run(
     report_path = d_report if report is True else (Path(report) if report else None)
     if chunk_rows < 1:
         raise BatchError("chunk_rows must be at least 1")
-    if workers < 1:
-        raise BatchError("workers must be at least 1")
+    if workers != 1:
+        raise BatchError(WORKERS_REFUSED)
     files = run_files(
-        input, mapping, profile, key_file, output, problems_path, manifest_path, report_path
-    )
+        input, mapping, profile, key_file, output, problems_path, manifest_path, report_path,
+        warning_lists,
+    )  # fmt: skip
     files.check()  # before anything is read: no input is ever an output
+    for path in warning_lists:
+        if not str(path).lower().endswith((".html", ".htm", ".xlsx")):
+            raise BatchError(f"--warning-list: give a .html or .xlsx file, not {str(path)!r}")
 
     spec, mapping_sha, mapping_name = _mapping(mapping)
     prof, insts = _resolve_profile(profile, instruments)
@@ -214,14 +233,20 @@ def run(
     with files.open():
         try:
             man = _write_outputs(
-                files, src, plan, prof, insts, norms, chunk_rows, workers, pseudo, pseudo_cols,
+                files, src, plan, prof, insts, norms, chunk_rows, pseudo, pseudo_cols,
                 drop_cols, neutralise, progress, started, t0, mapping_name, mapping_sha, input,
                 report_lang,
             )  # fmt: skip
+            if warning_lists:
+                wl_profile = warning_list_profile
+                if wl_profile is _RUN_PROFILE:
+                    wl_profile = None if instruments else profile
+                _write_warning_lists(files, wl_profile, report_lang, "id" in pseudo_cols)
             files.commit()
         except OSError as e:  # reading errors are InputFileErrors by now: a write failed
             raise OutputPathError(os_error_message(e, files.describe(e.filename))) from e
-    return BatchResult(output, problems_path, manifest_path, report_path, man)
+    lists = [files.path(r) for r in files.outputs if r.startswith(_WARNING_LIST)]
+    return BatchResult(output, problems_path, manifest_path, report_path, man, lists)
 
 
 def run_files(
@@ -233,6 +258,7 @@ def run_files(
     problems: Path,
     manifest: Path,
     report: Path | None,
+    warning_lists: Sequence[str | Path] = (),
 ) -> RunFiles:
     """The files a run reads and writes (see :mod:`psyscreen.batch.outputs`).
 
@@ -255,12 +281,26 @@ def run_files(
     files.add_output("results", output)
     files.add_output("problems", problems)
     files.add_output("report", report)
+    for i, path in enumerate(warning_lists):
+        files.add_output(_WARNING_LIST if i == 0 else f"{_WARNING_LIST} {i + 1}", path)
     files.add_output(MANIFEST, manifest)  # registered last, renamed last
     return files
 
 
+def _write_warning_lists(files: RunFiles, profile: Any, lang: str, pseudonymised: bool) -> None:
+    """Write the warning lists of the results just written to their temporary files."""
+    from ..report.warning_list import read_results, warning_list, write_warning_list
+
+    wl = warning_list(
+        read_results(files.temp("results")), profile=profile, lang=lang, pseudonymised=pseudonymised
+    )
+    for role in files.outputs:
+        if role.startswith(_WARNING_LIST):
+            write_warning_list(wl, files.temp(role))
+
+
 def _write_outputs(
-    files: RunFiles, src, plan: Plan, prof, insts, norms, chunk_rows: int, workers: int,
+    files: RunFiles, src, plan: Plan, prof, insts, norms, chunk_rows: int,
     pseudo, pseudo_cols: list[str], drop_cols: list[str], neutralise: bool, progress,
     started: str, t0: float, mapping_name, mapping_sha, input, report_lang: str = "zh",
 ) -> dict[str, Any]:  # fmt: skip
@@ -277,57 +317,27 @@ def _write_outputs(
     bar = _progress(progress, None)
     n_rows = 0
     try:
-        # with workers, each scores a share of a chunk (memory per process follows the chunk)
-        task_rows = max(1, chunk_rows // workers)
         # CSV chunks are parsed as plain strings and dictionary-encoded afterwards
         # (arrow_frame: a third less reading work than encoding while parsing), by the
-        # reading thread in one process, by the workers otherwise
+        # reading thread
         chunks = guard_chunks(
-            src.chunks(plan.read_columns(), plan.categorical_columns(), task_rows, arrow=True),
+            src.chunks(plan.read_columns(), plan.categorical_columns(), chunk_rows, arrow=True),
             src.path,
             src.format,
         )
         # answer codes numbered from 1 instead of 0: refused before they are graded
         chunks = CodingCheck(plan).watch(chunks, lambda c, n: _as_frame(_head(c, n), plan))
-        if workers > 1:  # processes pay off only from a second chunk on
-            ahead = list(itertools.islice(chunks, 2))
-            workers = workers if len(ahead) == 2 else 1
-            chunks = itertools.chain(ahead, chunks)
-        if workers > 1:
-            setup = _Setup(
-                plan,
-                pseudo,
-                pseudo_cols,
-                drop_cols,
-                res_sink.neutralise,
-                prob_sink.neutralise,
-                csv_results=res_sink.writer.format == "csv",
-                csv_problems=prob_sink.writer.format == "csv",
-            )
-            reader = _ReadAhead(iter(chunks))  # parsing overlaps id tracking and writing
-            try:
-                n_rows = _run_pool(reader, setup, workers, tracker, stats, res_sink, prob_sink, bar)
-            finally:
-                reader.close()
-        else:  # one process: read ahead and write behind in threads
-            n_rows = _run_threads(
-                chunks,
-                plan,
-                tracker,
-                stats,
-                res_sink,
-                prob_sink,
-                bar,
-                pseudo,
-                pseudo_cols,
-                drop_cols,
-            )
+        # read ahead and write behind in threads
+        n_rows = _run_threads(
+            chunks, plan, tracker, stats, res_sink, prob_sink, bar, pseudo, pseudo_cols, drop_cols
+        )
         if res_sink.schema is None:  # an export with a header and no rows
             cr = process_chunk(_empty_chunk(plan), plan, 0, tracker)
             res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
         if prob_sink.schema is None:
             prob_sink.write(to_arrow(empty_problems()))
     finally:
+        tracker.close()
         res_sink.close()
         prob_sink.close()
         if bar is not None:
@@ -353,7 +363,7 @@ def _write_outputs(
         "definitions": _provenance(prof, insts, norms),
         "options": {
             "chunk_rows": chunk_rows,
-            "workers": workers,
+            "workers": 1,
             "pseudonymised_columns": pseudo_cols,
             "pseudonym_key_fingerprint": pseudo.fingerprint if pseudo else None,
             "dropped_columns": drop_cols,

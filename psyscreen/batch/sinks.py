@@ -15,13 +15,13 @@ class _TableSink:
         self.schema = None
         self.neutralise = neutralise and self.writer.format in ("csv", "xlsx")
 
-    def write(self, table, neutralised: bool = False) -> None:
-        """Append ``table``; ``neutralised``: a worker already neutralised its text cells."""
+    def write(self, table) -> None:
+        """Append ``table`` (its formula-like text cells neutralised if asked)."""
         from .privacy import neutralise_table
 
-        # neutralised before the schema check, so that header names compare as a
-        # worker's neutralised tables do (neutralising is idempotent)
-        if self.neutralise and not neutralised:
+        # neutralised before the schema check: header names then compare as those of
+        # the first table, neutralised too
+        if self.neutralise:
             table = neutralise_table(table)
         if self.schema is None:
             self.schema = table.schema
@@ -30,19 +30,6 @@ class _TableSink:
             if self.neutralise:  # a cast can make a column text
                 table = neutralise_table(table)
         self.writer.write(table)
-
-    def write_rows(self, schema, data: bytes, rows: int) -> bool:
-        """Append CSV rows a worker encoded from a table of ``schema`` (already neutralised).
-
-        Returns False, writing nothing, when ``schema`` is not the file's: the caller
-        then writes the table itself (cast to the file's schema, as :meth:`write` does).
-        """
-        if self.schema is None:
-            self.schema = schema
-        elif schema != self.schema:
-            return False
-        self.writer.write_csv_rows(schema, data, rows)
-        return True
 
     def close(self) -> None:
         self.writer.close()
