@@ -82,14 +82,17 @@ def score_frame(
     return staged.scores, staged.problems
 
 
-def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
+def _from_categories(
+    col: pd.Series, fn: Any, cache: demo.ParseCache | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply a demographics parser to the distinct values of a categorical, broadcast back.
 
     Rows without a value get NaN / NaT and the status ``missing``.
     """
     from pandas.api.extensions import take
 
-    values, status = demo.parse_distinct(fn, np.asarray(col.cat.categories, dtype=object))
+    cats = np.asarray(col.cat.categories, dtype=object)
+    values, status = demo.parse_distinct(fn, cats, cache)
     codes = col.cat.codes.to_numpy()
     return (
         take(values, codes, allow_fill=True),
@@ -97,7 +100,9 @@ def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, str, str]]:
+def check_rows(
+    canon: pd.DataFrame, plan: Plan, cache: demo.ParseCache | None = None
+) -> list[tuple[np.ndarray, str, str, str]]:
     """Row problems of the role columns: (mask, field, problem, detail) per kind.
 
     Uses the parsers of :mod:`psyscreen.demographics` on distinct values only.
@@ -108,20 +113,20 @@ def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, s
     if "id" in canon:
         out.append((canon["id"].isna().to_numpy(), "id", "missing", ""))
     if "sex" in canon:
-        _, st = _from_categories(canon["sex"], demo.sex_status)
+        _, st = _from_categories(canon["sex"], demo.sex_status, cache)
         out.append((st == demo.INVALID, "sex", "unknown_code", ""))
     if "grade" in canon:
-        _, st = _from_categories(canon["grade"], demo.parse_grade)
+        _, st = _from_categories(canon["grade"], demo.parse_grade, cache)
         out.append((st == demo.INVALID, "grade", "unknown_grade", ""))
     age = np.full(n, np.nan)
     if "age" in canon:
-        a, st = _from_categories(canon["age"], demo.parse_age)
+        a, st = _from_categories(canon["age"], demo.parse_age, cache)
         out.append((st == demo.INVALID, "age", "impossible", "not a number in 0-120"))
         age = a.astype(float)
     dates = {}
     for role in ("birth_date", "assessment_date"):
         if role in canon:
-            d, st = _from_categories(canon[role], demo.parse_dates)
+            d, st = _from_categories(canon[role], demo.parse_dates, cache)
             out.append((st == demo.INVALID, role, "invalid_date", "not a year-month-day date"))
             lo, hi = demo.DATE_RANGE
             out.append((st == demo.IMPLAUSIBLE, role, "implausible", f"a year outside {lo}-{hi}"))
@@ -152,19 +157,22 @@ def process_chunk(
     plan: Plan,
     row0: int,
     ids: IdTracker | np.ndarray | None = None,
+    cache: StageCache | None = None,
 ) -> ChunkResult:
     """Map, score and check one chunk whose first row is input row ``row0``.
 
     ``ids`` finds repeated ids: an :class:`IdTracker` of the rows before (streaming),
     or per row the row of an earlier occurrence of its id, -1 for none (Dask).
+    ``cache``: the stages' memos, kept by the caller across the chunks of a run.
     """
+    cache = cache if cache is not None else StageCache()
     n = len(chunk)
     rows = np.arange(row0, row0 + n, dtype=np.int64)
     lines, damage = _record_meta(chunk)
     damaged = damage != ""
     canon = prepare(chunk, plan)
-    scored, cell_problems = score_frame(canon, plan)
-    checks = check_rows(canon, plan)
+    scored, cell_problems = score_frame(canon, plan, cache)
+    checks = check_rows(canon, plan, cache.demographics)
     dup_first = None
     if isinstance(ids, IdTracker):
         if "id" in canon:  # without an id column there is nothing to repeat
