@@ -20,6 +20,7 @@ from ._version import __version__
 from .batch import run as run_batch
 from .definitions import Instrument
 from .norms import NormTable, build_norms, list_norms, load_norms, save_norms
+from .pipeline import ScoreResult, score, score_detailed
 from .registry import list_instruments, load_instrument, validate_file
 from .responses import MissingColumnsError
 from .risk import (
@@ -31,7 +32,6 @@ from .risk import (
     screen,
     screen_records,
 )
-from .scoring import ScoreResult, score, score_detailed
 from .yamlio import DefinitionError
 
 # a library logs, the application decides where to: silent unless a handler is configured

@@ -1,10 +1,11 @@
 """Categorical columns from codes, with their dtypes made once.
 
 Result columns with a fixed vocabulary (statuses, band codes and classes, norm
-strata) are built from integer codes. ``pd.Categorical.from_codes`` validates
-and converts its list of categories on every call; batch runs make the same
-few dtypes for every chunk, so :func:`from_codes` keeps them (at most 4,096).
-The result is the same categorical as ``pd.Categorical.from_codes(codes, categories)``.
+strata) are built from integer codes. The result is the same categorical as
+``pd.Categorical.from_codes(codes, categories)``. Making a categorical dtype costs
+about a millisecond (pandas validates the categories), so the dtypes of the closed
+vocabularies are made once, here, and the others (band codes, norm strata) are kept in
+a :class:`DtypeCache` that the caller owns.
 
 Example:
     >>> import numpy as np
@@ -15,24 +16,60 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .vocab import BandClass, InstrumentStatus, NormStatus, ScaleStatus, Vocabulary
 
-@lru_cache(maxsize=4096)
-def _dtype(categories: tuple[Any, ...]) -> pd.CategoricalDtype:
-    return pd.CategoricalDtype(list(categories))
-
-
-def from_codes(codes: np.ndarray, categories: Sequence[Any]) -> pd.Categorical:
-    """``pd.Categorical.from_codes(codes, categories)`` with a remembered dtype (-1: missing)."""
-    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))
+#: The dtype of each closed vocabulary's column (immutable, made once).
+VOCAB_DTYPES: dict[type[Vocabulary], pd.CategoricalDtype] = {
+    v: pd.CategoricalDtype(v.names())
+    for v in (ScaleStatus, InstrumentStatus, BandClass, NormStatus)
+}
 
 
-def from_values(values: np.ndarray, categories: Sequence[Any]) -> pd.Categorical:
+@dataclass
+class DtypeCache:
+    """Categorical dtypes by their categories, made once per cache (at most ``size``;
+    past that it starts afresh). Results never depend on it, only the time does."""
+
+    size: int = 4096
+    entries: dict[tuple[Any, ...], pd.CategoricalDtype] = field(default_factory=dict)
+
+    def get(self, categories: Sequence[Any]) -> pd.CategoricalDtype:
+        """The dtype with these categories, in this order."""
+        key = tuple(categories)
+        hit = self.entries.get(key)
+        if hit is None:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            hit = self.entries[key] = pd.CategoricalDtype(list(key))
+        return hit
+
+
+def from_codes(
+    codes: np.ndarray,
+    categories: Sequence[Any] | pd.CategoricalDtype,
+    dtypes: DtypeCache | None = None,
+) -> pd.Categorical[Any]:
+    """``pd.Categorical.from_codes(codes, categories)`` (-1: missing); ``categories`` may
+    be a dtype already, else it is made (or found in ``dtypes``)."""
+    if isinstance(categories, pd.CategoricalDtype):
+        dtype = categories
+    elif dtypes is not None:
+        dtype = dtypes.get(categories)
+    else:
+        dtype = pd.CategoricalDtype(list(categories))
+    out: pd.Categorical[Any] = pd.Categorical.from_codes(codes, dtype=dtype)
+    return out
+
+
+def from_values(
+    values: np.ndarray, categories: Sequence[Any], dtypes: DtypeCache | None = None
+) -> pd.Categorical:
     """``pd.Categorical(values, categories)`` for a few categories, by comparisons.
 
     Values not among ``categories`` (and missing values) become missing.
@@ -44,4 +81,4 @@ def from_values(values: np.ndarray, categories: Sequence[Any]) -> pd.Categorical
     codes = np.full(len(values), -1, dtype=np.int16)
     for k, c in enumerate(categories):
         codes[values == c] = k
-    return from_codes(codes, categories)
+    return from_codes(codes, categories, dtypes)

@@ -44,19 +44,29 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .vocab import ParseStatus
+
 #: Roles a demographics mapping may name, with the default column name of each.
 #: ``informant`` (who answered) is read by routed risk profiles only
 #: (:func:`psyscreen.risk.routes.parse_informant`).
-ROLES = ("age", "sex", "birth_date", "assessment_date", "grade", "informant")
+DEMOGRAPHIC_ROLES = ("age", "sex", "birth_date", "assessment_date", "grade", "informant")
+#: Deprecated alias of :data:`DEMOGRAPHIC_ROLES` (one release).
+ROLES = DEMOGRAPHIC_ROLES
 
-#: Per-value status codes (``IMPLAUSIBLE``: a real calendar date outside :data:`DATE_RANGE`).
-OK, MISSING, INVALID, IMPLAUSIBLE = 0, 1, 2, 3
+#: Per-value status codes (:class:`~psyscreen.vocab.ParseStatus`; ``IMPLAUSIBLE``: a real
+#: calendar date outside :data:`DATE_RANGE`).
+OK, MISSING, INVALID, IMPLAUSIBLE = (
+    ParseStatus.OK,
+    ParseStatus.MISSING,
+    ParseStatus.INVALID,
+    ParseStatus.IMPLAUSIBLE,
+)
 #: Dates (birth or assessment) outside these years, both inclusive, are ``implausible``:
 #: placeholders such as 9999-12-31 or 0000-01-01, or typing slips such as 2300-01-01.
 DATE_RANGE = (1900, 2099)
@@ -148,7 +158,11 @@ def sex_status(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     blank = _blank(values)
     txt = _norm_text(values)
     codes = {k: (2 if v is None else SEXES.index(v)) for k, v in SEX_CODES.items()}
-    k = pd.Series(txt.to_numpy(dtype=object, na_value=None)).map(codes).to_numpy(dtype=float)
+    k = (
+        pd.Series(txt.astype(object).where(txt.notna(), None).to_numpy())
+        .map(codes)
+        .to_numpy(dtype=float)
+    )
     status = np.full(len(values), OK, dtype=np.int8)
     status[np.isnan(k)] = INVALID
     status[k == 2] = MISSING
@@ -396,7 +410,9 @@ def parse_age(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(np.where(status == OK, num, np.nan), index=values.index), status
 
 
-def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _per_distinct(
+    fn: Any, s: pd.Series, cache: ParseCache | None = None
+) -> tuple[pd.Series, np.ndarray]:
     """``fn(s)``, computed once per distinct value of ``s`` (same result, much faster).
 
     Every parser here is a function of the cell alone, so parsing the distinct
@@ -408,12 +424,12 @@ def _per_distinct(fn, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return fn(s.astype(object) if categorical else s)
     if s.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in s.to_numpy()):
         return fn(s)  # factorize would merge True with 1: parse row by row
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    if len(uniq) > len(s) // 2:
+    codes, factors = pd.factorize(s, use_na_sentinel=True)
+    if len(factors) > len(s) // 2:
         return fn(s)
-    if s.dtype == object or categorical:
-        uniq = np.asarray(uniq, dtype=object)
-    arr, st = parse_distinct(fn, uniq)
+    wide = s.dtype == object or categorical
+    uniq = np.asarray(factors, dtype=object) if wide else np.asarray(factors)
+    arr, st = parse_distinct(fn, uniq, cache)
     na = np.array([np.datetime64("NaT")], dtype=arr.dtype) if arr.dtype.kind == "M" else None
     if na is None:
         na = np.array([np.nan], dtype=arr.dtype)
@@ -445,7 +461,7 @@ class _ParseMemo:
         else:
             pos = state[0].get_indexer(pd.Index(uniq))
         miss = pos < 0
-        if not miss.any():
+        if state is not None and not miss.any():
             return state[1][pos], state[2][pos]
         new = uniq[miss]
         vals, st = self.fn(pd.Series(new))
@@ -461,19 +477,32 @@ class _ParseMemo:
         out_v = np.empty(len(uniq), dtype=values.dtype)
         out_s = np.empty(len(uniq), dtype=np.int8)
         out_v[miss], out_s[miss] = vals, st
-        if (~miss).any():
+        if state is not None and (~miss).any():
             out_v[~miss], out_s[~miss] = state[1][pos[~miss]], state[2][pos[~miss]]
         return out_v, out_s
 
 
-_MEMOS: dict[tuple[Any, str], _ParseMemo] = {}
+@dataclass
+class ParseCache:
+    """Parse memos per (parser, dtype), owned by the caller (a pipeline or batch plan)
+    and passed in, so that a batch parses each distinct birth date, sex code or grade
+    once, not once per chunk."""
+
+    memos: dict[tuple[Any, str], _ParseMemo] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def memo(self, fn: Any, dtype: str) -> _ParseMemo:
+        """The memo of ``fn`` on values of ``dtype`` (made on first use)."""
+        with self.lock:
+            return self.memos.setdefault((fn, dtype), _ParseMemo(fn))
 
 
-def parse_distinct(fn: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def parse_distinct(
+    fn: Any, values: np.ndarray, cache: ParseCache | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``fn`` (a parser of this module) on distinct, non-blank ``values``: (values, status).
 
-    Results are remembered per parser across calls, so a batch parses each
-    distinct birth date, sex code or grade once, not once per chunk. Every parser
+    With a ``cache``, results are remembered per parser across calls. Every parser
     here is a function of the cell alone, so this equals ``fn(pd.Series(values))``;
     values that Python counts as equal but parse differently (``True`` and ``1``)
     are parsed directly, never looked up.
@@ -492,11 +521,11 @@ def parse_distinct(fn: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     ):
         vals, st = fn(pd.Series(values))
         return vals.to_numpy(), np.asarray(st, dtype=np.int8)
-    key = (fn, values.dtype.str)  # the parser sees the values with their own dtype
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS.setdefault(key, _ParseMemo(fn))
-    return memo(values)
+    if cache is None:
+        vals, st = fn(pd.Series(values))
+        return vals.to_numpy(), np.asarray(st, dtype=np.int8)
+    # the parser sees the values with their own dtype
+    return cache.memo(fn, values.dtype.str)(values)
 
 
 @dataclass(frozen=True)
@@ -528,19 +557,25 @@ def resolve_columns(data: pd.DataFrame, demographics: Mapping[str, str] | None) 
     """
     out: dict[str, str] = {}
     for role, col in dict(demographics or {}).items():
-        if role not in ROLES:
-            raise ValueError(f"unknown demographics role {role!r}; roles are {', '.join(ROLES)}")
+        if role not in DEMOGRAPHIC_ROLES:
+            roles = ", ".join(DEMOGRAPHIC_ROLES)
+            raise ValueError(f"unknown demographics role {role!r}; roles are {roles}")
         if col not in data.columns:
             raise ValueError(f"demographics column {col!r} (role {role!r}) is not in the data")
         out[role] = col
-    for role in ROLES:
+    for role in DEMOGRAPHIC_ROLES:
         if role not in out and role in data.columns:
             out[role] = role
     return out
 
 
-def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demographics:
-    """Read age, sex and grade of every row (see the module docstring for the rules)."""
+def read_demographics(
+    data: pd.DataFrame, columns: Mapping[str, str], cache: ParseCache | None = None
+) -> Demographics:
+    """Read age, sex and grade of every row (see the module docstring for the rules).
+
+    ``cache`` remembers parsed values across calls (see :class:`ParseCache`).
+    """
     n = len(data)
     idx = pd.RangeIndex(n)
 
@@ -558,14 +593,14 @@ def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demogra
     age_st = np.full(n, MISSING, dtype=np.int8)
     given = col("age")
     if given is not None:
-        g, gst = _per_distinct(parse_age, given)
+        g, gst = _per_distinct(parse_age, given, cache)
         age = g.to_numpy(dtype=float)
         age_st = gst.copy()
         source[gst == OK] = "given"
     b, a = col("birth_date"), col("assessment_date")
     if b is not None and a is not None:
-        bd, bst = _per_distinct(parse_dates, b)
-        ad, ast = _per_distinct(parse_dates, a)
+        bd, bst = _per_distinct(parse_dates, b, cache)
+        ad, ast = _per_distinct(parse_dates, a, cache)
         both = (bst != MISSING) & (ast != MISSING)
         readable = (bst == OK) & (ast == OK)
         exact = exact_age(bd, ad).to_numpy(dtype=float)
@@ -581,12 +616,12 @@ def read_demographics(data: pd.DataFrame, columns: Mapping[str, str]) -> Demogra
     sex_st = np.full(n, MISSING, dtype=np.int8)
     s = col("sex")
     if s is not None:
-        sx, sex_st = _per_distinct(sex_status, s)
+        sx, sex_st = _per_distinct(sex_status, s, cache)
         sex = sx.to_numpy(dtype=object)
     grade = np.full(n, np.nan)
     grade_st = np.full(n, MISSING, dtype=np.int8)
-    g = col("grade")
-    if g is not None:
-        gr, grade_st = _per_distinct(parse_grade, g)
+    gcol = col("grade")
+    if gcol is not None:
+        gr, grade_st = _per_distinct(parse_grade, gcol, cache)
         grade = gr.to_numpy(dtype=float)
     return Demographics(age, source, age_st, sex, sex_st, grade, grade_st)

@@ -19,29 +19,44 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .definitions import Instrument, ResponseScale
 from .errors import MissingColumnsError
+from .vocab import DATA_ERRORS, CellProblem
 
-#: Problem codes of a cell, in :attr:`ItemValues.problem`.
-OK, BLANK, MISSING_CODE, OUT_OF_RANGE, NON_NUMERIC, NO_COLUMN = 0, 1, 2, 3, 4, 5
-PROBLEM_NAMES = {
-    OK: "ok",
-    BLANK: "blank",
-    MISSING_CODE: "missing_code",
-    OUT_OF_RANGE: "out_of_range",
-    NON_NUMERIC: "non_numeric",
-    NO_COLUMN: "no_column",
-}
-#: Problem codes that are data errors (reported), as opposed to plain missing answers.
-INVALID = (OUT_OF_RANGE, NON_NUMERIC)
+BLANK, MISSING_CODE = CellProblem.BLANK, CellProblem.MISSING_CODE
+OUT_OF_RANGE, NON_NUMERIC, NO_COLUMN = (
+    CellProblem.OUT_OF_RANGE,
+    CellProblem.NON_NUMERIC,
+    CellProblem.NO_COLUMN,
+)
+#: Problem code -> name (``CellProblem(code).text``).
+PROBLEM_NAMES = {int(p): p.text for p in CellProblem}
+#: Deprecated alias of :data:`psyscreen.vocab.DATA_ERRORS` (one release).
+INVALID = DATA_ERRORS
+
+
+@dataclass
+class ResponseCache:
+    """Item values of the distinct answers of categorical columns, per response scale.
+
+    Batch chunks repeat the same few answer texts in every column, so each set of
+    categories is mapped once per response scale. The caller (a pipeline or a batch
+    plan) owns the cache and passes it in; it holds at most ``size`` sets, the oldest
+    going first. Results never depend on it, only the time does.
+    """
+
+    size: int = 2048
+    entries: OrderedDict[Any, tuple[ResponseScale, np.ndarray, np.ndarray]] = field(
+        default_factory=OrderedDict
+    )
 
 
 @dataclass(frozen=True)
@@ -79,11 +94,13 @@ def reverse(values: np.ndarray, rs: ResponseScale) -> np.ndarray:
     return (rs.min + rs.max) - np.asarray(values, dtype=float)
 
 
-def _column_values(col: pd.Series, rs: ResponseScale) -> tuple[np.ndarray, np.ndarray]:
+def _column_values(
+    col: pd.Series, rs: ResponseScale, cache: ResponseCache | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Map one answer column to (values, problem codes)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         # map each distinct answer once, then broadcast by code (same rules, far faster)
-        cat_value, cat_problem = _category_values(col.cat.categories, rs)
+        cat_value, cat_problem = _category_values(col.cat.categories, rs, cache)
         codes = col.cat.codes.to_numpy()
         known = codes >= 0
         if not len(cat_value):  # no answer at all in this column
@@ -150,32 +167,25 @@ def _not_a_number_dtype(dtype) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
 
 
-_CATEGORY_CACHE: OrderedDict = OrderedDict()
-_CATEGORY_LOCK = threading.Lock()
-_CATEGORY_CACHE_SIZE = 2048
-
-
-def _category_values(categories: pd.Index, rs: ResponseScale) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_column_values` of the distinct answers of a categorical, remembered.
-
-    Batch chunks repeat the same few answer texts in every column, so each set of
-    categories is mapped once per response scale (an LRU of the last 2,048 sets;
-    response scales are frozen models, so a result stays right while ``rs`` lives,
-    which the entry checks by identity). The arrays returned are read-only.
-    """
+def _category_values(
+    categories: pd.Index, rs: ResponseScale, cache: ResponseCache | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_column_values` of the distinct answers of a categorical, remembered in
+    ``cache`` (response scales are frozen models, so a result stays right while ``rs``
+    lives, which the entry checks by identity). The arrays returned are read-only."""
     key = (id(rs), str(categories.dtype), tuple(categories.tolist()))
-    with _CATEGORY_LOCK:
-        hit = _CATEGORY_CACHE.get(key)
+    if cache is not None:
+        hit = cache.entries.get(key)
         if hit is not None and hit[0] is rs:
-            _CATEGORY_CACHE.move_to_end(key)
+            cache.entries.move_to_end(key)
             return hit[1], hit[2]
     value, problem = _column_values(pd.Series(categories), rs)
     value.setflags(write=False)
     problem.setflags(write=False)
-    with _CATEGORY_LOCK:
-        _CATEGORY_CACHE[key] = (rs, value, problem)
-        while len(_CATEGORY_CACHE) > _CATEGORY_CACHE_SIZE:
-            _CATEGORY_CACHE.popitem(last=False)
+    if cache is not None:
+        cache.entries[key] = (rs, value, problem)
+        while len(cache.entries) > cache.size:
+            cache.entries.popitem(last=False)
     return value, problem
 
 
@@ -196,12 +206,14 @@ def item_values(
     *,
     columns: Mapping[str, str] | None = None,
     missing_columns: str = "error",
+    cache: ResponseCache | None = None,
 ) -> ItemValues:
     """Scored values of every item of ``instrument`` in ``data``.
 
     ``columns`` maps item id -> data column where they differ. Absent columns
     raise :class:`MissingColumnsError` unless ``missing_columns='missing'``,
-    which scores them as unanswered (problem code ``no_column``).
+    which scores them as unanswered (problem code ``no_column``). ``cache`` remembers
+    the values of categorical answers across calls (see :class:`ResponseCache`).
     """
     if missing_columns not in ("error", "missing"):
         raise ValueError("missing_columns must be 'error' or 'missing'")
@@ -220,5 +232,5 @@ def item_values(
         if isinstance(series, pd.DataFrame):
             raise ValueError(f"{instrument.id}: column {col!r} appears more than once in the data")
         rs = instrument.response_scales[instrument.item(item_id).response_scale]
-        values[:, j], problem[:, j] = _column_values(series, rs)
+        values[:, j], problem[:, j] = _column_values(series, rs, cache)
     return ItemValues(items=list(instrument.item_ids), values=values, problem=problem)

@@ -21,7 +21,8 @@ list for invalid answers), ``"{instrument}.critical.{id}"`` and
 ``"{instrument}.validity.{id}"`` (True / False / <NA> when it cannot be told).
 
 Every computation is a function of the row alone: no value is ever imputed
-from other rows and no range is inferred from the data.
+from other rows and no range is inferred from the data. This is the scale stage
+of the flow: :mod:`psyscreen.pipeline` runs it between item values and norms.
 
 Example:
     >>> import pandas as pd, psyscreen
@@ -33,145 +34,36 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .categories import from_codes
-from .definitions import BandSet, Condition, Instrument, Scale
-from .registry import load_instrument
-from .responses import INVALID, PROBLEM_NAMES, ItemValues, item_values
+from . import columns as colnames
+from .bands import BAND_CLASSES, apply_bands
+from .categories import VOCAB_DTYPES, DtypeCache, from_codes
+from .definitions import Condition, Instrument, Scale
+from .responses import PROBLEM_NAMES, ItemValues
+from .vocab import DATA_ERRORS, InstrumentStatus, ScaleStatus
 
-SCALE_STATUSES = ["complete", "prorated", "insufficient", "not_answered"]
-INSTRUMENT_STATUSES = [
-    "complete",
-    "partial",
-    "insufficient",
-    "invalid_response",
-    "not_answered",
-    "out_of_age_range",
+SCALE_STATUSES = ScaleStatus.names()
+INSTRUMENT_STATUSES = InstrumentStatus.names()
+
+__all__ = [
+    "BAND_CLASSES",
+    "INSTRUMENT_STATUSES",
+    "SCALE_STATUSES",
+    "age_marked",
+    "apply_bands",
+    "condition_mask",
+    "round_values",
+    "scale_columns",
+    "score_items",
 ]
-BAND_CLASSES = ["normal", "borderline", "abnormal"]
 
-InstrumentLike = str | Path | Instrument
-
-
-@dataclass
-class ScoreResult:
-    """Scores plus a long table of value problems (by row position, never by id)."""
-
-    scores: pd.DataFrame
-    problems: pd.DataFrame
-    instruments: list[Instrument] = field(default_factory=list)
-
-
-def _as_instruments(instrument: InstrumentLike | Sequence[InstrumentLike]) -> list[Instrument]:
-    if isinstance(instrument, (str, Path, Instrument)):
-        return [load_instrument(instrument)]
-    insts = [load_instrument(i) for i in instrument]
-    ids = [i.id for i in insts]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"an instrument is listed twice: {ids}")
-    return insts
-
-
-def score(
-    data: pd.DataFrame,
-    instrument: InstrumentLike | Sequence[InstrumentLike],
-    *,
-    columns: Mapping[str, str] | None = None,
-    missing_columns: str = "error",
-    norms: Any = None,
-    demographics: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Score ``data`` (one row per respondent, columns = item ids) on one or more instruments.
-
-    Args:
-        data: answers; columns are item ids unless ``columns`` maps them.
-        instrument: id of a shipped instrument, path to a definition file, an
-            :class:`~psyscreen.definitions.Instrument`, or a list of these.
-        columns: item id -> column name, for data whose headers differ.
-        missing_columns: ``'error'`` (default) raises when an item column is
-            absent; ``'missing'`` scores absent columns as unanswered.
-        norms: norm tables to standardise with (see :mod:`psyscreen.norms`):
-            a table id, path, table object or list of them, or ``'auto'``.
-        demographics: column names for ``age``, ``sex``, ``birth_date``,
-            ``assessment_date`` and ``grade`` used to pick the norm stratum.
-
-    Returns:
-        A DataFrame with the same index as ``data`` and the flat columns
-        described in this module's docstring.
-
-    Example:
-        >>> import pandas as pd, psyscreen
-        >>> df = pd.DataFrame({f"gad7_{i}": [2] for i in range(1, 8)})
-        >>> psyscreen.score(df, "gad7")["gad7.total.band"].iloc[0]
-        'moderate'
-    """
-    return _score(data, instrument, columns, missing_columns, norms, demographics, False).scores
-
-
-def score_detailed(
-    data: pd.DataFrame,
-    instrument: InstrumentLike | Sequence[InstrumentLike],
-    *,
-    columns: Mapping[str, str] | None = None,
-    missing_columns: str = "error",
-    norms: Any = None,
-    demographics: Mapping[str, str] | None = None,
-) -> ScoreResult:
-    """Like :func:`score`, also returning the per-cell problems table.
-
-    ``problems`` has one row per invalid answer with columns ``row`` (0-based
-    position in ``data``), ``instrument``, ``item``, ``column`` and ``problem``
-    (``out_of_range`` or ``non_numeric``). It never contains the index labels
-    or the offending text, which could identify a child.
-    """
-    return _score(data, instrument, columns, missing_columns, norms, demographics, True)
-
-
-def _score(data, instrument, columns, missing_columns, norms, demographics, with_problems):
-    """:func:`score_detailed`; the problem table only when asked (``score`` drops it)."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
-    insts = _as_instruments(instrument)
-    parts: list[pd.DataFrame] = []
-    problems: list[pd.DataFrame] = []
-    ages = _known_ages(data, insts, demographics)
-    for inst in insts:
-        iv = item_values(data, inst, columns=columns, missing_columns=missing_columns)
-        cols = score_items(iv, inst)
-        key = f"{inst.id}.status"
-        cols[key] = age_marked(cols[key], inst, ages)
-        parts.append(pd.DataFrame(cols, index=data.index))
-        if with_problems:
-            problems.append(_problem_table(iv, inst, columns))
-    scores = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
-    if norms is not None:
-        from .norms import apply_norms
-
-        scores = apply_norms(scores, data, insts, norms, demographics=demographics)
-    probs = pd.concat(problems, ignore_index=True) if problems else _empty_problems()
-    return ScoreResult(scores=scores, problems=probs, instruments=insts)
-
-
-def _known_ages(data: pd.DataFrame, insts, demographics) -> np.ndarray | None:
-    """Exact age per row (NaN if unknown) when an instrument declares ages and the data
-    has an age, birth-date or assessment-date column; else None."""
-    if not any(i.age_range.interval() is not None for i in insts):
-        return None
-    from . import demographics as demo
-
-    cols = demo.resolve_columns(data, demographics)
-    if not ({"age", "birth_date"} & set(cols)):
-        return None
-    d = demo.read_demographics(data, cols)
-    return np.where(d.age_status == demo.OK, d.age_years, np.nan)
+_COMPLETE, _PRORATED = ScaleStatus.COMPLETE.code, ScaleStatus.PRORATED.code
+_INSUFFICIENT, _NOT_ANSWERED = ScaleStatus.INSUFFICIENT.code, ScaleStatus.NOT_ANSWERED.code
 
 
 def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
@@ -192,57 +84,27 @@ def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
     if not out.any():
         return status
     st = np.asarray(pd.Categorical(status).codes).copy()
-    st[out] = INSTRUMENT_STATUSES.index("out_of_age_range")
-    return from_codes(st, INSTRUMENT_STATUSES)
-
-
-def _empty_problems() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "row": pd.Series(dtype="int64"),
-            "instrument": pd.Series(dtype="object"),
-            "item": pd.Series(dtype="object"),
-            "column": pd.Series(dtype="object"),
-            "problem": pd.Series(dtype="object"),
-        }
-    )
-
-
-def _problem_table(
-    iv: ItemValues, inst: Instrument, columns: Mapping[str, str] | None
-) -> pd.DataFrame:
-    bad = np.isin(iv.problem, INVALID)
-    rows, cols = np.nonzero(bad)
-    if len(rows) == 0:
-        return _empty_problems()
-    order = np.lexsort((cols, rows))
-    rows, cols = rows[order], cols[order]
-    items = np.asarray(iv.items, dtype=object)[cols]
-    colmap = dict(columns or {})
-    return pd.DataFrame(
-        {
-            "row": rows.astype("int64"),
-            "instrument": inst.id,
-            "item": items,
-            "column": [colmap.get(i, i) for i in items],
-            "problem": [PROBLEM_NAMES[int(p)] for p in iv.problem[rows, cols]],
-        }
-    )
+    st[out] = InstrumentStatus.OUT_OF_AGE_RANGE.code
+    return from_codes(st, VOCAB_DTYPES[InstrumentStatus])
 
 
 # ---------------------------------------------------------------------------
 # the core
 
 
-def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
+def score_items(
+    iv: ItemValues, inst: Instrument, dtypes: DtypeCache | None = None
+) -> dict[str, Any]:
     """Score all scales, critical items and validity checks from item values.
+
+    ``dtypes`` keeps the band columns' dtypes across calls.
 
     Returns an ordered dict of column name -> array (length n_rows).
     """
     n = iv.values.shape[0]
     keyed = iv.keyed(inst)
     answered = ~np.isnan(keyed)
-    invalid = np.isin(iv.problem, INVALID)
+    invalid = np.isin(iv.problem, DATA_ERRORS)
     pos = {item: j for j, item in enumerate(iv.items)}
     out: dict[str, Any] = {}
     raws: dict[str, np.ndarray] = {}
@@ -257,32 +119,30 @@ def score_items(iv: ItemValues, inst: Instrument) -> dict[str, Any]:
             raw, status, na = _score_scale(s, keyed[:, idx], answered[:, idx])
             ni = invalid[:, idx].sum(axis=1)
         # answers were given but none was valid: that is not "not answered"
-        status[(na == 0) & (ni > 0)] = SCALE_STATUSES.index("insufficient")
+        status[(na == 0) & (ni > 0)] = _INSUFFICIENT
         raws[s.id], statuses[s.id], n_ans[s.id], n_inv[s.id] = raw, status, na, ni
-        p = f"{inst.id}.{s.id}."
-        out[p + "raw"] = raw
-        out[p + "n_answered"] = na.astype("int64")
-        out[p + "n_invalid"] = ni.astype("int64")
-        out[p + "status"] = from_codes(status, SCALE_STATUSES)
+        out[colnames.scale(inst.id, s.id, "raw")] = raw
+        out[colnames.scale(inst.id, s.id, "n_answered")] = na.astype("int64")
+        out[colnames.scale(inst.id, s.id, "n_invalid")] = ni.astype("int64")
+        out[colnames.scale(inst.id, s.id, "status")] = from_codes(status, VOCAB_DTYPES[ScaleStatus])
         for k, bs in enumerate(s.bands):
-            code, klass = apply_bands(raw, bs)
-            suffix = "" if k == 0 else f"_{bs.id}"
-            out[p + "band" + suffix] = code
-            out[p + "band_class" + suffix] = klass
+            code, klass = apply_bands(raw, bs, dtypes)
+            out[colnames.scale(inst.id, s.id, colnames.band_field(k, bs.id))] = code
+            out[colnames.scale(inst.id, s.id, colnames.band_field(k, bs.id, "band_class"))] = klass
     crit_cols = {}
     for ci in inst.critical_items:
         idx = [pos[i] for i in ci.items]
         crit_cols[ci.id] = _tri_state(
             iv.values[:, idx], ci.condition, "any" if ci.mode == "any" else "all"
         )
-        out[f"{inst.id}.critical.{ci.id}"] = crit_cols[ci.id]
+        out[colnames.critical(inst.id, ci.id)] = crit_cols[ci.id]
     flags = []
     for vc in inst.validity_checks:
         col = _validity(vc, inst, iv, keyed, answered, pos, raws)
-        out[f"{inst.id}.validity.{vc.id}"] = col
+        out[colnames.validity(inst.id, vc.id)] = col
         flags.append(col.fillna(False).to_numpy(dtype=bool))
-    out[f"{inst.id}.status"] = _instrument_status(n, answered, invalid, statuses, flags)
-    out[f"{inst.id}.problems"] = _problem_strings(iv, invalid)
+    out[colnames.status(inst.id)] = _instrument_status(n, answered, invalid, statuses, flags)
+    out[colnames.problems(inst.id)] = _problem_strings(iv, invalid)
     return out
 
 
@@ -308,10 +168,10 @@ def _score_scale(
                     total * k / np.maximum(na, 1)
                 )  # integer product first: exact halves stay exact
             raw = np.where(part, round_values(est, s.missing.rounding), raw)
-    status = np.full(x.shape[0], SCALE_STATUSES.index("insufficient"), dtype=np.int8)
-    status[complete] = SCALE_STATUSES.index("complete")
-    status[ok & ~complete] = SCALE_STATUSES.index("prorated")
-    status[na == 0] = SCALE_STATUSES.index("not_answered")
+    status = np.full(x.shape[0], _INSUFFICIENT, dtype=np.int8)
+    status[complete] = _COMPLETE
+    status[ok & ~complete] = _PRORATED
+    status[na == 0] = _NOT_ANSWERED
     raw[na == 0] = np.nan
     return raw, status, na
 
@@ -347,29 +207,15 @@ def _score_composite(s, raws, statuses, n_ans, n_inv):
             raw = np.where(ok, total / np.maximum(nscored, 1), np.nan)
     else:
         raw = np.where(nscored == k, total, np.nan)
-    complete_code = SCALE_STATUSES.index("complete")
-    all_complete = (st == complete_code).all(axis=1)
-    status = np.full(len(raw), SCALE_STATUSES.index("insufficient"), dtype=np.int8)
-    status[~np.isnan(raw)] = SCALE_STATUSES.index("prorated")
-    status[~np.isnan(raw) & all_complete] = complete_code
+    all_complete = (st == _COMPLETE).all(axis=1)
+    status = np.full(len(raw), _INSUFFICIENT, dtype=np.int8)
+    status[~np.isnan(raw)] = _PRORATED
+    status[~np.isnan(raw) & all_complete] = _COMPLETE
     na = sum(n_ans[c] for c in s.scales)
-    status[na == 0] = SCALE_STATUSES.index("not_answered")
+    status[na == 0] = _NOT_ANSWERED
     raw = np.where(na == 0, np.nan, raw)
     ni = sum(n_inv[c] for c in s.scales)
     return raw, status, na, ni
-
-
-def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Categorical]:
-    """Band code and classification of each score (missing where there is no score)."""
-    codes = [b.code for b in bs.bands]
-    idx = np.full(len(raw), -1, dtype=np.int16)
-    for k, b in enumerate(bs.bands):
-        idx[b.mask(raw) & (idx < 0)] = k
-    klass = np.array([BAND_CLASSES.index(b.classification) for b in bs.bands] + [-1], dtype=np.int8)
-    return (
-        from_codes(idx, codes),
-        from_codes(klass[idx], BAND_CLASSES),
-    )
 
 
 def condition_mask(x: np.ndarray, c: Condition) -> np.ndarray:
@@ -426,18 +272,15 @@ def _validity(vc, inst, iv, keyed, answered, pos, raws) -> pd.arrays.BooleanArra
 
 
 def _instrument_status(n, answered, invalid, statuses, flags) -> pd.Categorical:
-    code = {s: i for i, s in enumerate(INSTRUMENT_STATUSES)}
     st = np.column_stack(list(statuses.values())) if statuses else np.zeros((n, 0), np.int8)
-    out = np.full(n, code["complete"], dtype=np.int8)
-    out[(st == SCALE_STATUSES.index("prorated")).any(axis=1)] = code["partial"]
-    scored_not = np.isin(
-        st, [SCALE_STATUSES.index("insufficient"), SCALE_STATUSES.index("not_answered")]
-    )
-    out[scored_not.any(axis=1)] = code["insufficient"]
+    out = np.full(n, InstrumentStatus.COMPLETE.code, dtype=np.int8)
+    out[(st == _PRORATED).any(axis=1)] = InstrumentStatus.PARTIAL.code
+    scored_not = np.isin(st, [_INSUFFICIENT, _NOT_ANSWERED])
+    out[scored_not.any(axis=1)] = InstrumentStatus.INSUFFICIENT.code
     for f in flags:
-        out[f] = code["invalid_response"]
-    out[~answered.any(axis=1) & ~invalid.any(axis=1)] = code["not_answered"]
-    return from_codes(out, INSTRUMENT_STATUSES)
+        out[f] = InstrumentStatus.INVALID_RESPONSE.code
+    out[~answered.any(axis=1) & ~invalid.any(axis=1)] = InstrumentStatus.NOT_ANSWERED.code
+    return from_codes(out, VOCAB_DTYPES[InstrumentStatus])
 
 
 def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> Any:
@@ -469,7 +312,6 @@ def _problem_strings(iv: ItemValues, invalid: np.ndarray) -> Any:
     return pd.arrays.ArrowStringArray(arr, dtype=dtype)  # type: ignore[call-arg]
 
 
-@lru_cache(maxsize=1)
 def _text_dtype() -> Any:
     """pandas' inferred dtype for text when it is Arrow-backed (pandas 3), else None."""
     dt = pd.Series(["x"]).dtype
@@ -486,4 +328,4 @@ def scale_columns(inst: Instrument, fields: Iterable[str] = ("raw",)) -> list[st
         >>> scale_columns(load_instrument("gad7"), ["raw", "band"])
         ['gad7.total.raw', 'gad7.total.band']
     """
-    return [f"{inst.id}.{s.id}.{f}" for s in inst.scales for f in fields]
+    return [colnames.scale(inst.id, s.id, f) for s in inst.scales for f in fields]

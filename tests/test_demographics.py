@@ -212,7 +212,7 @@ def test_booleans_are_not_merged_with_1_in_large_columns():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from psyscreen.demographics import _anniversary, parse_distinct  # noqa: E402
+from psyscreen.demographics import ParseCache, _anniversary, parse_distinct  # noqa: E402
 
 _CELLS = st.one_of(
     st.sampled_from(
@@ -252,11 +252,13 @@ _CELLS = st.one_of(
 )
 def test_parse_distinct_equals_the_parser_on_every_call(first, second, parser):
     """Two calls (the second partly seen before, in another order) give what the
-    parser gives on the same values directly: the memo never changes a result."""
+    parser gives on the same values directly: the memo never changes a result. The
+    cache is this example's own, so no other test's values are in it."""
+    cache = ParseCache()
     for values in (first, second, first[::-1] + second):
         arr = np.array(values, dtype=object)
         arr = arr[pd.Index(arr).duplicated() == False]  # noqa: E712 - distinct, as callers pass
-        got_v, got_s = parse_distinct(parser, arr)
+        got_v, got_s = parse_distinct(parser, arr, cache)
         want_v, want_s = parser(pd.Series(arr, dtype=object))
         np.testing.assert_array_equal(got_s, np.asarray(want_s))
         pd.testing.assert_series_equal(

@@ -19,6 +19,10 @@ import pandas as pd
 
 from .. import demographics as demo
 from ..categories import from_codes
+from ..norms.apply import select_tables
+from ..pipeline import StageCache, run_stages
+from ..problems import CellProblems
+from ..risk import screen_staged
 from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES
 from .ids import IdTracker, _id_values
 from .mapping import as_text_category, map_answers
@@ -51,31 +55,44 @@ def _text(col: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
-def score_frame(canon: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """The one seam to the scoring layers: risk screening when a profile is given."""
+def score_frame(
+    canon: pd.DataFrame, plan: Plan, cache: StageCache | None = None
+) -> tuple[pd.DataFrame, CellProblems]:
+    """The one seam to the scoring layers (through :mod:`psyscreen.pipeline`): risk
+    screening when a profile is given; the scores and the answers' cell problems."""
     if plan.profile is not None:
-        from ..risk import screen
-
-        return screen(
+        return screen_staged(
             canon,
             plan.profile,
             demographics=plan.demographics(),
             norms=plan.norms,
             missing_columns="error",
+            cache=cache,
+            with_problems=True,
         )
-    from ..scoring import score
+    chosen = select_tables(plan.norms, plan.instruments) if plan.norms is not None else None
+    staged = run_stages(
+        canon,
+        plan.instruments,
+        chosen=chosen,
+        demographics=plan.demographics(),
+        with_problems=True,
+        cache=cache,
+    )
+    return staged.scores, staged.problems
 
-    return score(canon, plan.instruments, demographics=plan.demographics(), norms=plan.norms)
 
-
-def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
+def _from_categories(
+    col: pd.Series, fn: Any, cache: demo.ParseCache | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply a demographics parser to the distinct values of a categorical, broadcast back.
 
     Rows without a value get NaN / NaT and the status ``missing``.
     """
     from pandas.api.extensions import take
 
-    values, status = demo.parse_distinct(fn, np.asarray(col.cat.categories, dtype=object))
+    cats = np.asarray(col.cat.categories, dtype=object)
+    values, status = demo.parse_distinct(fn, cats, cache)
     codes = col.cat.codes.to_numpy()
     return (
         take(values, codes, allow_fill=True),
@@ -83,7 +100,9 @@ def _from_categories(col: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, str, str]]:
+def check_rows(
+    canon: pd.DataFrame, plan: Plan, cache: demo.ParseCache | None = None
+) -> list[tuple[np.ndarray, str, str, str]]:
     """Row problems of the role columns: (mask, field, problem, detail) per kind.
 
     Uses the parsers of :mod:`psyscreen.demographics` on distinct values only.
@@ -94,20 +113,20 @@ def check_rows(canon: pd.DataFrame, plan: Plan) -> list[tuple[np.ndarray, str, s
     if "id" in canon:
         out.append((canon["id"].isna().to_numpy(), "id", "missing", ""))
     if "sex" in canon:
-        _, st = _from_categories(canon["sex"], demo.sex_status)
+        _, st = _from_categories(canon["sex"], demo.sex_status, cache)
         out.append((st == demo.INVALID, "sex", "unknown_code", ""))
     if "grade" in canon:
-        _, st = _from_categories(canon["grade"], demo.parse_grade)
+        _, st = _from_categories(canon["grade"], demo.parse_grade, cache)
         out.append((st == demo.INVALID, "grade", "unknown_grade", ""))
     age = np.full(n, np.nan)
     if "age" in canon:
-        a, st = _from_categories(canon["age"], demo.parse_age)
+        a, st = _from_categories(canon["age"], demo.parse_age, cache)
         out.append((st == demo.INVALID, "age", "impossible", "not a number in 0-120"))
         age = a.astype(float)
     dates = {}
     for role in ("birth_date", "assessment_date"):
         if role in canon:
-            d, st = _from_categories(canon[role], demo.parse_dates)
+            d, st = _from_categories(canon[role], demo.parse_dates, cache)
             out.append((st == demo.INVALID, role, "invalid_date", "not a year-month-day date"))
             lo, hi = demo.DATE_RANGE
             out.append((st == demo.IMPLAUSIBLE, role, "implausible", f"a year outside {lo}-{hi}"))
@@ -138,19 +157,22 @@ def process_chunk(
     plan: Plan,
     row0: int,
     ids: IdTracker | np.ndarray | None = None,
+    cache: StageCache | None = None,
 ) -> ChunkResult:
     """Map, score and check one chunk whose first row is input row ``row0``.
 
     ``ids`` finds repeated ids: an :class:`IdTracker` of the rows before (streaming),
     or per row the row of an earlier occurrence of its id, -1 for none (Dask).
+    ``cache``: the stages' memos, kept by the caller across the chunks of a run.
     """
+    cache = cache if cache is not None else StageCache()
     n = len(chunk)
     rows = np.arange(row0, row0 + n, dtype=np.int64)
     lines, damage = _record_meta(chunk)
     damaged = damage != ""
     canon = prepare(chunk, plan)
-    scored = score_frame(canon, plan)
-    checks = check_rows(canon, plan)
+    scored, cell_problems = score_frame(canon, plan, cache)
+    checks = check_rows(canon, plan, cache.demographics)
     dup_first = None
     if isinstance(ids, IdTracker):
         if "id" in canon:  # without an id column there is nothing to repeat
@@ -179,20 +201,13 @@ def process_chunk(
             prob_details.append(np.array([_DAMAGE_TEXT.get(kind, "")] * len(hit), dtype=object))
         else:
             prob_details.append(np.full(len(hit), detail, dtype=object))
-    # answer problems, from the scoring layer's per-instrument problem lists
-    for inst in plan.instruments:
-        col = f"{inst.id}.problems"
-        if col not in scored:
-            continue
-        has_text = (scored[col].fillna("").astype(str) != "").to_numpy(dtype=bool)
-        txt = scored[col].to_numpy(dtype=object)
-        for i in np.nonzero(has_text & ~damaged)[0]:
-            for part in str(txt[i]).split(";"):
-                item, _, kind = part.partition(":")
-                prob_rows.append(np.array([i]))
-                prob_fields.append(np.array([item], dtype=object))
-                prob_kinds.append(np.array([kind], dtype=object))
-                prob_details.append(np.array([inst.id], dtype=object))
+    # answer problems, as the scoring layer found them (an unreadable record has none)
+    answers = cell_problems.take(~damaged[cell_problems.row])
+    if len(answers):
+        prob_rows.append(answers.row)
+        prob_fields.append(answers.item)
+        prob_kinds.append(np.array(answers.names(), dtype=object))
+        prob_details.append(answers.instrument)
     if prob_rows:
         r = np.concatenate(prob_rows)
         f = np.concatenate(prob_fields)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from ..pipeline import StageCache
 from .arrow import _as_frame, _finish, to_arrow
 from .chunk import ChunkResult, process_chunk
 from .ids import IdTracker
@@ -107,6 +108,7 @@ def _run_threads(
             bar.update(rows)
 
     n_rows, t_start = 0, time.perf_counter()
+    cache = StageCache()  # the stages' memos, shared by the chunks of this run
     pending: deque = deque()
     # the reading thread also turns Arrow chunks into DataFrames (Arrow work, off this thread)
     reader = _ReadAhead(_as_frame(c, plan) for c in chunks)
@@ -114,7 +116,7 @@ def _run_threads(
     try:
         for chunk in reader:
             t_chunk = time.perf_counter()
-            cr = process_chunk(chunk, plan, n_rows, tracker)
+            cr = process_chunk(chunk, plan, n_rows, tracker, cache)
             dt = time.perf_counter() - t_chunk
             log.debug("chunk from row %d: %d rows scored in %.3f s", n_rows, len(chunk), dt)
             n_rows += len(chunk)

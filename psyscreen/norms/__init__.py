@@ -16,7 +16,7 @@ Example:
     36.29
 """
 
-from .apply import NORM_FIELDS, NORM_STATUSES, apply_norms, select_tables
+from .apply import NORM_FIELDS, NORM_STATUSES, add_norm_columns, apply_norms, select_tables
 from .build import NormBuildWarning, build_norms
 from .loading import list_norms, load_norms, read_table, save_norms, table_yaml
 from .models import NormRow, NormTable
@@ -27,6 +27,7 @@ __all__ = [
     "NormBuildWarning",
     "NormRow",
     "NormTable",
+    "add_norm_columns",
     "apply_norms",
     "build_norms",
     "list_norms",

@@ -50,32 +50,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..categories import from_codes, from_values
+from .. import columns as colnames
+from ..bands import apply_bands
+from ..categories import VOCAB_DTYPES, DtypeCache, from_codes, from_values
+from ..columns import NORM_FIELDS
 from ..definitions import BandSet, Instrument
-from ..demographics import INVALID, MISSING, Demographics, read_demographics, resolve_columns
-from ..scoring import BAND_CLASSES, apply_bands
+from ..demographics import Demographics, read_demographics, resolve_columns
+from ..vocab import AgeSource, BandClass, NormStatus, ParseStatus
 from .loading import NormLike, checked, list_norms, read_table
 from .models import NormTable
 
-NORM_STATUSES = [
-    "ok",
-    "no_score",
-    "no_demographics",
-    "invalid_demographics",
-    "no_stratum",
-    "out_of_table",
-]
-NORM_FIELDS = (
-    "z",
-    "t",
-    "percentile",
-    "norm_band",
-    "norm_band_class",
-    "norm_table",
-    "norm_stratum",
-    "norm_status",
-)
-_ST = {s: i for i, s in enumerate(NORM_STATUSES)}
+NORM_STATUSES = NormStatus.names()
+#: (instrument, scale) -> the table that standardises it (see :func:`select_tables`).
+Chosen = Mapping[tuple[str, str], NormTable]
 
 
 def _as_list(norms: Any) -> list[Any]:
@@ -176,26 +163,50 @@ def apply_norms(
     if len(scores) != len(data):
         raise ValueError("scores and data must have the same number of rows")
     chosen = select_tables(norms, insts)
-    cols = resolve_columns(data, demographics)
-    demo = read_demographics(data, cols)
+    demo = read_demographics(data, resolve_columns(data, demographics))
+    return add_norm_columns(scores, insts, chosen, demo)
+
+
+def add_norm_columns(
+    scores: pd.DataFrame,
+    insts: Sequence[Instrument],
+    chosen: Chosen,
+    demo: Demographics,
+    dtypes: DtypeCache | None = None,
+) -> pd.DataFrame:
+    """The norm stage: ``scores`` plus the columns of every scale a table in ``chosen``
+    covers, from tables already selected and demographics already read.
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> from psyscreen.demographics import read_demographics
+        >>> inst = psyscreen.load_instrument("scared_c")
+        >>> scores = pd.DataFrame({"scared_c.total.raw": [41.0]})
+        >>> demo = read_demographics(pd.DataFrame({"sex": ["女"], "age": [12]}),
+        ...                          {"sex": "sex", "age": "age"})
+        >>> chosen = select_tables("scared_c_cn_12city2008", [inst])
+        >>> out = add_norm_columns(scores, [inst], chosen, demo)
+        >>> out["scared_c.total.norm_status"].tolist()
+        ['ok']
+    """
     new: dict[str, Any] = {}
     for inst in insts:
         for scale in inst.scales:
             table = chosen.get((inst.id, scale.id))
             if table is None:
                 continue
-            raw_col = f"{inst.id}.{scale.id}.raw"
+            raw_col = colnames.scale(inst.id, scale.id, "raw")
             if raw_col not in scores.columns:  # a caller passing only some scales
                 continue
             raw = scores[raw_col].to_numpy(dtype=float, na_value=np.nan)
-            out = standardise(raw, table, scale.id, demo)
+            out = standardise(raw, table, scale.id, demo, dtypes)
             for f in NORM_FIELDS:
-                new[f"{inst.id}.{scale.id}.{f}"] = out[f]
+                new[colnames.scale(inst.id, scale.id, f)] = out[f]
     if chosen:
-        new["norms.age"] = demo.age_years
-        new["norms.age_source"] = from_values(demo.age_source, ["dates", "given", ""])
-        new["norms.sex"] = from_values(demo.sex, ["female", "male"])
-        new["norms.grade"] = demo.grade
+        new[colnames.norms("age")] = demo.age_years
+        new[colnames.norms("age_source")] = from_values(demo.age_source, AgeSource.names(), dtypes)
+        new[colnames.norms("sex")] = from_values(demo.sex, ["female", "male"], dtypes)
+        new[colnames.norms("grade")] = demo.grade
     extra = pd.DataFrame(new, index=scores.index)
     return pd.concat([scores, extra], axis=1)
 
@@ -222,14 +233,14 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
     invalid = np.zeros(n, dtype=bool)
     age = demo.age(cov.age_unit)
     if cov.age is not None:
-        missing |= demo.age_status == MISSING
-        invalid |= demo.age_status == INVALID
+        missing |= demo.age_status == ParseStatus.MISSING
+        invalid |= demo.age_status == ParseStatus.INVALID
     if cov.sex is not None:
-        missing |= demo.sex_status == MISSING
-        invalid |= demo.sex_status == INVALID
+        missing |= demo.sex_status == ParseStatus.MISSING
+        invalid |= demo.sex_status == ParseStatus.INVALID
     if cov.grade is not None:
-        missing |= demo.grade_status == MISSING
-        invalid |= demo.grade_status == INVALID
+        missing |= demo.grade_status == ParseStatus.MISSING
+        invalid |= demo.grade_status == ParseStatus.INVALID
     stratum = np.full(n, -1, dtype=np.int64)
     for k, (_, r) in enumerate(rows):
         m = np.ones(n, dtype=bool)
@@ -241,29 +252,33 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
         if cov.grade is not None:
             m &= r.grade.mask(demo.grade) if r.grade is not None else False
         stratum[m & (stratum < 0)] = k
-    status = np.full(n, _ST["ok"], dtype=np.int8)
-    status[stratum < 0] = _ST["no_stratum"]
-    status[missing] = _ST["no_demographics"]
-    status[invalid] = _ST["invalid_demographics"]
+    status = np.full(n, NormStatus.OK.code, dtype=np.int8)
+    status[stratum < 0] = NormStatus.NO_STRATUM.code
+    status[missing] = NormStatus.NO_DEMOGRAPHICS.code
+    status[invalid] = NormStatus.INVALID_DEMOGRAPHICS.code
     stratum[missing | invalid] = -1
     return stratum, status
 
 
 def standardise(
-    raw: np.ndarray, table: NormTable, scale: str, demo: Demographics
+    raw: np.ndarray,
+    table: NormTable,
+    scale: str,
+    demo: Demographics,
+    dtypes: DtypeCache | None = None,
 ) -> dict[str, Any]:
     """The norm columns of one scale (arrays/categoricals keyed by field name)."""
     rows = [r for _, r in table.rows_for(scale)]
     n = len(raw)
     stratum, status = stratum_of(table, scale, demo)
-    status[np.isnan(raw)] = _ST["no_score"]
+    status[np.isnan(raw)] = NormStatus.NO_SCORE.code
     z = np.full(n, np.nan)
     t = np.full(n, np.nan)
     pct = np.full(n, np.nan)
     band_codes: list[str] = []
     band_idx = np.full(n, -1, dtype=np.int64)
     klass_idx = np.full(n, -1, dtype=np.int8)
-    ok = status == _ST["ok"]
+    ok = status == NormStatus.OK.code
     if table.form == "mean_sd":
         mean = np.array([r.mean for r in rows], dtype=float)
         sd = np.array([r.sd for r in rows], dtype=float)
@@ -280,25 +295,25 @@ def standardise(
                 continue
             tz, tt, tp, hit = _lookup(r.lookup, raw[sel])
             z[sel], t[sel], pct[sel] = tz, tt, tp
-            status[sel[~hit]] = _ST["out_of_table"]
+            status[sel[~hit]] = NormStatus.OUT_OF_TABLE.code
     else:
         for k, r in enumerate(rows):
             sel = np.nonzero(ok & (stratum == k))[0]
             if len(sel) == 0:
                 continue
             bs = BandSet(id="norm", source=table.source, bands=r.bands)
-            codes, klass = apply_bands(raw[sel], bs)
+            codes, klass = apply_bands(raw[sel], bs, dtypes)
             local = np.array(codes.codes, dtype=np.int64)
             mapping = np.array([_code_index(band_codes, c) for c in codes.categories] + [-1])
             band_idx[sel] = mapping[local]
             klass_idx[sel] = np.array(klass.codes, dtype=np.int8)
-            status[sel[local < 0]] = _ST["out_of_table"]
+            status[sel[local < 0]] = NormStatus.OUT_OF_TABLE.code
     if table.t_bands is not None:
-        codes, klass = apply_bands(t, table.t_bands)
+        codes, klass = apply_bands(t, table.t_bands, dtypes)
         band_codes = list(codes.categories)
         band_idx = np.array(codes.codes, dtype=np.int64)
         klass_idx = np.array(klass.codes, dtype=np.int8)
-    bad = status != _ST["ok"]
+    bad = status != NormStatus.OK.code
     for arr in (z, t, pct):
         arr[bad] = np.nan
     band_idx[bad] = -1
@@ -308,11 +323,11 @@ def standardise(
         "z": z,
         "t": t,
         "percentile": pct,
-        "norm_band": from_codes(band_idx, band_codes),
-        "norm_band_class": from_codes(klass_idx, BAND_CLASSES),
-        "norm_table": from_codes(np.zeros(n, dtype=np.int8), [table.ref]),
-        "norm_stratum": from_codes(stratum, labels),
-        "norm_status": from_codes(status, NORM_STATUSES),
+        "norm_band": from_codes(band_idx, band_codes, dtypes),
+        "norm_band_class": from_codes(klass_idx, VOCAB_DTYPES[BandClass]),
+        "norm_table": from_codes(np.zeros(n, dtype=np.int8), [table.ref], dtypes),
+        "norm_stratum": from_codes(stratum, labels, dtypes),
+        "norm_status": from_codes(status, VOCAB_DTYPES[NormStatus]),
     }
 
 

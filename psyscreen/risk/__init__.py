@@ -23,8 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..scoring import age_marked, score
+from ..norms.apply import Chosen, select_tables
+from ..pipeline import StageCache, Staged, run_stages
+from ..problems import CellProblems
 from .evaluate import GATES, RESULT_STATUSES, evaluate, instruments_of
 from .profile import RiskProfile, list_profiles, load_profile
 from .records import Provenance, ScreeningRecord, build_records
@@ -55,17 +55,6 @@ __all__ = [
 ]
 
 
-def _norms_available() -> bool:
-    """Whether :mod:`psyscreen.norms` can standardise scores (it provides ``apply_norms``)."""
-    if importlib.util.find_spec("psyscreen.norms") is None:
-        return False
-    try:
-        mod = importlib.import_module("psyscreen.norms")
-    except ImportError:
-        return False
-    return hasattr(mod, "apply_norms")
-
-
 def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
     if norms is None:
         if any(b.band_source == "norm" for b in prof.entries()):
@@ -74,16 +63,21 @@ def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
                 "norms=None cannot be used with it"
             )
         return None
-    if not _norms_available():
-        if any(b.band_source == "norm" for b in prof.entries()):
-            raise ValueError("this profile needs psyscreen.norms, which is not available")
-        if isinstance(norms, str) and norms == "auto":
-            return None
-        raise ValueError("norm tables were given but psyscreen.norms is not available")
     if isinstance(norms, str) and norms == "auto":
         pinned = list(dict.fromkeys(t for b in prof.entries() for t in b.norm_tables))
         return [*pinned, "auto"]
     return norms
+
+
+def _chosen(prof: RiskProfile, norms: Any) -> Chosen:
+    """Which norm table standardises which scale of the profile's battery."""
+    resolved = _resolve_norms(prof, norms)
+    return {} if resolved is None else select_tables(resolved, instruments_of(prof))
+
+
+def _unique(chosen: Chosen) -> list:
+    unique = {t.ref: t for t in chosen.values()}
+    return [unique[k] for k in sorted(unique)]
 
 
 def norm_tables(profile: ProfileLike, norms: Any = "auto") -> list:
@@ -97,14 +91,7 @@ def norm_tables(profile: ProfileLike, norms: Any = "auto") -> list:
         >>> isinstance(norm_tables("default"), list)
         True
     """
-    prof = load_profile(profile)
-    resolved = _resolve_norms(prof, norms)
-    if resolved is None:
-        return []
-    select_tables = importlib.import_module("psyscreen.norms").select_tables
-    chosen = select_tables(resolved, instruments_of(prof))
-    unique = {t.ref: t for t in chosen.values()}
-    return [unique[k] for k in sorted(unique)]
+    return _unique(_chosen(load_profile(profile), norms))
 
 
 def _score_battery(
@@ -116,23 +103,24 @@ def _score_battery(
     norms: Any,
     missing_columns: str,
     ages: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, list]:
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+) -> tuple[Staged, list]:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
-    tables = norm_tables(prof, norms)
-    insts = instruments_of(prof)
-    parts = []
-    for b, inst in zip(prof.battery, insts):
-        mc = missing_columns if b.required else "missing"
-        part = score(data, inst, columns=columns, missing_columns=mc)
-        key = f"{inst.id}.status"
-        part[key] = age_marked(part[key].array, inst, ages)
-        parts.append(part)
-    scores = pd.concat(parts, axis=1)
-    if tables:
-        apply_norms = importlib.import_module("psyscreen.norms").apply_norms
-        scores = apply_norms(scores, data, insts, tables, demographics=demographics)
-    return scores, tables
+    chosen = _chosen(prof, norms)
+    staged = run_stages(
+        data,
+        instruments_of(prof),
+        columns=columns,
+        missing_columns=[missing_columns if b.required else "missing" for b in prof.battery],
+        chosen=chosen or None,
+        demographics=demographics,
+        ages=ages,
+        with_problems=with_problems,
+        cache=cache,
+    )
+    return staged, _unique(chosen)
 
 
 def screen(
@@ -170,12 +158,50 @@ def screen(
         >>> out["risk.level_zh"].iloc[0], out["risk.rules"].iloc[0].split(";")[0]
         ('危机', 'critical_item')
     """
-    _, scores, evals, _, _ = _graded(data, profile, columns, demographics, norms, missing_columns)
-    return pd.concat([scores, _risk_columns(evals, data.index)], axis=1)
+    return screen_staged(data, profile, columns, demographics, norms, missing_columns)[0]
 
 
-def _graded(data, profile, columns, demographics, norms, missing_columns):
-    """Route, score and grade every row: (profile, scores, [(positions, evaluation)], tables).
+def screen_staged(
+    data: pd.DataFrame,
+    profile: ProfileLike,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+    *,
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+) -> tuple[pd.DataFrame, CellProblems]:
+    """:func:`screen` and the cell problems (row positions in ``data``; empty unless
+    ``with_problems``), with the stages' memos in ``cache`` (the batch plan's).
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({**{f"phq9_{i}": [0] for i in range(1, 10)}, "phq9_2": [7]})
+        >>> out, probs = screen_staged(df, "default", missing_columns="missing",
+        ...                            with_problems=True)
+        >>> probs.item.tolist(), probs.names()
+        (['phq9_2'], ['out_of_range'])
+    """
+    graded = _graded(
+        data, profile, columns, demographics, norms, missing_columns, cache, with_problems
+    )
+    _, scores, evals, _, _, problems = graded
+    return pd.concat([scores, _risk_columns(evals, data.index)], axis=1), problems
+
+
+def _graded(
+    data,
+    profile,
+    columns,
+    demographics,
+    norms,
+    missing_columns,
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+):
+    """Route, score and grade every row: (profile, scores, [(positions, evaluation)], tables,
+    routing, cell problems).
 
     Rows are grouped by route (or status) and each group is scored on its own battery;
     the scores come back in input order. A profile whose every row takes the one battery
@@ -187,8 +213,9 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
     ages = routing.known_ages()
     if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
         groups = [(OUT_OF_RANGE, np.arange(0))]
+    cache = cache if cache is not None else StageCache()
     if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
-        scores, tables = _score_battery(
+        staged, used = _score_battery(
             data,
             prof,
             columns=columns,
@@ -196,9 +223,13 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
             norms=norms,
             missing_columns=missing_columns,
             ages=ages,
+            cache=cache,
+            with_problems=with_problems,
         )
-        return prof, scores, [(np.arange(len(data)), evaluate(scores, prof))], tables, routing
-    score_parts, evals, tables = [], [], {}
+        scores = staged.scores
+        evals = [(np.arange(len(data)), evaluate(scores, prof))]
+        return prof, scores, evals, used, routing, staged.problems
+    score_parts, evals, tables, problems = [], [], {}, []
     for code, pos in groups:
         if prof.routed:
             sub = prof.part(prof.routes[code].id if code >= 0 else None)
@@ -208,7 +239,7 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         mc = missing_columns
         if sub is not prof:  # another route's (or no route's) columns may be absent
             mc = "missing"
-        part, used = _score_battery(
+        staged, used = _score_battery(
             rows,
             sub,
             columns=columns,
@@ -216,7 +247,11 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
             norms=norms,
             missing_columns=mc,
             ages=ages[pos],
+            cache=cache,
+            with_problems=with_problems,
         )
+        part = staged.scores
+        problems.append(staged.problems.shifted(pos))
         gate_code = {OUT_OF_RANGE: GATES["out_of_age_range"], NO_AGE: GATES["no_age"]}
         gate = np.full(len(pos), gate_code.get(code, 0), dtype=np.int8)
         absent = _absent(rows, sub, columns) if sub is not prof else frozenset()
@@ -228,7 +263,8 @@ def _graded(data, profile, columns, demographics, norms, missing_columns):
         tables.update({t.ref: t for t in used})
     template = _score_template(prof, data, columns, demographics, norms)
     scores = _conform(combine(score_parts, data.index), template)
-    return prof, scores, evals, [tables[k] for k in sorted(tables)], routing
+    used = [tables[k] for k in sorted(tables)]
+    return prof, scores, evals, used, routing, CellProblems.concat(problems)
 
 
 def _score_template(prof: RiskProfile, data: pd.DataFrame, columns, demographics, norms):
@@ -238,7 +274,7 @@ def _score_template(prof: RiskProfile, data: pd.DataFrame, columns, demographics
     parts = [prof.part(r.id) for r in prof.routes] if prof.routed else [prof]
     frames = []
     for sub in [*parts, prof.part(None)]:
-        frame, _ = _score_battery(
+        staged, _ = _score_battery(
             empty,
             sub,
             columns=columns,
@@ -246,7 +282,7 @@ def _score_template(prof: RiskProfile, data: pd.DataFrame, columns, demographics
             norms=norms,
             missing_columns="missing",
         )
-        frames.append(frame)
+        frames.append(staged.scores)
     out = frames[0]
     for f in frames[1:]:
         new = [c for c in f.columns if c not in out.columns]
@@ -262,6 +298,7 @@ def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for c in template.columns:
         dt = template[c].dtype
+        target: Any
         if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
             target = None
         elif dt.kind in "iu":
@@ -323,7 +360,7 @@ def screen_records(
         >>> psyscreen.screen_records(df.assign(age=12), missing_columns="missing")[0].status
         'insufficient_data'
     """
-    prof, scores, evals, tables, routing = _graded(
+    prof, scores, evals, tables, routing, _ = _graded(
         data, profile, columns, demographics, norms, missing_columns
     )
     ids = None
