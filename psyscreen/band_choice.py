@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,10 @@ class BandChoice:
     band: np.ndarray  # band code or None
     source: np.ndarray  # 'instrument' / 'norm' / None
     use_norm: np.ndarray  # bool: the norm columns were read for the row
+    #: the band-class columns read: the instrument's (``None``: no instrument bands), the norm's
+    class_columns: tuple[str | None, str | None] = (None, None)
+    #: the band-code columns that can be read (absent ones give no band)
+    band_columns: tuple[str, ...] = ()
 
 
 def choose_band(
@@ -120,5 +124,44 @@ def choose_band(
     use_norm = norm_rows(band_source, n_cls)
     klass = np.where(use_norm, n_cls, i_cls)
     band = np.where(use_norm, n_band, i_band)
-    source = np.where(klass != None, np.where(use_norm, "norm", "instrument"), None)  # noqa: E711
-    return BandChoice(klass=klass, band=band, source=source.astype(object), use_norm=use_norm)
+    nothing = np.array(None, dtype=object)
+    source = np.where(klass != None, np.where(use_norm, "norm", "instrument"), nothing)  # noqa: E711
+    own = f"{ref}.band_class{suffix}" if instrument_bands else None
+    codes = {"instrument": (f"{ref}.band{suffix}",), "norm": (f"{ref}.norm_band",)}
+    band_cols = codes.get(band_source, codes["norm"] + codes["instrument"])
+    if not instrument_bands:
+        band_cols = codes["norm"]
+    return BandChoice(
+        klass=klass,
+        band=band,
+        source=source.astype(object),
+        use_norm=use_norm,
+        class_columns=(own, f"{ref}.norm_band_class"),
+        band_columns=band_cols,
+    )
+
+
+class _Profile(Protocol):
+    """What :func:`profile_band` reads of a risk profile."""
+
+    def entry(self, instrument: str) -> Any: ...
+    def instrument(self, instrument_id: str) -> Any: ...
+
+
+def profile_band(frame: pd.DataFrame, profile: _Profile, ref: str) -> BandChoice:
+    """:func:`choose_band` for scale ``ref`` as ``profile``'s battery entry says
+    (``band_source`` and ``band_set``). Risk evaluation and the batch report both use it,
+    so that the report counts the band each row was graded by.
+
+    Example:
+        >>> import psyscreen
+        >>> prof = psyscreen.load_profile("default")
+        >>> s = psyscreen.score(pd.DataFrame({f"gad7_{i}": [3] for i in range(1, 8)}), "gad7")
+        >>> profile_band(s, prof, "gad7.total").band.tolist()
+        ['severe']
+    """
+    inst_id, scale_id = ref.split(".", 1)
+    entry = profile.entry(inst_id)
+    sc = profile.instrument(inst_id).scale(scale_id)
+    suffix = band_column_suffix([bs.id for bs in sc.bands], entry.band_set) if sc.bands else ""
+    return choose_band(frame, ref, entry.band_source, suffix, bool(sc.bands))

@@ -383,9 +383,9 @@ class RiskProfile(_Model):
             for v in b.validity_checks or []:
                 if v not in val:
                     raise ValueError(f"battery {b.instrument}: unknown validity check {v!r}")
-        for r in self.rules:
-            for node in node_of(r.when).walk():
-                node.check(self, r.id)
+        for rule in self.rules:
+            for node in node_of(rule.when).walk():
+                node.check(self, rule.id)
 
 
 def _check_ages(prof: RiskProfile, ages: Interval) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..band_choice import band_column_suffix, choose_band
+from ..band_choice import profile_band
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -80,21 +80,13 @@ def scale_view(scores: pd.DataFrame, profile: RiskProfile, ref: str) -> ScaleVie
         >>> scale_view(s, prof, "gad7.total").source.tolist()
         ['instrument']
     """
-    inst_id, scale_id = ref.split(".", 1)
-    entry = profile.entry(inst_id)
-    sc = profile.instrument(inst_id).scale(scale_id)
-    suffix = band_column_suffix([bs.id for bs in sc.bands], entry.band_set) if sc.bands else ""
-    choice = choose_band(scores, ref, entry.band_source, suffix, bool(sc.bands))
+    choice = profile_band(scores, profile, ref)
+    inst_col, norm_col = choice.class_columns
 
-    def col(name: str) -> pd.Series | None:
-        return scores[name] if name in scores.columns else None
+    def col(name: str | None) -> pd.Series | None:
+        return scores[name] if name is not None and name in scores.columns else None
 
-    names, code = _class_codes(
-        col(f"{ref}.band_class{suffix}") if sc.bands else None,
-        col(f"{ref}.norm_band_class"),
-        choice.use_norm,
-        len(scores),
-    )
+    names, code = _class_codes(col(inst_col), col(norm_col), choice.use_norm, len(scores))
     return ScaleView(
         ref=ref,
         klass=choice.klass,
