@@ -53,7 +53,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
         prof = psyscreen.load_profile(name)
         part = prof.part(prof.routes[0].id) if prof.routes else prof
         insts = [part.instrument(i) for i in part.instruments]
-        scores = psyscreen.score(df, insts, norms="auto", missing_columns="ignore")
+        scores = psyscreen.score(df, insts, norms="auto", missing_columns="missing")
         evaluate(scores.head(50), part)
         best = float("inf")
         for _ in range(repeat):

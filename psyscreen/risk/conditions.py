@@ -3,8 +3,8 @@
 
 Example:
     >>> w = When.model_validate({"count": {"band_class": ["abnormal"], "at_least": 2}})
-    >>> w.kind
-    'count'
+    >>> w.count.at_least, w.band is None
+    (2, True)
 """
 
 from __future__ import annotations
@@ -154,16 +154,6 @@ class When(_Model):
                 f"any_of, all_of (got {', '.join(given) or 'none'})"
             )
         return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
-
-    def walk(self):
-        """This node and all nested nodes."""
-        yield self
-        for child in (self.any_of or []) + (self.all_of or []):
-            yield from child.walk()
 
 
 class Rule(_Model):
