@@ -146,7 +146,8 @@ class Node:
 class _CheckNode(Node):
     """Critical item or validity check: fires when a selected check of the battery fired."""
 
-    _what: ClassVar[str]
+    _what: ClassVar[str]  # for messages
+    _checks: ClassVar[str]  # the instrument's attribute that lists them
 
     def __init__(self, cond: CriticalCond | ValidityCond):
         self.cond = cond
@@ -158,7 +159,12 @@ class _CheckNode(Node):
         raise NotImplementedError
 
     def _known_ids(self, profile: RiskProfile) -> set[str]:
-        raise NotImplementedError
+        return {
+            c.id
+            for e in profile.battery
+            if self.cond.instrument in (None, e.instrument)
+            for c in getattr(profile.instrument(e.instrument), self._checks)
+        }
 
     def check(self, profile: RiskProfile, rule_id: str) -> None:
         if self.cond.id is not None and self.cond.id not in self._known_ids(profile):
@@ -197,17 +203,10 @@ class CriticalNode(_CheckNode):
     kind = "critical"
     fallback_safe = True
     _what = "critical item"
+    _checks = "critical_items"
 
     def flags(self, ctx: Context | EvidenceBuilder) -> Flags:
         return ctx.critical
-
-    def _known_ids(self, profile: RiskProfile) -> set[str]:
-        return {
-            c.id
-            for e in profile.battery
-            if self.cond.instrument in (None, e.instrument)
-            for c in profile.instrument(e.instrument).critical_items
-        }
 
 
 class ValidityNode(_CheckNode):
@@ -215,17 +214,10 @@ class ValidityNode(_CheckNode):
 
     kind = "validity"
     _what = "validity check"
+    _checks = "validity_checks"
 
     def flags(self, ctx: Context | EvidenceBuilder) -> Flags:
         return ctx.validity
-
-    def _known_ids(self, profile: RiskProfile) -> set[str]:
-        return {
-            v.id
-            for e in profile.battery
-            if self.cond.instrument in (None, e.instrument)
-            for v in profile.instrument(e.instrument).validity_checks
-        }
 
 
 class CountNode(Node):
