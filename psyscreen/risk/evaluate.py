@@ -65,8 +65,8 @@ class Evaluation:
     n: int
     columns: pd.DataFrame
     rule_fired: dict[str, np.ndarray] = field(default_factory=dict)
-    #: per node (by ``id`` of a node of ``nodes``), its mask
-    node_fired: dict[int, np.ndarray] = field(default_factory=dict)
+    #: per node of ``nodes`` (keyed by the node itself, by identity), its mask
+    node_fired: dict[Node, np.ndarray] = field(default_factory=dict)
     #: per rule id, the node tree of its condition
     nodes: dict[str, Node] = field(default_factory=dict)
     scales: dict[str, ScaleView] = field(default_factory=dict)
@@ -103,7 +103,7 @@ class _Evaluator:
         return self._n
 
     @property
-    def fired(self) -> dict[int, np.ndarray]:
+    def fired(self) -> dict[Node, np.ndarray]:
         return self.ev.node_fired
 
     @property

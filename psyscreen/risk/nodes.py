@@ -57,7 +57,7 @@ class Context(Protocol):
     @property
     def n(self) -> int: ...
     @property
-    def fired(self) -> dict[int, np.ndarray]: ...
+    def fired(self) -> dict[Node, np.ndarray]: ...
     @property
     def critical(self) -> Flags: ...
     @property
@@ -86,7 +86,7 @@ class EvidenceBuilder(Protocol):
 def fire(node: Node, ctx: Context) -> np.ndarray:
     """``node.evaluate(ctx)``, remembered in ``ctx.fired`` (explain and evidence read it)."""
     m = node.evaluate(ctx)
-    ctx.fired[id(node)] = m
+    ctx.fired[node] = m
     return m
 
 
@@ -181,7 +181,7 @@ class _CheckNode(Node):
         return m
 
     def explain(self, ctx: Context, r: int) -> list[str]:
-        if not ctx.fired[id(self)][r]:
+        if not ctx.fired[self][r]:
             return []
         return [
             f"{i}.{c}" for (i, c), f in self.flags(ctx).items() if self._selected(i, c) and f[r]
@@ -245,7 +245,7 @@ class CountNode(Node):
         return total >= self.cond.at_least
 
     def explain(self, ctx: Context, r: int) -> list[str]:
-        if not ctx.fired[id(self)][r]:
+        if not ctx.fired[self][r]:
             return []
         return [ref for ref in self._refs(ctx) if ctx.scale(ref).klass[r] in self.cond.band_class]
 
@@ -283,7 +283,7 @@ class BandNode(Node):
         return np.isin(v.band, self.cond.band or [])
 
     def explain(self, ctx: Context, r: int) -> list[str]:
-        return [self.cond.scale] if ctx.fired[id(self)][r] else []
+        return [self.cond.scale] if ctx.fired[self][r] else []
 
     def evidence(self, b: EvidenceBuilder, i: int) -> list[Evidence]:
         return [b.scale_evidence(i, self.cond.scale)] if b.fired(self, i) else []
@@ -308,7 +308,7 @@ class ScoreNode(Node):
         return np.asarray(condition_mask(values, self.cond.condition), dtype=bool)
 
     def explain(self, ctx: Context, r: int) -> list[str]:
-        return [self.cond.scale] if ctx.fired[id(self)][r] else []
+        return [self.cond.scale] if ctx.fired[self][r] else []
 
     def evidence(self, b: EvidenceBuilder, i: int) -> list[Evidence]:
         return [b.score_evidence(i, self.cond)] if b.fired(self, i) else []
@@ -321,7 +321,7 @@ class _GroupNode(Node):
         self.children = tuple(children)
 
     def explain(self, ctx: Context, r: int) -> list[str]:
-        if not ctx.fired[id(self)][r]:
+        if not ctx.fired[self][r]:
             return []
         out: list[str] = []
         for child in self.children:
@@ -362,7 +362,7 @@ class AllOfNode(_GroupNode):
 
 
 def node_of(w: When) -> Node:
-    """The node tree of a parsed condition (a new tree per call: ids key its masks).
+    """The node tree of a parsed condition (a new tree per call; masks are keyed by node identity).
 
     Example:
         >>> node_of(When.model_validate({"critical": {"instrument": "phq9"}})).instruments()

@@ -269,7 +269,7 @@ class _Builder:
         return self.ev.validity
 
     def fired(self, node: Node, i: int) -> bool:
-        m = self.ev.node_fired.get(id(node))
+        m = self.ev.node_fired.get(node)
         return bool(m is not None and m[i])
 
     def band_class(self, i: int, ref: str) -> Any:
