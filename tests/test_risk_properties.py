@@ -5,7 +5,8 @@
 3. Missing or invalid data never yields 正常.
 4. The result of a row does not depend on the other rows.
 5. For random profiles built from every kind of rule node, a row's rules and reasons name
-   exactly the rules whose conditions hold for it.
+   exactly the rules whose conditions hold for it, and every fired rule of a record
+   carries evidence.
 
 To keep the suite fast each example screens one batch: a base row plus all its
 variants (every critical setting, every one-step worsening, every kind of damage).
@@ -348,3 +349,21 @@ def test_reasons_name_exactly_the_rules_whose_conditions_hold(rules, children):
         for k in range(len(rules)):
             assert (f"<rule {k}>" in en) == (f"r{k}" in want)
             assert (f"《规则{k}》" in zh) == (f"r{k}" in want)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.tuples(_when, st.sampled_from(_LEVELS)), min_size=1, max_size=4),
+    _children,
+)
+def test_every_fired_rule_of_a_record_carries_evidence(rules, children):
+    prof = _random_profile([w for w, _ in rules], [lv for _, lv in rules])
+    df = pd.DataFrame([{**c, "age": 13.5} for c in children])
+    records = psyscreen.screen_records(df, prof, missing_columns="missing")
+    flat = psyscreen.screen(df, prof, missing_columns="missing")
+    for rec, listed in zip(records, flat["risk.rules"].astype(str)):
+        assert [r.id for r in rec.rules] == [r for r in listed.split(";") if r]
+        for fired in rec.rules:
+            assert fired.evidence, fired.id
+            for e in fired.evidence:
+                assert e.kind in ("critical", "validity", "band", "score")
