@@ -4,6 +4,9 @@
 2. Making any one answer worse in the problem direction never lowers the level.
 3. Missing or invalid data never yields 正常.
 4. The result of a row does not depend on the other rows.
+5. For random profiles built from every kind of rule node, a row's rules and reasons name
+   exactly the rules whose conditions hold for it, and every fired rule of a record
+   carries evidence.
 
 To keep the suite fast each example screens one batch: a base row plus all its
 variants (every critical setting, every one-step worsening, every kind of damage).
@@ -11,11 +14,16 @@ variants (every critical setting, every one-step worsening, every kind of damage
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import psyscreen
+from psyscreen.risk.evaluate import evaluate, instruments_of
+from psyscreen.risk.profile import profile_from_data
 
 PROFILE = psyscreen.load_profile("default")
 INSTS = {i: psyscreen.load_instrument(i) for i in PROFILE.instruments}
@@ -199,3 +207,163 @@ def test_row_result_independent_of_other_rows(batch, rnd):
     k = rnd.randrange(len(df))
     alone = psyscreen.screen(df.iloc[[k]], PROFILE)[RISK]
     pd.testing.assert_frame_equal(alone, whole.iloc[[k]])
+
+
+# -- 5. random profiles built from the rule-node kinds ------------------------------------
+# The oracle below reads the score table cell by cell in plain Python (no code of
+# psyscreen.risk), so a node kind that fires on the wrong rows or a reason that names the
+# wrong rule fails here.
+
+_PROF_DATA = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "profiles" / "default.yaml").read_text("utf-8")
+)
+_BATTERY = [b for b in _PROF_DATA["battery"] if b["instrument"] in ("phq9", "gad7", "sdq_s")]
+_SCALES = ["phq9.total", "gad7.total"]  # instrument bands (sdq_s: norm bands, none here)
+_CLASSES = ["normal", "borderline", "abnormal"]
+_CODES = {
+    ref: [b.code for b in INSTS[ref.split(".")[0]].scale("total").bands[0].bands] for ref in _SCALES
+}
+_LEVELS = [lv["code"] for lv in _PROF_DATA["levels"]][1:]  # a rule cannot give the lowest
+
+
+def _subset(values):
+    return st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True)
+
+
+_leaf = st.one_of(
+    st.sampled_from([{"critical": {}}, {"critical": {"instrument": "phq9"}}]),
+    st.sampled_from([{"validity": {}}, {"validity": {"instrument": "sdq_s"}}]),
+    st.builds(
+        lambda s, op, x: {"score": {"scale": s, op: x}},
+        st.sampled_from(_SCALES),
+        st.sampled_from(["ge", "gt", "le", "lt"]),
+        st.integers(0, 27),
+    ),
+    st.sampled_from(_SCALES).flatmap(
+        lambda s: st.one_of(
+            _subset(_CLASSES).map(lambda c: {"band": {"scale": s, "band_class": c}}),
+            _subset(_CODES[s]).map(lambda c: {"band": {"scale": s, "band": c}}),
+        )
+    ),
+    st.builds(
+        lambda scales, c, k: {"count": {"band_class": c, "at_least": k, **scales}},
+        st.sampled_from([{}, {"scales": _SCALES}, {"scales": ["gad7.total"]}]),
+        _subset(_CLASSES),
+        st.integers(1, 2),
+    ),
+)
+_when = st.recursive(
+    _leaf,
+    lambda kids: st.one_of(
+        st.lists(kids, min_size=1, max_size=3).map(lambda k: {"any_of": k}),
+        st.lists(kids, min_size=1, max_size=3).map(lambda k: {"all_of": k}),
+    ),
+    max_leaves=6,
+)
+
+
+def _random_profile(whens: list[dict], levels: list[str]):
+    data = {k: v for k, v in _PROF_DATA.items() if k != "rules"}
+    data["battery"] = _BATTERY
+    data["rules"] = [
+        {"id": f"r{k}", "level": lv, "when": w, "en": f"<rule {k}>", "zh": f"《规则{k}》"}
+        for k, (w, lv) in enumerate(zip(whens, levels))
+    ]
+    return profile_from_data(data)
+
+
+def _cell(scores: pd.DataFrame, row: int, name: str):
+    if name not in scores.columns:
+        return None
+    v = scores[name].iloc[row]
+    return None if pd.isna(v) else v
+
+
+def _holds(w: dict, scores: pd.DataFrame, row: int, prof) -> bool:
+    """The condition ``w`` for one row, read from the score table by hand."""
+    ((kind, c),) = w.items()
+    if kind in ("any_of", "all_of"):
+        hits = [_holds(x, scores, row, prof) for x in c]
+        return any(hits) if kind == "any_of" else all(hits)
+    if kind in ("critical", "validity"):
+        cols = [
+            f"{b.instrument}.{kind}.{cid}"
+            for b in prof.battery
+            if c.get("instrument") in (None, b.instrument)
+            for cid in (
+                [x.id for x in prof.instrument(b.instrument).critical_items]
+                if kind == "critical"
+                else [x.id for x in prof.instrument(b.instrument).validity_checks]
+            )
+        ]
+        return any(bool(_cell(scores, row, col)) for col in cols)
+    if kind == "score":
+        raw = _cell(scores, row, f"{c['scale']}.raw")
+        ((op, x),) = ((k, v) for k, v in c.items() if k != "scale")
+        if raw is None:
+            return False
+        return {"ge": raw >= x, "gt": raw > x, "le": raw <= x, "lt": raw < x}[op]
+    if kind == "band":
+        if "band_class" in c:
+            return _cell(scores, row, f"{c['scale']}.band_class") in c["band_class"]
+        return _cell(scores, row, f"{c['scale']}.band") in c["band"]
+    scales = c.get("scales", [*_SCALES, "sdq_s.total"])  # default: the screening scales
+    n = sum(_cell(scores, row, f"{s}.band_class") in c["band_class"] for s in scales)
+    return n >= c["at_least"]
+
+
+def _sheet(inst_id: str, lo: int, hi: int):
+    items = [it.id for it in INSTS[inst_id].items]
+    answer = st.one_of(st.none(), st.integers(lo, hi))
+    return st.one_of(
+        st.lists(answer, min_size=len(items), max_size=len(items)),
+        answer.map(lambda a: [a] * len(items)),  # straight-lined (or all blank)
+    ).map(lambda vals: dict(zip(items, vals)))
+
+
+_children = st.lists(
+    st.tuples(_sheet("phq9", 0, 3), _sheet("gad7", 0, 3), _sheet("sdq_s", 0, 2)).map(
+        lambda t: {**t[0], **t[1], **t[2]}
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(_when, st.sampled_from(_LEVELS)), min_size=1, max_size=5),
+    _children,
+)
+def test_reasons_name_exactly_the_rules_whose_conditions_hold(rules, children):
+    prof = _random_profile([w for w, _ in rules], [lv for _, lv in rules])
+    scores = psyscreen.score(pd.DataFrame(children), instruments_of(prof))
+    ev = evaluate(scores, prof)
+    out = ev.columns
+    for row in range(len(children)):
+        want = [f"r{k}" for k, (w, _) in enumerate(rules) if _holds(w, scores, row, prof)]
+        got = [r for r in str(out["risk.rules"].iloc[row]).split(";") if r]
+        assert got == want
+        assert [r for r in want] == [rid for rid, m in ev.rule_fired.items() if m[row]]
+        en, zh = str(out["risk.reasons"].iloc[row]), str(out["risk.reasons_zh"].iloc[row])
+        for k in range(len(rules)):
+            assert (f"<rule {k}>" in en) == (f"r{k}" in want)
+            assert (f"《规则{k}》" in zh) == (f"r{k}" in want)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.tuples(_when, st.sampled_from(_LEVELS)), min_size=1, max_size=4),
+    _children,
+)
+def test_every_fired_rule_of_a_record_carries_evidence(rules, children):
+    prof = _random_profile([w for w, _ in rules], [lv for _, lv in rules])
+    df = pd.DataFrame([{**c, "age": 13.5} for c in children])
+    records = psyscreen.screen_records(df, prof, missing_columns="missing")
+    flat = psyscreen.screen(df, prof, missing_columns="missing")
+    for rec, listed in zip(records, flat["risk.rules"].astype(str)):
+        assert [r.id for r in rec.rules] == [r for r in listed.split(";") if r]
+        for fired in rec.rules:
+            assert fired.evidence, fired.id
+            for e in fired.evidence:
+                assert e.kind in ("critical", "validity", "band", "score")

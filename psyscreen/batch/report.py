@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import demographics as demo
+from ..band_choice import choose_band, profile_band
 from ..report.aggregate import render_report
 from ..report.suppression import THRESHOLD
 
@@ -204,14 +205,15 @@ class ReportStats:
         return pd.Series(out, index=values.index, dtype=object)
 
     def _band_column(self, results: pd.DataFrame, inst: str, scale: str) -> pd.Series | None:
-        src = "instrument"
-        if self.profile is not None:
-            try:
-                src = self.profile.entry(inst).band_source
-            except (KeyError, AttributeError):
-                src = "instrument"
-        name = f"{inst}.{scale}.norm_band" if src == "norm" else f"{inst}.{scale}.band"
-        return results.get(name)
+        """The band code each row counts in: the one risk evaluation graded it by."""
+        ref = f"{inst}.{scale}"
+        try:
+            choice = profile_band(results, self.profile, ref)
+        except (KeyError, AttributeError):  # no profile, or not one of its instruments
+            choice = choose_band(results, ref, "instrument")
+        if not any(c in results.columns for c in choice.band_columns):
+            return None
+        return pd.Series(choice.band, index=results.index, dtype=object)
 
     # -- summaries ---------------------------------------------------------------
     def counts(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""Batteries and rule conditions of a risk profile (pure data, interpreted by
-:mod:`psyscreen.risk.evaluate`; nothing in a profile can execute code).
+"""Batteries and rule conditions of a risk profile (pure data, read as node trees by
+:mod:`psyscreen.risk.nodes`; nothing in a profile can execute code).
 
 Example:
     >>> w = When.model_validate({"count": {"band_class": ["abnormal"], "at_least": 2}})
-    >>> w.kind
-    'count'
+    >>> w.count.at_least, w.band is None
+    (2, True)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from ..definitions import Condition, Identifier, ValidityCheck, _unique
+from ..definitions import Condition, Identifier, ValidityCheck
 from .handling import _Model
 
 ScaleRef = Annotated[
@@ -155,16 +155,6 @@ class When(_Model):
             )
         return self
 
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
-
-    def walk(self):
-        """This node and all nested nodes."""
-        yield self
-        for child in (self.any_of or []) + (self.all_of or []):
-            yield from child.walk()
-
 
 class Rule(_Model):
     """Raise the child to ``level`` when ``when`` holds."""
@@ -176,41 +166,3 @@ class Rule(_Model):
     en: str = Field(min_length=1, description="Short reason in English (no child data).")
     source: Identifier | None = Field(None, description="Citation key of the rule's basis.")
     note: str | None = None
-
-
-def _check_group(
-    battery: list[BatteryEntry], rules: list[Rule], codes: set[str], lowest: str, keys: set[str]
-) -> None:
-    """Cross-references of one battery and its rules (the profile's or a route's)."""
-    _unique([b.instrument for b in battery], "battery instrument")
-    _unique([r.id for r in rules], "rule id")
-    names = {b.instrument for b in battery}
-    for r in rules:
-        if r.level not in codes:
-            raise ValueError(f"rule {r.id!r}: unknown level {r.level!r}")
-        if r.level == lowest:
-            raise ValueError(f"rule {r.id!r}: a rule cannot assign the lowest level")
-        if r.source is not None and r.source not in keys:
-            raise ValueError(f"rule {r.id!r}: unknown citation {r.source!r}")
-        for node in r.when.walk():
-            for inst in _node_instruments(node):
-                if inst not in names:
-                    raise ValueError(f"rule {r.id!r}: instrument {inst!r} is not in the battery")
-
-
-def _node_instruments(node: When) -> list[str]:
-    out = [ref.split(".", 1)[0] for ref in _node_scales(node)]
-    for c in (node.critical, node.validity):
-        if c is not None and c.instrument is not None:
-            out.append(c.instrument)
-    return out
-
-
-def _node_scales(node: When) -> list[str]:
-    if node.count is not None:
-        return list(node.count.scales or [])
-    if node.band is not None:
-        return [node.band.scale]
-    if node.score is not None:
-        return [node.score.scale]
-    return []

@@ -40,6 +40,7 @@ _GATE_REASONS = {
 def _outcome(p: RiskProfile, result: int, gate: int, invalid: bool, insufficient: bool) -> dict:
     """Output values for one combination of (result, gate, invalid flag, insufficient flag)."""
     nl = len(p.levels)
+    tier3: str  # a level's tier3 is one of three names, a status's any text
     if result < nl:
         lv = p.levels[result]
         applied = [p.status(_GATE_NAMES[gate])] if gate else []

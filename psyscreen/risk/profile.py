@@ -56,8 +56,6 @@ from .conditions import (
     ScoreCond,
     ValidityCond,
     When,
-    _check_group,
-    _node_scales,
 )
 from .handling import (
     STATUS_CODES,
@@ -69,6 +67,7 @@ from .handling import (
     _Model,
     default_age_status,
 )
+from .nodes import check_group, node_of
 
 __all__ = [
     "STATUS_CODES",
@@ -214,7 +213,7 @@ class RiskProfile(_Model):
                 raise ValueError(f"statuses.{name}: a status must ask for a re-test")
         keys = {c.key for c in self.citations}
         for battery, rules in self._groups():
-            _check_group(battery, rules, codes, self.levels[0].code, keys)
+            check_group(battery, rules, codes, self.levels[0].code, keys)
         return self
 
     def _groups(self) -> list[tuple[list[BatteryEntry], list[Rule]]]:
@@ -279,7 +278,7 @@ class RiskProfile(_Model):
             for b in battery:
                 seen.setdefault(b.instrument, b.model_copy(update={"required": False}))
             for r in group_rules:
-                if all(n.kind in ("critical", "any_of", "all_of") for n in r.when.walk()):
+                if all(n.fallback_safe for n in node_of(r.when).walk()):
                     rules.setdefault(r.id, r)
         return list(seen.values()), list(rules.values())
 
@@ -384,31 +383,9 @@ class RiskProfile(_Model):
             for v in b.validity_checks or []:
                 if v not in val:
                     raise ValueError(f"battery {b.instrument}: unknown validity check {v!r}")
-        for r in self.rules:
-            for node in r.when.walk():
-                for ref in _node_scales(node):
-                    inst_id, scale_id = ref.split(".", 1)
-                    inst = self.instrument(inst_id)
-                    if scale_id not in {s.id for s in inst.scales}:
-                        raise ValueError(f"rule {r.id!r}: unknown scale {ref!r}")
-                if node.critical is not None and node.critical.id is not None:
-                    ids = {
-                        c.id
-                        for b in self.battery
-                        if node.critical.instrument in (None, b.instrument)
-                        for c in self.instrument(b.instrument).critical_items
-                    }
-                    if node.critical.id not in ids:
-                        raise ValueError(f"rule {r.id!r}: unknown critical item")
-                if node.validity is not None and node.validity.id is not None:
-                    ids = {
-                        v.id
-                        for b in self.battery
-                        if node.validity.instrument in (None, b.instrument)
-                        for v in self.instrument(b.instrument).validity_checks
-                    }
-                    if node.validity.id not in ids:
-                        raise ValueError(f"rule {r.id!r}: unknown validity check")
+        for rule in self.rules:
+            for node in node_of(rule.when).walk():
+                node.check(self, rule.id)
 
 
 def _check_ages(prof: RiskProfile, ages: Interval) -> None:

@@ -25,8 +25,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..definitions import Instrument
+from .conditions import CountCond, ScoreCond
 from .evaluate import Evaluation
-from .profile import RiskProfile, When
+from .nodes import Node
+from .profile import RiskProfile
 
 
 class _Model(BaseModel):
@@ -257,65 +259,60 @@ class _Builder:
                 return bs
         return sc.bands[0]
 
-    def node_evidence(self, i: int, w: When) -> list[Evidence]:
-        if not self.ev.node_fired.get(id(w), np.zeros(self.ev.n, bool))[i]:
-            return []
-        k = w.kind
-        out: list[Evidence] = []
-        if k in ("critical", "validity"):
-            c = w.critical if k == "critical" else w.validity
-            flags = self.ev.critical if k == "critical" else self.ev.validity
-            for (inst_id, cid), fired in flags.items():
-                if c.instrument in (None, inst_id) and c.id in (None, cid) and fired[i]:
-                    inst = self.p.instrument(inst_id)
-                    if k == "critical":
-                        ci = next(x for x in inst.critical_items if x.id == cid)
-                        items, cond, meaning = ci.items, ci.condition.describe(), ci.meaning
-                        thr = f"{ci.mode} of items {cond}"
-                        unverified = ci.unverified
-                    else:
-                        vc = next(x for x in inst.validity_checks if x.id == cid)
-                        items, meaning = vc.items, vc.meaning
-                        thr = vc.condition.describe() if vc.condition is not None else vc.kind
-                        unverified = vc.unverified
-                    out.append(
-                        Evidence(
-                            kind=k,
-                            instrument=inst_id,
-                            check=cid,
-                            items=list(items),
-                            value=True,
-                            threshold=thr,
-                            meaning=meaning.best("en"),
-                            unverified=unverified,
-                        )
-                    )
-        elif k == "count":
-            refs = w.count.scales if w.count.scales is not None else self.p.screening_scales()
-            for ref in refs:
-                if self.ev.scales[ref].klass[i] in w.count.band_class:
-                    out.append(self.scale_evidence(i, ref))
-        elif k == "band":
-            out.append(self.scale_evidence(i, w.band.scale))
-        elif k == "score":
-            c = w.score
-            inst_id, scale_id = c.scale.split(".", 1)
-            e = Evidence(
-                kind="score",
-                instrument=inst_id,
-                scale=scale_id,
-                field=c.field,
-                value=_num(self.cell(i, f"{c.scale}.{c.field}")),
-                threshold=c.describe(),
-            )
-            if c.field != "raw":
-                e.norm_table = _str(self.cell(i, f"{c.scale}.norm_table"))
-                e.norm_stratum = _str(self.cell(i, f"{c.scale}.norm_stratum"))
-            out.append(e)
+    # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
+    @property
+    def critical(self) -> dict[tuple[str, str], np.ndarray]:
+        return self.ev.critical
+
+    @property
+    def validity(self) -> dict[tuple[str, str], np.ndarray]:
+        return self.ev.validity
+
+    def fired(self, node: Node, i: int) -> bool:
+        m = self.ev.node_fired.get(node)
+        return bool(m is not None and m[i])
+
+    def band_class(self, i: int, ref: str) -> Any:
+        return self.ev.scales[ref].klass[i]
+
+    def count_refs(self, cond: CountCond) -> list[str]:
+        return list(cond.scales) if cond.scales is not None else self.p.screening_scales()
+
+    def check_evidence(self, kind: str, inst_id: str, check_id: str) -> Evidence:
+        inst = self.p.instrument(inst_id)
+        if kind == "critical":
+            ci = next(x for x in inst.critical_items if x.id == check_id)
+            items, meaning, unverified = ci.items, ci.meaning, ci.unverified
+            thr = f"{ci.mode} of items {ci.condition.describe()}"
         else:
-            for child in w.any_of or w.all_of:
-                out.extend(self.node_evidence(i, child))
-        return out
+            vc = next(x for x in inst.validity_checks if x.id == check_id)
+            items, meaning, unverified = vc.items, vc.meaning, vc.unverified
+            thr = vc.condition.describe() if vc.condition is not None else vc.kind
+        return Evidence(
+            kind=kind,
+            instrument=inst_id,
+            check=check_id,
+            items=list(items),
+            value=True,
+            threshold=thr,
+            meaning=meaning.best("en"),
+            unverified=unverified,
+        )
+
+    def score_evidence(self, i: int, cond: ScoreCond) -> Evidence:
+        inst_id, scale_id = cond.scale.split(".", 1)
+        e = Evidence(
+            kind="score",
+            instrument=inst_id,
+            scale=scale_id,
+            field=cond.field,
+            value=_num(self.cell(i, f"{cond.scale}.{cond.field}")),
+            threshold=cond.describe(),
+        )
+        if cond.field != "raw":
+            e.norm_table = _str(self.cell(i, f"{cond.scale}.norm_table"))
+            e.norm_stratum = _str(self.cell(i, f"{cond.scale}.norm_stratum"))
+        return e
 
     @staticmethod
     def _states(i: int, fired: dict, known: dict) -> list[CheckState]:
@@ -334,7 +331,7 @@ class _Builder:
                 rank=self.p.rank(r.level),
                 en=r.en,
                 zh=r.zh,
-                evidence=self.node_evidence(i, r.when),
+                evidence=self.ev.nodes[r.id].evidence(self, i),
             )
             for r in self.p.rules
             if self.ev.rule_fired[r.id][i]

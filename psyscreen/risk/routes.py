@@ -151,7 +151,9 @@ def route_rows(
         if "informant" in cols:
             col = pd.Series(data[cols["informant"]].to_numpy(), index=pd.RangeIndex(n))
             vals, st = demo._per_distinct(parse_informant, col)
-            informant = np.where(st == demo.OK, vals.to_numpy(dtype=object), None)
+            informant = np.where(
+                st == demo.OK, vals.to_numpy(dtype=object), np.array(None, dtype=object)
+            )
         free = known.copy()
         for k, r in enumerate(prof.routes):
             hit = free & r.age.mask(np.where(known, age, np.nan))
