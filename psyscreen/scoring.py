@@ -44,6 +44,7 @@ import pandas as pd
 
 from .categories import from_codes
 from .definitions import BandSet, Condition, Instrument, Scale
+from .masks import condition_mask, interval_mask
 from .registry import load_instrument
 from .responses import INVALID, PROBLEM_NAMES, ItemValues, item_values
 
@@ -188,7 +189,7 @@ def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
     own = inst.age_range.interval()
     if ages is None or own is None:
         return status
-    out = ~np.isnan(ages) & ~own.mask(ages)
+    out = ~np.isnan(ages) & ~interval_mask(ages, own)
     if not out.any():
         return status
     st = np.asarray(pd.Categorical(status).codes).copy()
@@ -364,17 +365,12 @@ def apply_bands(raw: np.ndarray, bs: BandSet) -> tuple[pd.Categorical, pd.Catego
     codes = [b.code for b in bs.bands]
     idx = np.full(len(raw), -1, dtype=np.int16)
     for k, b in enumerate(bs.bands):
-        idx[b.mask(raw) & (idx < 0)] = k
+        idx[interval_mask(raw, b) & (idx < 0)] = k
     klass = np.array([BAND_CLASSES.index(b.classification) for b in bs.bands] + [-1], dtype=np.int8)
     return (
         from_codes(idx, codes),
         from_codes(klass[idx], BAND_CLASSES),
     )
-
-
-def condition_mask(x: np.ndarray, c: Condition) -> np.ndarray:
-    """Elementwise ``c`` on ``x`` (False where x is NaN); see :meth:`Condition.mask`."""
-    return c.mask(x)
 
 
 def _tri_state(x: np.ndarray, c: Condition, mode: str) -> pd.arrays.BooleanArray:

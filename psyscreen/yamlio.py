@@ -37,7 +37,6 @@ MAX_ALIAS_NODES = 100_000
 MAX_YAML_DEPTH = 200
 
 
-
 #: libyaml's parser when PyYAML has it (same safe constructor, about 10x faster)
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -133,9 +132,7 @@ def _check_bounds(root: yaml.Node, file: str) -> None:
         if key in on_path:
             raise DefinitionError(file, _where(node), "recursive YAML alias")
         if depth > MAX_YAML_DEPTH:
-            raise DefinitionError(
-                file, _where(node), f"nested deeper than {MAX_YAML_DEPTH} levels"
-            )
+            raise DefinitionError(file, _where(node), f"nested deeper than {MAX_YAML_DEPTH} levels")
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids if id(k) not in sizes)

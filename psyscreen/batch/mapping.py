@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from ..definitions import Identifier
+from ..definitions import Identifier, _Model
 from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
 
 if TYPE_CHECKING:
@@ -58,10 +58,6 @@ if TYPE_CHECKING:
 #: Roles a mapping can give a column; the results use these as column names.
 ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
 Role = Literal["id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Columns(_Model):
@@ -249,7 +245,6 @@ def shift_codes(
         if key not in out and key not in special:
             out[key] = str(code - shift)
     return out
-
 
 
 #: a question number at the start of a header (after answer_key): 8、 / Q8. / 第8题 / (8)

@@ -53,6 +53,7 @@ import pandas as pd
 from ..categories import from_codes, from_values
 from ..definitions import BandSet, Instrument
 from ..demographics import INVALID, MISSING, Demographics, read_demographics, resolve_columns
+from ..masks import interval_mask
 from ..scoring import BAND_CLASSES, apply_bands
 from .loading import NormLike, checked, list_norms, read_table
 from .models import NormTable
@@ -235,11 +236,11 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
         m = np.ones(n, dtype=bool)
         # a table covering a dimension has its bounds in every row (models._check_row)
         if cov.age is not None:
-            m &= r.age.mask(age) if r.age is not None else False
+            m &= interval_mask(age, r.age) if r.age is not None else False
         if cov.sex is not None:
             m &= demo.sex == r.sex
         if cov.grade is not None:
-            m &= r.grade.mask(demo.grade) if r.grade is not None else False
+            m &= interval_mask(demo.grade, r.grade) if r.grade is not None else False
         stratum[m & (stratum < 0)] = k
     status = np.full(n, _ST["ok"], dtype=np.int8)
     status[stratum < 0] = _ST["no_stratum"]
@@ -335,7 +336,7 @@ def _lookup(entries, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     for j, iv in enumerate(ivs):
         on = idx == j
         if on.any():
-            hit[on] = iv.mask(x[on])
+            hit[on] = interval_mask(x[on], iv)
     tv = np.array([np.nan if e.t is None else e.t for e in entries])[idx]
     pv = np.array([np.nan if e.percentile is None else e.percentile for e in entries])[idx]
     from scipy.special import ndtr, ndtri

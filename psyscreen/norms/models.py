@@ -45,7 +45,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..definitions import (
     Band,
@@ -55,17 +55,12 @@ from ..definitions import (
     Instrument,
     Interval,
     Text,
-)
-from ..definitions import (
-    format_number as _num,
+    _Model,
 )
 from ..errors import TableError
+from ..formatting import format_number as _num
 
 Sex = Literal["female", "male"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Coverage(_Model):

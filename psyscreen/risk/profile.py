@@ -384,13 +384,13 @@ class RiskProfile(_Model):
             for v in b.validity_checks or []:
                 if v not in val:
                     raise ValueError(f"battery {b.instrument}: unknown validity check {v!r}")
-        for r in self.rules:
-            for node in r.when.walk():
+        for rule in self.rules:
+            for node in rule.when.walk():
                 for ref in _node_scales(node):
                     inst_id, scale_id = ref.split(".", 1)
                     inst = self.instrument(inst_id)
                     if scale_id not in {s.id for s in inst.scales}:
-                        raise ValueError(f"rule {r.id!r}: unknown scale {ref!r}")
+                        raise ValueError(f"rule {rule.id!r}: unknown scale {ref!r}")
                 if node.critical is not None and node.critical.id is not None:
                     ids = {
                         c.id
@@ -399,7 +399,7 @@ class RiskProfile(_Model):
                         for c in self.instrument(b.instrument).critical_items
                     }
                     if node.critical.id not in ids:
-                        raise ValueError(f"rule {r.id!r}: unknown critical item")
+                        raise ValueError(f"rule {rule.id!r}: unknown critical item")
                 if node.validity is not None and node.validity.id is not None:
                     ids = {
                         v.id
@@ -408,7 +408,7 @@ class RiskProfile(_Model):
                         for v in self.instrument(b.instrument).validity_checks
                     }
                     if node.validity.id not in ids:
-                        raise ValueError(f"rule {r.id!r}: unknown validity check")
+                        raise ValueError(f"rule {rule.id!r}: unknown validity check")
 
 
 def _check_ages(prof: RiskProfile, ages: Interval) -> None:
