@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from itertools import combinations
 from pathlib import Path
 from typing import Literal
@@ -43,8 +42,9 @@ from ..definitions import (
     _unique,
 )
 from ..errors import UnknownIdError
-from ..registry import data_dir, load_instrument, resolve_file, validated
-from ..yamlio import DefinitionError, read_yaml
+from ..loader import DEFAULT_LIBRARY, Kind
+from ..registry import load_instrument
+from ..yamlio import DefinitionError, definition_error
 from .conditions import (
     BandClass,
     BandCond,
@@ -443,7 +443,7 @@ def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> I
     try:
         extended = Instrument.model_validate(data)
     except ValidationError as e:
-        msg = e.errors()[0]["msg"].removeprefix("Value error, ")
+        msg = "; ".join(q for _, q in definition_error(e, "").problems)
         raise ValueError(f"battery {entry.instrument}: extra_validity_checks: {msg}") from None
     extended._source = inst.source_path
     extended._sha256 = inst.sha256
@@ -453,45 +453,8 @@ def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> I
 # -- loading -----------------------------------------------------------------------
 
 
-def list_profiles() -> list[str]:
-    """Ids of the shipped risk profiles, sorted.
-
-    Example:
-        >>> import psyscreen
-        >>> "default" in psyscreen.list_profiles()
-        True
-    """
-    return sorted(p.stem for p in data_dir("profiles").glob("*.yaml"))
-
-
-def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
-    """Load a shipped risk profile by id, or any profile file by path.
-
-    The file is read with the safe YAML loader, validated against the published
-    JSON Schema, then against the cross-field rules, and every battery
-    instrument is loaded and checked. Errors are
-    :class:`~psyscreen.yamlio.DefinitionError` naming file, path and problem.
-
-    Example:
-        >>> import psyscreen
-        >>> psyscreen.load_profile("default").levels[-1].colour
-        'red'
-    """
-    if isinstance(id_or_path, RiskProfile):
-        return id_or_path
-    path = resolve_file(id_or_path, "profiles", "risk profile")
-    return _load_file(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _load_file(path: str, _mtime: int) -> RiskProfile:
-    data, digest = read_yaml(path)
-    return profile_from_data(data, path, digest)
-
-
-def profile_from_data(data: object, file: str = "<data>", digest: str | None = None) -> RiskProfile:
-    """Validate already-parsed profile data into a :class:`RiskProfile`."""
-    prof = validated(data, RiskProfile, "risk_profile", file, "a risk profile")
+def _finish(prof: RiskProfile, file: str, digest: str | None) -> RiskProfile:
+    """Provenance, then every battery instrument loaded and checked against the profile."""
     prof._source = file
     prof._sha256 = digest
     try:
@@ -502,3 +465,43 @@ def profile_from_data(data: object, file: str = "<data>", digest: str | None = N
         msg = e.args[0] if e.args else str(e)
         raise DefinitionError(file, "battery", str(msg)) from None
     return prof
+
+
+#: risk profiles: ``profiles/*.yaml``, schema ``risk_profile``
+PROFILE: Kind[RiskProfile] = Kind(
+    "risk profile", RiskProfile, "risk_profile", "a risk profile", "profiles", finish=_finish
+)
+
+
+def list_profiles() -> list[str]:
+    """Ids of the shipped risk profiles, sorted.
+
+    Example:
+        >>> import psyscreen
+        >>> "default" in psyscreen.list_profiles()
+        True
+    """
+    return DEFAULT_LIBRARY.ids(PROFILE)
+
+
+def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
+    """Load a shipped risk profile by id, or any profile file by path.
+
+    The file is read with the safe YAML loader, validated against the published
+    JSON Schema, then against the cross-field rules, and every battery
+    instrument is loaded and checked. Errors are one
+    :class:`~psyscreen.errors.DefinitionError` listing every problem with file and path.
+
+    Example:
+        >>> import psyscreen
+        >>> psyscreen.load_profile("default").levels[-1].colour
+        'red'
+    """
+    if isinstance(id_or_path, RiskProfile):
+        return id_or_path
+    return DEFAULT_LIBRARY.load(PROFILE, id_or_path)
+
+
+def profile_from_data(data: object, file: str = "<data>", digest: str | None = None) -> RiskProfile:
+    """Validate already-parsed profile data into a :class:`RiskProfile`."""
+    return DEFAULT_LIBRARY.from_data(PROFILE, data, file, digest)
