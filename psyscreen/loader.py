@@ -35,6 +35,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .definitions import SourcedModel
 from .errors import DefinitionError, UnknownIdError
 from .yamlio import definition_error, read_yaml, validate_json_schema
 
@@ -67,7 +68,8 @@ class Kind(Generic[M]):
     ``name`` names it in messages ('instrument'); ``schema`` is the published schema
     (``psyscreen/schemas/<schema>.schema.json``); ``folder`` the shipped files (None:
     nothing shipped, paths only); ``prepare`` adjusts parsed data before validation;
-    ``finish`` completes a validated model (provenance, checks across files) and may
+    a ``SourcedModel`` gets its file and hash; ``finish`` completes a validated model
+    (checks across files) and may
     raise :class:`DefinitionError`; ``cached`` whether loaded files are kept; ``what``
     names a whole file in messages ('a norm table').
     """
@@ -180,6 +182,8 @@ class Library:
             out = kind.model.model_validate(data)
         except ValidationError as e:
             raise definition_error(e, file) from None
+        if isinstance(out, SourcedModel):
+            out._source, out._sha256 = file, digest
         return out if kind.finish is None else kind.finish(out, file, digest)
 
 

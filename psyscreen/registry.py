@@ -33,15 +33,9 @@ __all__ = [
 ]
 
 
-def _provenance(inst: Instrument, file: str, digest: str | None) -> Instrument:
-    inst._source = file
-    inst._sha256 = digest
-    return inst
-
-
 #: instrument definitions: ``instruments/*.yaml``, schema ``instrument``
 INSTRUMENT: Kind[Instrument] = Kind(
-    "instrument", Instrument, "instrument", "a definition", "instruments", finish=_provenance
+    "instrument", Instrument, "instrument", "a definition", "instruments"
 )
 
 

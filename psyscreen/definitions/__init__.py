@@ -43,6 +43,7 @@ from .primitives import (
     Interval,
     Licence,
     Problems,
+    SourcedModel,
     Text,
 )
 from .primitives import DefinitionModel as _Model  # noqa: F401  (the modules' short name)
@@ -68,6 +69,7 @@ __all__ = [
     "Problems",
     "ResponseScale",
     "Scale",
+    "SourcedModel",
     "Text",
     "ValidityCheck",
     "format_number",

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..errors import UnknownIdError
 from ..formatting import exact_number
@@ -36,6 +36,7 @@ from .primitives import (
     Interval,
     Licence,
     Problems,
+    SourcedModel,
     Text,
     duplicates,
     unknown,
@@ -290,7 +291,7 @@ class AgeRange(DefinitionModel):
         return Interval(ge=self.min, lt=None if self.max is None else self.max + 1)
 
 
-class Instrument(DefinitionModel):
+class Instrument(SourcedModel):
     """One version of an instrument. See ``docs/definition-format.md``."""
 
     id: Identifier
@@ -313,19 +314,6 @@ class Instrument(DefinitionModel):
     critical_items: list[CriticalItem] = Field(default_factory=list)
     validity_checks: list[ValidityCheck] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-    _source: str | None = PrivateAttr(None)
-    _sha256: str | None = PrivateAttr(None)
-
-    @property
-    def source_path(self) -> str | None:
-        """The file this definition was loaded from, if any."""
-        return self._source
-
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the definition file's bytes (provenance), if loaded from a file."""
-        return self._sha256
 
     @model_validator(mode="after")
     def _references(self) -> Instrument:

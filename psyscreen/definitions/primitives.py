@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..errors import DefinitionProblems
 from ..formatting import exact_number
@@ -38,6 +38,7 @@ __all__ = [
     "Interval",
     "Licence",
     "Problems",
+    "SourcedModel",
     "Text",
     "duplicates",
     "unknown",
@@ -56,6 +57,31 @@ class DefinitionModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourcedModel(DefinitionModel):
+    """A definition read from a file: it knows the file and the SHA-256 of its bytes.
+
+    The loader (:mod:`psyscreen.loader`) sets both; a model built in code has neither.
+
+    Example:
+        >>> from psyscreen import load_instrument
+        >>> load_instrument("phq9").source_path.endswith("phq9.yaml")
+        True
+    """
+
+    _source: str | None = PrivateAttr(None)
+    _sha256: str | None = PrivateAttr(None)
+
+    @property
+    def source_path(self) -> str | None:
+        """The file this definition was loaded from, if any."""
+        return self._source
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the definition file's bytes (provenance), if loaded from a file."""
+        return self._sha256
 
 
 class Problems:

@@ -34,15 +34,9 @@ from .models import NormTable, TableError, check_instrument
 NormLike = str | Path | NormTable
 
 
-def _provenance(table: NormTable, file: str, digest: str | None) -> NormTable:
-    table._source_path = file
-    table._sha256 = digest
-    return table
-
-
 #: norm tables: ``norms/*.yaml``, schema ``norm_table``
 NORM_TABLE: Kind[NormTable] = Kind(
-    "norm table", NormTable, "norm_table", "a norm table", "norms", finish=_provenance
+    "norm table", NormTable, "norm_table", "a norm table", "norms"
 )
 
 

@@ -38,6 +38,7 @@ from ..definitions import (
     Identifier,
     Instrument,
     Interval,
+    SourcedModel,
     Text,
     _unique,
 )
@@ -122,7 +123,7 @@ class Route(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
-class RiskProfile(_Model):
+class RiskProfile(SourcedModel):
     """A risk profile. See ``docs/risk.md``.
 
     Either one ``battery`` with its ``rules`` (optionally limited to ``age``), or ``routes``:
@@ -156,8 +157,6 @@ class RiskProfile(_Model):
     routes: list[Route] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
-    _source: str | None = PrivateAttr(None)
-    _sha256: str | None = PrivateAttr(None)
     _instruments: dict[str, Instrument] = PrivateAttr(default_factory=dict)
     _parts: dict[str, RiskProfile] = PrivateAttr(default_factory=dict)
 
@@ -291,15 +290,6 @@ class RiskProfile(_Model):
         for battery, _ in self._groups():
             out += [b.instrument for b in battery if b.instrument not in out]
         return out
-
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the profile file's bytes (provenance), if loaded from a file."""
-        return self._sha256
-
-    @property
-    def source_path(self) -> str | None:
-        return self._source
 
     def level(self, code: str) -> Level:
         for lv in self.levels:
@@ -455,8 +445,6 @@ def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> I
 
 def _finish(prof: RiskProfile, file: str, digest: str | None) -> RiskProfile:
     """Provenance, then every battery instrument loaded and checked against the profile."""
-    prof._source = file
-    prof._sha256 = digest
     try:
         prof.check_instruments()
     except (ValueError, KeyError) as e:
