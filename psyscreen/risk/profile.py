@@ -38,10 +38,12 @@ from ..definitions import (
     Identifier,
     Instrument,
     Interval,
+    Problems,
     SourcedModel,
     Text,
     _unique,
 )
+from ..definitions.primitives import duplicates
 from ..errors import UnknownIdError
 from ..loader import DEFAULT_LIBRARY, Kind
 from ..registry import load_instrument
@@ -183,34 +185,46 @@ class RiskProfile(SourcedModel):
 
     @model_validator(mode="after")
     def _references(self) -> RiskProfile:
-        _unique([lv.code for lv in self.levels], "level code")
+        p = Problems()
+        for k, v in duplicates(lv.code for lv in self.levels):
+            p.add(f"levels[{k}].code", f"duplicate level code {v!r}")
         actions: dict[str, Action] = {}
-        for h in [*self.levels, *self.status_list()]:
-            _unique([a.id for a in h.actions], "action id")
-            for a in h.actions:
+        places: list[tuple[str, Handling]] = [
+            (f"levels[{k}]", lv) for k, lv in enumerate(self.levels)
+        ]
+        places += [(f"statuses.{name}", self.status(name)) for name in STATUS_CODES]
+        for at, h in places:
+            for k, v in duplicates(a.id for a in h.actions):
+                p.add(f"{at}.actions[{k}].id", f"duplicate action id {v!r}")
+            for k, a in enumerate(h.actions):
                 if actions.setdefault(a.id, a) != a:
-                    raise ValueError(f"action {a.id!r} is given twice with different texts")
+                    p.add(
+                        f"{at}.actions[{k}]",
+                        f"action {a.id!r} is given twice with different texts",
+                    )
         codes = {lv.code for lv in self.levels}
-        clash = codes & set(STATUS_CODES)
-        if clash:
-            raise ValueError(f"level code {sorted(clash)[0]!r} is reserved for a status")
         for k, lv in enumerate(self.levels):
+            if lv.code in STATUS_CODES:
+                p.add(f"levels[{k}].code", f"level code {lv.code!r} is reserved for a status")
             if k > 0 and not lv.needs_confirmation:
-                raise ValueError(
+                p.add(
+                    f"levels[{k}].needs_confirmation",
                     f"level {lv.code!r}: every level above the lowest must set "
-                    "needs_confirmation: true (a screening result is not a diagnosis)"
+                    "needs_confirmation: true (a screening result is not a diagnosis)",
                 )
         for name in STATUS_CODES:
-            st = self.status(name)
+            st, at = self.status(name), f"statuses.{name}"
             if st.keep_level_from not in codes:
-                raise ValueError(f"statuses.{name}.keep_level_from: unknown level")
-            if st.keep_level_from == self.levels[0].code:
-                raise ValueError(
-                    f"statuses.{name}.keep_level_from must be above the lowest level "
-                    "(otherwise the status could be read as normal)"
+                p.add(f"{at}.keep_level_from", f"{at}.keep_level_from: unknown level")
+            elif st.keep_level_from == self.levels[0].code:
+                p.add(
+                    f"{at}.keep_level_from",
+                    f"{at}.keep_level_from must be above the lowest level "
+                    "(otherwise the status could be read as normal)",
                 )
             if st.retest_days is None:
-                raise ValueError(f"statuses.{name}: a status must ask for a re-test")
+                p.add(f"{at}.retest_days", f"{at}: a status must ask for a re-test")
+        p.raise_any()
         keys = {c.key for c in self.citations}
         for battery, rules in self._groups():
             _check_group(battery, rules, codes, self.levels[0].code, keys)
@@ -307,7 +321,9 @@ class RiskProfile(SourcedModel):
             for b in battery:
                 if b.instrument == instrument:
                     return b
-        raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
+        raise UnknownIdError(
+            f"profile {self.id}: {instrument!r} is not in the battery", "instrument", instrument
+        )
 
     def instrument(self, instrument_id: str) -> Instrument:
         """The loaded definition of a battery instrument."""
