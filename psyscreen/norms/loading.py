@@ -35,9 +35,7 @@ NormLike = str | Path | NormTable
 
 
 #: norm tables: ``norms/*.yaml``, schema ``norm_table``
-NORM_TABLE: Kind[NormTable] = Kind(
-    "norm table", NormTable, "norm_table", "a norm table", "norms"
-)
+NORM_TABLE: Kind[NormTable] = Kind("norm table", NormTable, "norm_table", "a norm table", "norms")
 
 
 def list_norms(instrument: str | None = None) -> list[str]:
