@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,18 +104,24 @@ class Library:
         self.cache_size = cache_size
         self._files: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
         self._schemas: dict[str, dict[str, Any]] = {}
+        # the batch pipeline loads from several threads; reading a file happens outside it
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget every loaded file and schema."""
-        self._files.clear()
-        self._schemas.clear()
+        with self._lock:
+            self._files.clear()
+            self._schemas.clear()
 
     def schema(self, name: str) -> dict[str, Any]:
         """A published JSON Schema shipped in ``psyscreen/schemas`` (e.g. 'instrument')."""
-        if name not in self._schemas:
-            text = (_PKG / "schemas" / f"{name}.schema.json").read_text("utf-8")
-            self._schemas[name] = json.loads(text)
-        return self._schemas[name]
+        with self._lock:
+            found = self._schemas.get(name)
+        if found is None:
+            found = json.loads((_PKG / "schemas" / f"{name}.schema.json").read_text("utf-8"))
+            with self._lock:
+                found = self._schemas.setdefault(name, found)
+        return found
 
     def ids(self, kind: Kind[Any]) -> list[str]:
         """Ids of the shipped files of ``kind``, sorted."""
@@ -151,14 +158,16 @@ class Library:
         if not kind.cached:
             return self.read(kind, path)
         key = (kind.name, str(path), path.stat().st_mtime_ns)
-        if key in self._files:
-            self._files.move_to_end(key)
-            hit: M = self._files[key]
-            return hit
+        with self._lock:
+            hit: M | None = self._files.get(key)
+            if hit is not None:
+                self._files.move_to_end(key)
+                return hit
         out = self.read(kind, path)
-        self._files[key] = out
-        while len(self._files) > self.cache_size:
-            self._files.popitem(last=False)
+        with self._lock:
+            out = self._files.setdefault(key, out)  # a thread that read it first wins
+            while len(self._files) > self.cache_size:
+                self._files.popitem(last=False)
         return out
 
     def read(self, kind: Kind[M], path: str | Path) -> M:

@@ -102,3 +102,14 @@ def test_a_mapping_file_is_read_through_the_same_loader(tmp_path):
         load_mapping(p)
     assert e.value.file == str(p)
     assert MAPPING.cached is False  # an edited mapping is always read again
+
+
+def test_threads_loading_at_once_share_one_object():
+    from concurrent.futures import ThreadPoolExecutor
+
+    lib = Library(cache_size=3)
+    ids = ["phq9", "gad7", "asq", "phqa"] * 8
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: lib.load(INSTRUMENT, i), ids))
+    assert [g.id for g in got] == ids
+    assert len(lib._files) == 3
