@@ -19,6 +19,7 @@ import pandas as pd
 
 from .categories import VOCAB_DTYPES, DtypeCache, from_codes
 from .definitions import BandSet
+from .masks import interval_mask
 from .vocab import BandClass
 
 #: The band classes in categorical order.
@@ -36,6 +37,6 @@ def apply_bands(
     codes = [b.code for b in bs.bands]
     idx = np.full(len(raw), -1, dtype=np.int16)
     for k, b in enumerate(bs.bands):
-        idx[b.mask(raw) & (idx < 0)] = k
+        idx[interval_mask(raw, b) & (idx < 0)] = k
     klass = np.array([BandClass(b.classification).code for b in bs.bands] + [-1], dtype=np.int8)
     return from_codes(idx, codes, dtypes), from_codes(klass[idx], VOCAB_DTYPES[BandClass])

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .definitions import Instrument
-from .definitions import format_number as _num
+from .formatting import format_number as _num
 from .registry import list_instruments, load_instrument
 
 CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "docs" / "instruments.md"

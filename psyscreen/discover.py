@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 
 from .catalogue import instrument_markdown
-from .definitions import Text, format_number
+from .definitions import Text
+from .formatting import format_number
 
 #: ``psyscreen schema`` kinds -> published schema file names (psyscreen/schemas/)
 SCHEMA_KINDS = {

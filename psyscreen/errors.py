@@ -28,11 +28,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "BatchError",
     "DefinitionError",
+    "DefinitionProblems",
     "InputFileError",
     "MissingColumnsError",
     "NormBuildWarning",
@@ -81,20 +83,61 @@ class DefinitionError(PsyscreenError, ValueError):
     """A definition file is not valid.
 
     ``file`` is the file (or ``<string>``), ``path`` the location inside it
-    (e.g. ``scales[2].bands[0]``) and ``problem`` what is wrong.
+    (e.g. ``scales[2].bands[0]``) and ``problem`` what is wrong: the first
+    problem found. ``problems`` lists every problem found as ``(path, problem)``
+    pairs (the first is ``(path, problem)``); the message shows them all, one a line.
 
     Example:
         >>> DefinitionError("<string>", "", "no such file").location
         '<string>'
+        >>> e = DefinitionError("x.yaml", "items[0].id", "bad id", [("scales[1]", "empty")])
+        >>> print(e)
+        x.yaml: items[0].id: bad id
+        x.yaml: scales[1]: empty
+        >>> len(e.problems)
+        2
     """
 
-    def __init__(self, file: str, path: str, problem: str):
+    def __init__(
+        self,
+        file: str,
+        path: str,
+        problem: str,
+        more: Sequence[tuple[str, str]] = (),
+    ):
         self.file, self.path, self.problem = file, path, problem
-        super().__init__(f"{self.location}: {problem}")
+        self.problems: list[tuple[str, str]] = [(path, problem), *more]
+        super().__init__("\n".join(f"{self._at(p)}: {q}" for p, q in self.problems))
+
+    def _at(self, path: str) -> str:
+        return f"{self.file}: {path}" if path else self.file
 
     @property
     def location(self) -> str:
-        return f"{self.file}: {self.path}" if self.path else self.file
+        return self._at(self.path)
+
+
+class DefinitionProblems(PsyscreenError, ValueError):
+    """Several problems a cross-field check of a definition model found, each at its path
+    relative to the model (raised inside validators; loading turns it into a
+    :class:`DefinitionError` naming the file and the full paths).
+
+    Example:
+        >>> e = DefinitionProblems([("items[1]", "unknown scale"), ("", "no bands")])
+        >>> print(e)
+        items[1]: unknown scale
+        no bands
+        >>> e.location
+        'items[1]'
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]):
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{p}: {q}" if p else q for p, q in self.problems))
+
+    @property
+    def location(self) -> str | None:
+        return self.problems[0][0] or None if self.problems else None
 
 
 class TableError(PsyscreenError, ValueError):

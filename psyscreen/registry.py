@@ -2,7 +2,8 @@
 
 Shipped definitions live in ``instruments/`` of the source tree and are
 installed as package data (``psyscreen/_data/instruments``), so they are
-found from any working directory.
+found from any working directory. Reading goes through the one definition
+loader (:mod:`psyscreen.loader`); :data:`INSTRUMENT` describes the kind.
 
 Example:
     >>> import psyscreen
@@ -14,61 +15,38 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from .definitions import Instrument
-from .errors import UnknownIdError
-from .yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+from .loader import DEFAULT_LIBRARY, Kind, data_dir
+from .yamlio import read_yaml
 
-_PKG = Path(__file__).resolve().parent
-M = TypeVar("M", bound=BaseModel)
+__all__ = [
+    "INSTRUMENT",
+    "data_dir",
+    "instrument_from_data",
+    "list_instruments",
+    "load_instrument",
+    "schema",
+    "validate_file",
+]
 
 
-def data_dir(kind: str) -> Path:
-    """Directory of shipped ``kind`` files ('instruments', 'norms' or 'profiles').
+#: instrument definitions: ``instruments/*.yaml``, schema ``instrument``
+INSTRUMENT: Kind[Instrument] = Kind(
+    "instrument", Instrument, "instrument", "a definition", "instruments"
+)
 
-    Installed wheels carry them in ``psyscreen/_data/<kind>``; a source checkout
-    (editable install, running from the repository) has them at the top level.
+
+def schema(name: str) -> dict[str, Any]:
+    """A published JSON Schema shipped in ``psyscreen/schemas`` (e.g. 'instrument').
+
+    Example:
+        >>> schema("instrument")["type"]
+        'object'
     """
-    installed = Path(str(resources.files("psyscreen"))) / "_data" / kind
-    if installed.is_dir():
-        return installed
-    return _PKG.parent / kind
-
-
-def validated(
-    data: object,
-    model: type[M],
-    schema_name: str,
-    file: str,
-    what: str,
-    to_error: Callable[[ValidationError, str], DefinitionError] = pydantic_error,
-) -> M:
-    """Check parsed YAML ``data`` against the published schema, then build ``model``.
-
-    Shared by instruments, norm tables and risk profiles; errors are
-    :class:`DefinitionError` naming ``file``, the path inside it and the problem.
-    """
-    if not isinstance(data, dict):
-        raise DefinitionError(file, "", f"{what} must be a YAML mapping")
-    validate_json_schema(data, schema(schema_name), file)
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise to_error(e, file) from None
-
-
-@functools.cache
-def schema(name: str) -> dict:
-    """A published JSON Schema shipped in ``psyscreen/schemas`` (e.g. 'instrument')."""
-    return json.loads((_PKG / "schemas" / f"{name}.schema.json").read_text("utf-8"))
+    return DEFAULT_LIBRARY.schema(name)
 
 
 def list_instruments() -> list[str]:
@@ -79,28 +57,7 @@ def list_instruments() -> list[str]:
         >>> list_instruments()[:1]  # doctest: +SKIP
         ['asq']
     """
-    d = data_dir("instruments")
-    return sorted(p.stem for p in d.glob("*.yaml"))
-
-
-def resolve_file(id_or_path: str | Path, kind: str, what: str) -> Path:
-    """The file of a definition given by path, or by id of a shipped ``kind`` file.
-
-    ``kind`` is 'instruments', 'norms' or 'profiles'; ``what`` names it in the error
-    (e.g. 'instrument'). An unknown id raises UnknownIdError (a KeyError) listing the shipped ids.
-    """
-    p = Path(id_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_file():
-            raise DefinitionError(str(p), "", "no such file")
-        return p.resolve()
-    shipped = data_dir(kind) / f"{id_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    known = ", ".join(sorted(q.stem for q in data_dir(kind).glob("*.yaml")))
-    raise UnknownIdError(
-        f"unknown {what} {str(id_or_path)!r}; shipped: {known}", what, str(id_or_path)
-    )
+    return DEFAULT_LIBRARY.ids(INSTRUMENT)
 
 
 def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
@@ -108,7 +65,8 @@ def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
 
     The file is read with a safe YAML loader, validated against the published
     JSON Schema and then against the cross-field rules of the model. Errors are
-    :class:`~psyscreen.yamlio.DefinitionError` naming file, path and problem.
+    one :class:`~psyscreen.errors.DefinitionError` listing every problem with its
+    file and path; an unknown id is an :class:`~psyscreen.errors.UnknownIdError`.
 
     Example:
         >>> from psyscreen import load_instrument
@@ -117,28 +75,30 @@ def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
     """
     if isinstance(id_or_path, Instrument):
         return id_or_path
-    path = resolve_file(id_or_path, "instruments", "instrument")
-    return _load_file(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=256)
-def _load_file(path: str, _mtime: int) -> Instrument:
-    data, digest = read_yaml(path)
-    return instrument_from_data(data, path, digest)
+    return DEFAULT_LIBRARY.load(INSTRUMENT, id_or_path)
 
 
 def instrument_from_data(
     data: object, file: str = "<data>", digest: str | None = None
 ) -> Instrument:
-    """Validate already-parsed definition data into an :class:`Instrument`."""
-    inst = validated(data, Instrument, "instrument", file, "a definition")
-    inst._source = file
-    inst._sha256 = digest
-    return inst
+    """Validate already-parsed definition data into an :class:`Instrument`.
+
+    Example:
+        >>> from psyscreen.yamlio import read_yaml
+        >>> data, _ = read_yaml(data_dir("instruments") / "gad7.yaml")
+        >>> instrument_from_data(data).id
+        'gad7'
+    """
+    return DEFAULT_LIBRARY.from_data(INSTRUMENT, data, file, digest)
 
 
 def validate_file(path: str | Path) -> Instrument:
-    """Validate a definition file; return the instrument or raise DefinitionError."""
+    """Validate a definition file; return the instrument or raise DefinitionError.
+
+    Example:
+        >>> validate_file(data_dir("instruments") / "phq9.yaml").id
+        'phq9'
+    """
     p = Path(path)
     data, digest = read_yaml(p)
     return instrument_from_data(data, str(p), digest)

@@ -44,6 +44,7 @@ from . import columns as colnames
 from .bands import BAND_CLASSES, apply_bands
 from .categories import VOCAB_DTYPES, DtypeCache, from_codes
 from .definitions import Condition, Instrument, Scale
+from .masks import condition_mask
 from .responses import PROBLEM_NAMES, ItemValues
 from .vocab import DATA_ERRORS, InstrumentStatus, ScaleStatus
 
@@ -80,7 +81,7 @@ def age_marked(status: Any, inst: Instrument, ages: np.ndarray | None) -> Any:
     own = inst.age_range.interval()
     if ages is None or own is None:
         return status
-    out = ~np.isnan(ages) & ~own.mask(ages)
+    out = ~np.isnan(ages) & ~interval_mask(ages, own)
     if not out.any():
         return status
     st = np.asarray(pd.Categorical(status).codes).copy()
@@ -216,11 +217,6 @@ def _score_composite(s, raws, statuses, n_ans, n_inv):
     raw = np.where(na == 0, np.nan, raw)
     ni = sum(n_inv[c] for c in s.scales)
     return raw, status, na, ni
-
-
-def condition_mask(x: np.ndarray, c: Condition) -> np.ndarray:
-    """Elementwise ``c`` on ``x`` (False where x is NaN); see :meth:`Condition.mask`."""
-    return c.mask(x)
 
 
 def _tri_state(x: np.ndarray, c: Condition, mode: str) -> pd.arrays.BooleanArray:

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from .errors import DefinitionError
+from .errors import DefinitionError, DefinitionProblems, TableError
 
 #: definition files larger than this are refused unread (the largest shipped is ~15 KB)
 MAX_YAML_BYTES = 8 << 20
@@ -35,7 +35,6 @@ MAX_YAML_BYTES = 8 << 20
 MAX_ALIAS_NODES = 100_000
 #: deepest nesting of mappings and lists
 MAX_YAML_DEPTH = 200
-
 
 
 #: libyaml's parser when PyYAML has it (same safe constructor, about 10x faster)
@@ -133,9 +132,7 @@ def _check_bounds(root: yaml.Node, file: str) -> None:
         if key in on_path:
             raise DefinitionError(file, _where(node), "recursive YAML alias")
         if depth > MAX_YAML_DEPTH:
-            raise DefinitionError(
-                file, _where(node), f"nested deeper than {MAX_YAML_DEPTH} levels"
-            )
+            raise DefinitionError(file, _where(node), f"nested deeper than {MAX_YAML_DEPTH} levels")
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids if id(k) not in sizes)
@@ -162,7 +159,12 @@ def _bomb() -> str:
 
 
 def format_path(parts: Iterable[Any]) -> str:
-    """Render a JSON/pydantic location as ``a.b[0].c``."""
+    """Render a JSON/pydantic location as ``a.b[0].c``.
+
+    Example:
+        >>> format_path(["scales", 2, "bands", 0])
+        'scales[2].bands[0]'
+    """
     out = ""
     for p in parts:
         if isinstance(p, int):
@@ -172,21 +174,64 @@ def format_path(parts: Iterable[Any]) -> str:
     return out
 
 
+def join_path(outer: str, inner: str) -> str:
+    """A path inside a model (``inner``) placed under the model's own location (``outer``).
+
+    Example:
+        >>> join_path("scales[2]", "bands[0]"), join_path("rows", "[3]"), join_path("", "id")
+        ('scales[2].bands[0]', 'rows[3]', 'id')
+    """
+    if not outer or not inner:
+        return outer or inner
+    return outer + inner if inner.startswith("[") else f"{outer}.{inner}"
+
+
 def validate_json_schema(data: Any, schema: dict, file: str) -> None:
-    """Validate ``data`` against ``schema``; raise DefinitionError for the first error."""
+    """Validate ``data`` against ``schema``; raise one DefinitionError listing every error.
+
+    The most relevant error (jsonschema's ``best_match``) comes first; each other
+    independent error follows with its own path.
+    """
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise DefinitionError(file, format_path(best.absolute_path), best.message)
+    if not errors:
+        return
+    best = jsonschema.exceptions.best_match(errors)
+    found = [(format_path(best.absolute_path), best.message)]
+    for e in errors:
+        pick = jsonschema.exceptions.best_match([e])
+        if (
+            pick is not None
+            and (where := (format_path(pick.absolute_path), pick.message)) not in found
+        ):
+            found.append(where)
+    raise DefinitionError(file, *found[0], found[1:])
 
 
-def pydantic_error(e: Any, file: str) -> DefinitionError:
-    """Turn a pydantic ValidationError into a DefinitionError (first error)."""
-    err = e.errors()[0]
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return DefinitionError(file, format_path(err["loc"]), msg)
+def definition_error(e: Any, file: str) -> DefinitionError:
+    """One DefinitionError listing every error of a pydantic ``ValidationError``, each
+    at its full path: a cross-field check's own paths (:class:`DefinitionProblems`,
+    :class:`TableError`) are placed under the location of the model that raised them.
+
+    Example:
+        >>> from pydantic import ValidationError
+        >>> from psyscreen.definitions import Interval
+        >>> try:
+        ...     Interval.model_validate({"ge": 1, "gt": 2})
+        ... except ValidationError as err:
+        ...     print(definition_error(err, "x.yaml"))
+        x.yaml: interval: give 'ge' or 'gt', not both
+    """
+    found: list[tuple[str, str]] = []
+    for err in e.errors():
+        loc = format_path(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, DefinitionProblems):
+            found += [(join_path(loc, p), q) for p, q in cause.problems]
+        elif isinstance(cause, TableError):
+            found.append((join_path(loc, cause.path), cause.problem))
+        else:
+            found.append((loc, str(err["msg"]).removeprefix("Value error, ")))
+    return DefinitionError(file, *found[0], found[1:])

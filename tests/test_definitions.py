@@ -64,34 +64,58 @@ def test_yaml_syntax_error_names_line(tmp_path):
 @pytest.mark.parametrize(
     ("mutation", "path", "message"),
     [
-        (lambda d: d["items"][0].update(response_scale="nope"), "", "response scale 'nope'"),
-        (lambda d: d["scales"][0]["items"].append("zz"), "", "unknown item 'zz'"),
-        (lambda d: d.update(reverse_keyed=["a1", "nope"]), "", "unknown item 'nope'"),
+        (
+            lambda d: d["items"][0].update(response_scale="nope"),
+            "items[0].response_scale",
+            "response scale 'nope'",
+        ),
+        (lambda d: d["scales"][0]["items"].append("zz"), "scales[0].items[5]", "unknown item 'zz'"),
+        (
+            lambda d: d.update(reverse_keyed=["a1", "nope"]),
+            "reverse_keyed[1]",
+            "unknown item 'nope'",
+        ),
         (lambda d: d["items"][0].update(id="A1"), "items[0].id", "does not match"),
         (lambda d: d.update(extra_field=1), "", "extra_field"),
         (
             lambda d: d["scales"][0]["bands"][0]["bands"][1].update(ge=9),
-            "",
+            "scales[0].bands[0]",
             "score 8 falls in no band",
         ),
         (
             lambda d: d["scales"][0]["bands"][0]["bands"][1].update(ge=7),
-            "",
+            "scales[0].bands[0]",
             "score 7 falls in several bands",
         ),
-        (lambda d: d["scales"][0]["missing"].update(prorate=False), "", "count missing answers"),
-        (lambda d: d["items"][0].update(text={"en": "wording"}), "", "licence does not allow"),
-        (lambda d: d["scales"][2].update(scales=["a", "later"]), "", "must be declared before"),
-        (lambda d: d["critical_items"][0].update(source="nosuch"), "", "unknown citation"),
-        (lambda d: d["scales"][0].update(id="critical"), "", "reserved"),
+        (
+            lambda d: d["scales"][0]["missing"].update(prorate=False),
+            "scales[0]",
+            "count missing answers",
+        ),
+        (
+            lambda d: d["items"][0].update(text={"en": "wording"}),
+            "items[0].text",
+            "licence does not allow",
+        ),
+        (
+            lambda d: d["scales"][2].update(scales=["a", "later"]),
+            "scales[2].scales[1]",
+            "must be declared before",
+        ),
+        (
+            lambda d: d["critical_items"][0].update(source="nosuch"),
+            "critical_items[0].source",
+            "unknown citation",
+        ),
+        (lambda d: d["scales"][0].update(id="critical"), "scales[0]", "reserved"),
         (
             lambda d: d["scales"][0]["bands"][0]["bands"][2].update(ge=10),
-            "",
+            "scales[0].bands[0].bands[2]",
             "give 'ge' or 'gt', not both",
         ),
         (
             lambda d: d["scales"][0]["bands"][0]["bands"][2].update(lt=14),
-            "",
+            "scales[0].bands[0]",
             "score 14 falls in no band",
         ),
     ],
@@ -106,6 +130,51 @@ def test_bad_definitions_give_located_errors(tmp_path, mutation, path, message):
         assert err.path == path
     if message:
         assert message in str(err)
+
+
+def test_three_independent_cross_field_errors_are_all_reported_with_their_paths(tmp_path):
+    def three(d):
+        d["items"][1]["response_scale"] = "nope"
+        d["scales"][2]["scales"] = ["a", "later"]
+        d["critical_items"][0]["source"] = "nosuch"
+
+    with pytest.raises(DefinitionError) as e:
+        load_instrument(_mutate(tmp_path, three))
+    paths = [p for p, _ in e.value.problems]
+    assert paths == ["items[1].response_scale", "scales[2].scales[1]", "critical_items[0].source"]
+    text = str(e.value).splitlines()
+    assert len(text) == 3 and all(line.startswith(f"{e.value.file}: ") for line in text)
+    assert "'later' must be declared before it" in text[1]
+
+
+def test_errors_in_different_parts_of_the_model_are_all_reported(tmp_path):
+    def three(d):
+        d["response_scales"]["r03"]["max"] = 0  # a response scale's own check
+        d["scales"][0]["bands"][0]["bands"][2]["ge"] = 10  # a band's (ge and gt)
+        d["scales"][3]["missing"] = {"min_answered": 2}  # a scale's (more than its 1 item)
+
+    with pytest.raises(DefinitionError) as e:
+        load_instrument(_mutate(tmp_path, three))
+    assert sorted(p for p, _ in e.value.problems) == [
+        "response_scales.r03",
+        "scales[0].bands[0].bands[2]",
+        "scales[3]",
+    ]
+
+
+def test_three_schema_errors_are_all_reported_with_their_paths(tmp_path):
+    def three(d):
+        d["scales"][0]["aggregation"] = "median"
+        d["items"][2]["number"] = "first"
+        d["licence"]["item_text_allowed"] = "maybe"
+
+    with pytest.raises(DefinitionError) as e:
+        load_instrument(_mutate(tmp_path, three))
+    assert sorted(p for p, _ in e.value.problems) == [
+        "items[2].number",
+        "licence.item_text_allowed",
+        "scales[0].aggregation",
+    ]
 
 
 def test_open_lower_band_covers_minimum(tmp_path):

@@ -112,7 +112,14 @@ def _sample(cls: type[BaseException]) -> BaseException:
     ]
     if not params:  # the plain Exception signature
         return cls("something is wrong")
-    args = [["a_1", "a_2"] if "list" in str(p.annotation) else f"v_{p.name}" for p in params]
+    args = [
+        [("a_1", "a_2")]
+        if "tuple[str, str]" in str(p.annotation)
+        else ["a_1", "a_2"]
+        if "list" in str(p.annotation)
+        else f"v_{p.name}"
+        for p in params
+    ]
     return cls(*args)
 
 

@@ -169,16 +169,14 @@ def test_auto_without_a_default_names_the_candidates(tmp_path, monkeypatch):
     norms_dir.mkdir()
     write(norms_dir, gad7_table(id="gad7_a"), "gad7_a.yaml")
     write(norms_dir, gad7_table(id="gad7_b"), "gad7_b.yaml")
-    import psyscreen.norms.loading as loading
-    import psyscreen.registry as registry
+    import psyscreen.loader as loader
 
-    real = registry.data_dir
+    real = loader.data_dir
 
     def fake(kind):
         return norms_dir if kind == "norms" else real(kind)
 
-    monkeypatch.setattr(loading, "data_dir", fake)
-    monkeypatch.setattr(registry, "data_dir", fake)
+    monkeypatch.setattr(loader, "data_dir", fake)
     with pytest.raises(ValueError, match=r"gad7\.total \(gad7_a@1, gad7_b@1\)"):
         select_tables("auto", [load_instrument("gad7")])
 

@@ -245,6 +245,21 @@ def test_bad_profiles_are_rejected(tmp_path, mutation, message):
         _load_mutated(tmp_path, mutation)
 
 
+def test_three_independent_profile_errors_are_all_reported_with_their_paths(tmp_path):
+    def three(d):
+        _set("levels.1.needs_confirmation", False)(d)
+        _set("statuses.insufficient_data.keep_level_from", "normal")(d)
+        _set("statuses.invalid_response.retest_days", None)(d)
+
+    with pytest.raises(DefinitionError) as e:
+        _load_mutated(tmp_path, three)
+    assert sorted(p for p, _ in e.value.problems) == [
+        "levels[1].needs_confirmation",
+        "statuses.insufficient_data.keep_level_from",
+        "statuses.invalid_response.retest_days",
+    ]
+
+
 def test_profile_with_local_instrument_path(tmp_path, toy_path):
     prof = {
         "id": "local",

@@ -47,10 +47,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from ..definitions import Identifier
-from ..yamlio import DefinitionError, pydantic_error, read_yaml, validate_json_schema
+from ..definitions import Identifier, _Model
+from ..loader import DEFAULT_LIBRARY, Kind
+from ..yamlio import read_yaml
 
 if TYPE_CHECKING:
     from ..definitions import Instrument
@@ -58,10 +59,6 @@ if TYPE_CHECKING:
 #: Roles a mapping can give a column; the results use these as column names.
 ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
 Role = Literal["id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Columns(_Model):
@@ -337,16 +334,7 @@ def _code_text(v: float | None) -> str:
 
 def parse_mapping(data: Any, file: str = "<mapping>") -> MappingSpec:
     """Validate parsed mapping data (schema, then model rules)."""
-    from ..registry import schema
-
-    if not isinstance(data, dict):
-        raise DefinitionError(file, "", "a mapping file must be a YAML mapping")
-    data = _texts(data)
-    validate_json_schema(data, schema("mapping"), file)
-    try:
-        return MappingSpec.model_validate(data)
-    except ValidationError as e:
-        raise pydantic_error(e, file) from None
+    return DEFAULT_LIBRARY.from_data(MAPPING, data, file)
 
 
 def _texts(data: dict) -> dict:
@@ -383,6 +371,13 @@ def load_mapping(path: str | Path) -> tuple[MappingSpec, str]:
     """Read and validate a mapping file. Returns (spec, sha256 of the file)."""
     data, digest = read_yaml(path)
     return parse_mapping(data, str(path)), digest
+
+
+#: column mappings of export files (by path only), schema ``mapping``; not cached, so an
+#: edited mapping is always read again (``load_mapping`` also returns the file's hash)
+MAPPING: Kind[MappingSpec] = Kind(
+    "mapping", MappingSpec, "mapping", "a mapping file", prepare=_texts, cached=False
+)
 
 
 # ---------------------------------------------------------------------------

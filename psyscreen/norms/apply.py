@@ -56,6 +56,7 @@ from ..categories import VOCAB_DTYPES, DtypeCache, from_codes, from_values
 from ..columns import NORM_FIELDS
 from ..definitions import BandSet, Instrument
 from ..demographics import Demographics, read_demographics, resolve_columns
+from ..masks import interval_mask
 from ..vocab import AgeSource, BandClass, NormStatus, ParseStatus
 from .loading import NormLike, checked, list_norms, read_table
 from .models import NormTable
@@ -246,11 +247,11 @@ def stratum_of(table: NormTable, scale: str, demo: Demographics) -> tuple[np.nda
         m = np.ones(n, dtype=bool)
         # a table covering a dimension has its bounds in every row (models._check_row)
         if cov.age is not None:
-            m &= r.age.mask(age) if r.age is not None else False
+            m &= interval_mask(age, r.age) if r.age is not None else False
         if cov.sex is not None:
             m &= demo.sex == r.sex
         if cov.grade is not None:
-            m &= r.grade.mask(demo.grade) if r.grade is not None else False
+            m &= interval_mask(demo.grade, r.grade) if r.grade is not None else False
         stratum[m & (stratum < 0)] = k
     status = np.full(n, NormStatus.OK.code, dtype=np.int8)
     status[stratum < 0] = NormStatus.NO_STRATUM.code
@@ -350,7 +351,7 @@ def _lookup(entries, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     for j, iv in enumerate(ivs):
         on = idx == j
         if on.any():
-            hit[on] = iv.mask(x[on])
+            hit[on] = interval_mask(x[on], iv)
     tv = np.array([np.nan if e.t is None else e.t for e in entries])[idx]
     pv = np.array([np.nan if e.percentile is None else e.percentile for e in entries])[idx]
     from scipy.special import ndtr, ndtri

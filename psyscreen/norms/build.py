@@ -55,6 +55,7 @@ import pandas as pd
 from ..definitions import Instrument
 from ..demographics import OK, read_demographics, resolve_columns
 from ..errors import NormBuildWarning
+from ..masks import interval_mask
 from ..registry import load_instrument
 from .loading import checked
 from .models import Interval, NormTable
@@ -193,9 +194,9 @@ def build_norms(
             if sex is not None:
                 m &= demo.sex == sex
             if gc:
-                m &= Interval(**gc).mask(demo.grade)
+                m &= interval_mask(demo.grade, Interval(**gc))
             if ac:
-                m &= Interval(**ac).mask(age)
+                m &= interval_mask(age, Interval(**ac))
             x = raw[m]
             row: dict[str, Any] = {"scale": s}
             if ac:

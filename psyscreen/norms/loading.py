@@ -20,19 +20,22 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from ..definitions import Instrument
-from ..registry import data_dir, load_instrument, resolve_file, validated
-from ..yamlio import DefinitionError, format_path, read_yaml
+from ..loader import DEFAULT_LIBRARY, Kind
+from ..registry import load_instrument
+from ..yamlio import DefinitionError
 from .models import NormTable, TableError, check_instrument
 
 NormLike = str | Path | NormTable
+
+
+#: norm tables: ``norms/*.yaml``, schema ``norm_table``
+NORM_TABLE: Kind[NormTable] = Kind("norm table", NormTable, "norm_table", "a norm table", "norms")
 
 
 def list_norms(instrument: str | None = None) -> list[str]:
@@ -43,50 +46,31 @@ def list_norms(instrument: str | None = None) -> list[str]:
         >>> list_norms("scared_c")
         ['scared_c_cn_12city2008']
     """
-    ids = sorted(p.stem for p in data_dir("norms").glob("*.yaml"))
+    ids = DEFAULT_LIBRARY.ids(NORM_TABLE)
     if instrument is None:
         return ids
     return [i for i in ids if _read_shipped(i).instrument == instrument]
 
 
 def read_table(id_or_path: NormLike) -> NormTable:
-    """Load and check a table *without* checking it against its instrument."""
+    """Load and check a table *without* checking it against its instrument.
+
+    Example:
+        >>> read_table("sdq_p_cn_du2008").instrument
+        'sdq_p'
+    """
     if isinstance(id_or_path, NormTable):
         return id_or_path
-    path = resolve_file(id_or_path, "norms", "norm table")
-    return _load_file(str(path), path.stat().st_mtime_ns)
+    return DEFAULT_LIBRARY.load(NORM_TABLE, id_or_path)
 
 
 def _read_shipped(table_id: str) -> NormTable:
-    return read_table(data_dir("norms") / f"{table_id}.yaml")
-
-
-@functools.lru_cache(maxsize=256)
-def _load_file(path: str, _mtime: int) -> NormTable:
-    data, digest = read_yaml(path)
-    return table_from_data(data, path, digest)
+    return DEFAULT_LIBRARY.load(NORM_TABLE, table_id)
 
 
 def table_from_data(data: Any, file: str = "<data>", digest: str | None = None) -> NormTable:
     """Validate parsed YAML data into a :class:`NormTable` (schema, then model rules)."""
-    table = validated(data, NormTable, "norm_table", file, "a norm table", definition_error)
-    table._source_path = file
-    table._sha256 = digest
-    return table
-
-
-def definition_error(e: ValidationError, file: str) -> DefinitionError:
-    """A DefinitionError from a pydantic error, keeping the row path of a TableError."""
-    err = e.errors()[0]
-    ctx_err = (err.get("ctx") or {}).get("error")
-    loc = format_path(err["loc"])
-    if isinstance(ctx_err, TableError):
-        path = ".".join(x for x in (loc, ctx_err.path) if x)
-        return DefinitionError(file, path, ctx_err.problem)
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return DefinitionError(file, loc, msg)
+    return DEFAULT_LIBRARY.from_data(NORM_TABLE, data, file, digest)
 
 
 def checked(table: NormTable, inst: Instrument) -> NormTable:

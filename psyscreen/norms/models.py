@@ -45,7 +45,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from ..definitions import (
     Band,
@@ -54,18 +54,14 @@ from ..definitions import (
     Identifier,
     Instrument,
     Interval,
+    SourcedModel,
     Text,
-)
-from ..definitions import (
-    format_number as _num,
+    _Model,
 )
 from ..errors import TableError
+from ..formatting import format_number as _num
 
 Sex = Literal["female", "male"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Coverage(_Model):
@@ -180,7 +176,7 @@ class NormRow(_Model):
         return ", ".join(parts) or "all"
 
 
-class NormTable(_Model):
+class NormTable(SourcedModel):
     """A norm table: see the module docstring and ``docs/norms.md``."""
 
     id: Identifier
@@ -210,22 +206,10 @@ class NormTable(_Model):
     notes: list[str] = Field(default_factory=list)
     rows: list[NormRow] = Field(min_length=1)
 
-    _source_path: str | None = PrivateAttr(None)
-    _sha256: str | None = PrivateAttr(None)
-
     @property
     def ref(self) -> str:
         """``id@version``, as written to the ``norm_table`` column."""
         return f"{self.id}@{self.version}"
-
-    @property
-    def source_path(self) -> str | None:
-        return self._source_path
-
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the file's bytes (provenance), if loaded from a file."""
-        return self._sha256
 
     @property
     def scales(self) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..definitions import format_number as _fmt
+from ..formatting import format_number as _fmt
 from ._data import Counts, check_direction, make_sample
 from ._display import Result
 from .intervals import CI_METHODS, CIMethod, likelihood_ratio_ci, proportion_ci

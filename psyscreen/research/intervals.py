@@ -74,9 +74,28 @@ def percentile_ci(
     x = x[np.isfinite(x)]
     if x.size == 0:
         return (np.nan, np.nan)
-    a = (1 - conf_level) / 2
-    lo, hi = np.quantile(x, [a, 1 - a], method=method)
+    lo, hi = percentile_limits(x, conf_level, method)
     return (float(lo), float(hi))
+
+
+def percentile_limits(
+    x: np.ndarray,
+    conf_level: float,
+    method: Literal["linear", "inverted_cdf"] = "linear",
+    axis: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bootstrap percentile limits of ``x`` (along ``axis``), as arrays;
+    the one place the ``(1 - conf_level) / 2`` tails are cut (:func:`percentile_ci` is
+    the scalar form for finite values).
+
+    Example:
+        >>> lo, hi = percentile_limits(np.array([[1.0, 10.0], [3.0, 30.0]]), 0.5, axis=0)
+        >>> lo.tolist(), hi.tolist()
+        ([1.5, 15.0], [2.5, 25.0])
+    """
+    a = (1 - conf_level) / 2
+    lo, hi = np.quantile(x, [a, 1 - a], axis=axis, method=method)
+    return lo, hi
 
 
 def proportion_ci(

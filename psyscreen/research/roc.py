@@ -48,7 +48,7 @@ from ._data import (
 )
 from ._display import Result
 from .accuracy import DiagnosticAccuracy, accuracy, accuracy_at, curve_table
-from .intervals import CI_METHODS, CIMethod, normal_ci, percentile_ci
+from .intervals import CI_METHODS, CIMethod, normal_ci, percentile_ci, percentile_limits
 
 __all__ = [
     "AUCComparison",
@@ -344,8 +344,7 @@ def _bootstrap_roc(
         sens_at.append(grid)
     boot = np.concatenate(aucs)
     sg = np.concatenate(sens_at)
-    a = (1 - conf_level) / 2
-    lo, hi = np.quantile(sg, [a, 1 - a], axis=0)
+    lo, hi = percentile_limits(sg, conf_level, axis=0)
     band = pd.DataFrame(
         {"specificity": SPEC_GRID, "sensitivity_lower": lo, "sensitivity_upper": hi}
     )

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ..definitions import Identifier, Text
+from ..definitions import Identifier, Text, _Model
 
 #: The results that are not levels, in the order of ``risk.status`` after ``level``.
 STATUS_CODES = ("invalid_response", "insufficient_data", "out_of_age_range", "no_age")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Action(_Model):

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from itertools import combinations
 from pathlib import Path
 from typing import Literal
@@ -39,12 +38,16 @@ from ..definitions import (
     Identifier,
     Instrument,
     Interval,
+    Problems,
+    SourcedModel,
     Text,
     _unique,
 )
+from ..definitions.primitives import duplicates
 from ..errors import UnknownIdError
-from ..registry import data_dir, load_instrument, resolve_file, validated
-from ..yamlio import DefinitionError, read_yaml
+from ..loader import DEFAULT_LIBRARY, Kind
+from ..registry import load_instrument
+from ..yamlio import DefinitionError, definition_error
 from .conditions import (
     BandClass,
     BandCond,
@@ -121,7 +124,7 @@ class Route(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
-class RiskProfile(_Model):
+class RiskProfile(SourcedModel):
     """A risk profile. See ``docs/risk.md``.
 
     Either one ``battery`` with its ``rules`` (optionally limited to ``age``), or ``routes``:
@@ -155,8 +158,6 @@ class RiskProfile(_Model):
     routes: list[Route] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
-    _source: str | None = PrivateAttr(None)
-    _sha256: str | None = PrivateAttr(None)
     _instruments: dict[str, Instrument] = PrivateAttr(default_factory=dict)
     _parts: dict[str, RiskProfile] = PrivateAttr(default_factory=dict)
 
@@ -183,34 +184,46 @@ class RiskProfile(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> RiskProfile:
-        _unique([lv.code for lv in self.levels], "level code")
+        p = Problems()
+        for k, v in duplicates(lv.code for lv in self.levels):
+            p.add(f"levels[{k}].code", f"duplicate level code {v!r}")
         actions: dict[str, Action] = {}
-        for h in [*self.levels, *self.status_list()]:
-            _unique([a.id for a in h.actions], "action id")
-            for a in h.actions:
+        places: list[tuple[str, Handling]] = [
+            (f"levels[{k}]", lv) for k, lv in enumerate(self.levels)
+        ]
+        places += [(f"statuses.{name}", self.status(name)) for name in STATUS_CODES]
+        for at, h in places:
+            for k, v in duplicates(a.id for a in h.actions):
+                p.add(f"{at}.actions[{k}].id", f"duplicate action id {v!r}")
+            for k, a in enumerate(h.actions):
                 if actions.setdefault(a.id, a) != a:
-                    raise ValueError(f"action {a.id!r} is given twice with different texts")
+                    p.add(
+                        f"{at}.actions[{k}]",
+                        f"action {a.id!r} is given twice with different texts",
+                    )
         codes = {lv.code for lv in self.levels}
-        clash = codes & set(STATUS_CODES)
-        if clash:
-            raise ValueError(f"level code {sorted(clash)[0]!r} is reserved for a status")
         for k, lv in enumerate(self.levels):
+            if lv.code in STATUS_CODES:
+                p.add(f"levels[{k}].code", f"level code {lv.code!r} is reserved for a status")
             if k > 0 and not lv.needs_confirmation:
-                raise ValueError(
+                p.add(
+                    f"levels[{k}].needs_confirmation",
                     f"level {lv.code!r}: every level above the lowest must set "
-                    "needs_confirmation: true (a screening result is not a diagnosis)"
+                    "needs_confirmation: true (a screening result is not a diagnosis)",
                 )
         for name in STATUS_CODES:
-            st = self.status(name)
+            st, at = self.status(name), f"statuses.{name}"
             if st.keep_level_from not in codes:
-                raise ValueError(f"statuses.{name}.keep_level_from: unknown level")
-            if st.keep_level_from == self.levels[0].code:
-                raise ValueError(
-                    f"statuses.{name}.keep_level_from must be above the lowest level "
-                    "(otherwise the status could be read as normal)"
+                p.add(f"{at}.keep_level_from", f"{at}.keep_level_from: unknown level")
+            elif st.keep_level_from == self.levels[0].code:
+                p.add(
+                    f"{at}.keep_level_from",
+                    f"{at}.keep_level_from must be above the lowest level "
+                    "(otherwise the status could be read as normal)",
                 )
             if st.retest_days is None:
-                raise ValueError(f"statuses.{name}: a status must ask for a re-test")
+                p.add(f"{at}.retest_days", f"{at}: a status must ask for a re-test")
+        p.raise_any()
         keys = {c.key for c in self.citations}
         for battery, rules in self._groups():
             check_group(battery, rules, codes, self.levels[0].code, keys)
@@ -291,15 +304,6 @@ class RiskProfile(_Model):
             out += [b.instrument for b in battery if b.instrument not in out]
         return out
 
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the profile file's bytes (provenance), if loaded from a file."""
-        return self._sha256
-
-    @property
-    def source_path(self) -> str | None:
-        return self._source
-
     def level(self, code: str) -> Level:
         for lv in self.levels:
             if lv.code == code:
@@ -316,7 +320,9 @@ class RiskProfile(_Model):
             for b in battery:
                 if b.instrument == instrument:
                     return b
-        raise KeyError(f"profile {self.id}: {instrument!r} is not in the battery")
+        raise UnknownIdError(
+            f"profile {self.id}: {instrument!r} is not in the battery", "instrument", instrument
+        )
 
     def instrument(self, instrument_id: str) -> Instrument:
         """The loaded definition of a battery instrument."""
@@ -420,7 +426,7 @@ def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> I
     try:
         extended = Instrument.model_validate(data)
     except ValidationError as e:
-        msg = e.errors()[0]["msg"].removeprefix("Value error, ")
+        msg = "; ".join(q for _, q in definition_error(e, "").problems)
         raise ValueError(f"battery {entry.instrument}: extra_validity_checks: {msg}") from None
     extended._source = inst.source_path
     extended._sha256 = inst.sha256
@@ -428,6 +434,24 @@ def _load_battery_instrument(entry: BatteryEntry, profile_file: str | None) -> I
 
 
 # -- loading -----------------------------------------------------------------------
+
+
+def _finish(prof: RiskProfile, file: str, digest: str | None) -> RiskProfile:
+    """Provenance, then every battery instrument loaded and checked against the profile."""
+    try:
+        prof.check_instruments()
+    except (ValueError, KeyError) as e:
+        if isinstance(e, DefinitionError):
+            raise
+        msg = e.args[0] if e.args else str(e)
+        raise DefinitionError(file, "battery", str(msg)) from None
+    return prof
+
+
+#: risk profiles: ``profiles/*.yaml``, schema ``risk_profile``
+PROFILE: Kind[RiskProfile] = Kind(
+    "risk profile", RiskProfile, "risk_profile", "a risk profile", "profiles", finish=_finish
+)
 
 
 def list_profiles() -> list[str]:
@@ -438,7 +462,7 @@ def list_profiles() -> list[str]:
         >>> "default" in psyscreen.list_profiles()
         True
     """
-    return sorted(p.stem for p in data_dir("profiles").glob("*.yaml"))
+    return DEFAULT_LIBRARY.ids(PROFILE)
 
 
 def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
@@ -446,8 +470,8 @@ def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
 
     The file is read with the safe YAML loader, validated against the published
     JSON Schema, then against the cross-field rules, and every battery
-    instrument is loaded and checked. Errors are
-    :class:`~psyscreen.yamlio.DefinitionError` naming file, path and problem.
+    instrument is loaded and checked. Errors are one
+    :class:`~psyscreen.errors.DefinitionError` listing every problem with file and path.
 
     Example:
         >>> import psyscreen
@@ -456,26 +480,9 @@ def load_profile(id_or_path: str | Path | RiskProfile) -> RiskProfile:
     """
     if isinstance(id_or_path, RiskProfile):
         return id_or_path
-    path = resolve_file(id_or_path, "profiles", "risk profile")
-    return _load_file(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _load_file(path: str, _mtime: int) -> RiskProfile:
-    data, digest = read_yaml(path)
-    return profile_from_data(data, path, digest)
+    return DEFAULT_LIBRARY.load(PROFILE, id_or_path)
 
 
 def profile_from_data(data: object, file: str = "<data>", digest: str | None = None) -> RiskProfile:
     """Validate already-parsed profile data into a :class:`RiskProfile`."""
-    prof = validated(data, RiskProfile, "risk_profile", file, "a risk profile")
-    prof._source = file
-    prof._sha256 = digest
-    try:
-        prof.check_instruments()
-    except (ValueError, KeyError) as e:
-        if isinstance(e, DefinitionError):
-            raise
-        msg = e.args[0] if e.args else str(e)
-        raise DefinitionError(file, "battery", str(msg)) from None
-    return prof
+    return DEFAULT_LIBRARY.from_data(PROFILE, data, file, digest)

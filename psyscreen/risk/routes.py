@@ -34,6 +34,7 @@ import pandas as pd
 
 from .. import demographics as demo
 from ..definitions import Interval
+from ..masks import interval_mask
 from .profile import RiskProfile
 
 #: ``route`` codes that are not a route index.
@@ -156,7 +157,7 @@ def route_rows(
             )
         free = known.copy()
         for k, r in enumerate(prof.routes):
-            hit = free & r.age.mask(np.where(known, age, np.nan))
+            hit = free & interval_mask(np.where(known, age, np.nan), r.age)
             if r.informant is not None:
                 hit &= np.isin(informant, r.informant)
             route[hit] = k
@@ -166,11 +167,11 @@ def route_rows(
     route = np.zeros(n, dtype=np.int64)
     ages = prof.age_interval
     if ages is not None:
-        route[known & ~ages.mask(np.where(known, age, np.nan))] = OUT_OF_RANGE
+        route[known & ~interval_mask(np.where(known, age, np.nan), ages)] = OUT_OF_RANGE
         route[~known] = NO_AGE
         return Routing(prof, route, age, age_st, True)
     for iv in _own_ages(prof):  # no ages declared: instruments' own ranges, known ages only
-        route[known & ~iv.mask(np.where(known, age, np.nan))] = OUT_OF_RANGE
+        route[known & ~interval_mask(np.where(known, age, np.nan), iv)] = OUT_OF_RANGE
     return Routing(prof, route, age, age_st, False)
 
 

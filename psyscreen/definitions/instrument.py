@@ -9,7 +9,7 @@ The models are the single source of truth: the published JSON Schema
 (``psyscreen/schemas/instrument.schema.json``) is generated from them, and
 cross-field rules that a JSON Schema cannot express (items referenced by a
 scale exist, bands partition the scale range, item text only where the licence
-allows it) are checked here.
+allows it) are checked here, every problem at its own path.
 
 Example:
     >>> from psyscreen import load_instrument
@@ -20,70 +20,33 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from .errors import UnknownIdError
+from ..errors import UnknownIdError
+from ..formatting import exact_number
+from .primitives import (
+    BandSet,
+    Citation,
+    DefinitionModel,
+    Identifier,
+    Interval,
+    Licence,
+    Problems,
+    SourcedModel,
+    Text,
+    duplicates,
+    unknown,
+)
 
-ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
 #: Names a scale may not take because they are used for instrument-level columns.
 RESERVED_SCALE_IDS = frozenset({"critical", "validity", "status", "problems", "norm"})
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Model):
-    """A short text in English and/or Chinese."""
-
-    en: str | None = None
-    zh: str | None = None
-
-    @model_validator(mode="after")
-    def _one_language(self) -> Text:
-        if not (self.en or self.zh):
-            raise ValueError("give at least one of 'en' or 'zh'")
-        return self
-
-    def best(self, lang: str = "en") -> str:
-        """The text in ``lang`` if given, else the other language."""
-        first = self.zh if lang == "zh" else self.en
-        return first or self.en or self.zh or ""
-
-
-class Citation(_Model):
-    """A source: full reference plus the exact place (page, table) used."""
-
-    key: Identifier
-    text: str = Field(description="Full reference.")
-    locator: str | None = Field(None, description="Page, table or section used.")
-    url: str | None = None
-    doi: str | None = None
-    evidence: Literal["primary", "secondary", "unverified"] = Field(
-        "primary",
-        description="primary: read in the original or an official page; secondary: "
-        "third-party copy; unverified: not confirmed.",
-    )
-
-
-class Licence(_Model):
-    """The licence under which the instrument may be used and what may be shipped."""
-
-    name: str
-    item_text_allowed: bool = Field(
-        description="True only when the licence allows redistributing item wording."
-    )
-    url: str | None = None
-    note: str | None = None
-
-
-class Code(_Model):
+class Code(DefinitionModel):
     """A response code that is not simply 'the code is its own score'."""
 
     code: int | str
@@ -94,7 +57,7 @@ class Code(_Model):
     note: str | None = None
 
 
-class ResponseScale(_Model):
+class ResponseScale(DefinitionModel):
     """Allowed answers of an item.
 
     ``min``..``max`` declare integer codes scored as themselves; ``codes`` add
@@ -129,7 +92,7 @@ class ResponseScale(_Model):
         return self
 
 
-class Item(_Model):
+class Item(DefinitionModel):
     """One item, referenced everywhere by its stable ``id`` (never by position)."""
 
     id: Identifier
@@ -139,222 +102,7 @@ class Item(_Model):
     response_scale: Identifier
 
 
-class Interval(_Model):
-    """An interval with explicit bounds: ``ge`` (>=) or ``gt`` (>), ``le`` (<=) or ``lt`` (<).
-
-    An omitted bound is open. Example: ``{ge: 8, lt: 17}`` is 8 <= x < 17 (ages
-    "8-16" in completed years). Used for bands here and for strata in norm tables.
-
-    Example:
-        >>> Interval(gt=5, le=9).describe()
-        '(5, 9]'
-    """
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    def _what(self) -> str:
-        return "interval"
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Interval:
-        what = self._what()
-        if self.ge is not None and self.gt is not None:
-            raise ValueError(f"{what}: give 'ge' or 'gt', not both")
-        if self.le is not None and self.lt is not None:
-            raise ValueError(f"{what}: give 'le' or 'lt', not both")
-        lo, hi = self.lower, self.upper
-        empty = (
-            lo is not None
-            and hi is not None
-            and (lo > hi or (lo == hi and not (self.lower_inclusive and self.upper_inclusive)))
-        )
-        if empty:
-            raise ValueError(f"{what} {self.describe()} is empty")
-        return self
-
-    @property
-    def lower(self) -> float | None:
-        return self.ge if self.ge is not None else self.gt
-
-    @property
-    def upper(self) -> float | None:
-        return self.le if self.le is not None else self.lt
-
-    @property
-    def lower_inclusive(self) -> bool:
-        return self.ge is not None
-
-    @property
-    def upper_inclusive(self) -> bool:
-        return self.le is not None
-
-    def describe(self, unit: str = "") -> str:
-        """Interval notation, e.g. ``[5, 10)`` (``[`` includes the bound, ``(`` excludes it)."""
-        lo = (
-            "(-inf"
-            if self.lower is None
-            else ("[" if self.lower_inclusive else "(") + _num(self.lower)
-        )
-        hi = (
-            "inf)"
-            if self.upper is None
-            else _num(self.upper) + ("]" if self.upper_inclusive else ")")
-        )
-        return f"{lo}, {hi}" + (f" {unit}" if unit else "")
-
-    def interval(self) -> str:
-        """Same as :meth:`describe` without a unit."""
-        return self.describe()
-
-    def contains(self, x: float) -> bool:
-        """Whether ``x`` lies in the interval."""
-        if self.lower is not None and (x < self.lower or (x == self.lower and self.gt is not None)):
-            return False
-        return not (
-            self.upper is not None and (x > self.upper or (x == self.upper and self.lt is not None))
-        )
-
-    def mask(self, x):
-        """Elementwise :meth:`contains` of a numpy array (False where NaN)."""
-        import numpy as np
-
-        m = ~np.isnan(x)
-        if self.ge is not None:
-            m &= x >= self.ge
-        if self.gt is not None:
-            m &= x > self.gt
-        if self.le is not None:
-            m &= x <= self.le
-        if self.lt is not None:
-            m &= x < self.lt
-        return m
-
-    def within(self, other: Interval) -> bool:
-        """Whether every point of this interval lies in ``other``."""
-        lo, hi, olo, ohi = self.lower, self.upper, other.lower, other.upper
-        if olo is not None:
-            if lo is None or lo < olo:
-                return False
-            if lo == olo and other.gt is not None and self.ge is not None:
-                return False
-        if ohi is not None:
-            if hi is None or hi > ohi:
-                return False
-            if hi == ohi and other.lt is not None and self.le is not None:
-                return False
-        return True
-
-    def overlaps(self, other: Interval) -> bool:
-        """Whether the two intervals share a point.
-
-        Example:
-            >>> Interval(ge=8, lt=12).overlaps(Interval(ge=12, lt=18))
-            False
-        """
-
-        def below(x: Interval, y: Interval) -> bool:  # x lies entirely below y
-            if x.upper is None or y.lower is None:
-                return False
-            return x.upper < y.lower or (
-                x.upper == y.lower and not (x.upper_inclusive and y.lower_inclusive)
-            )
-
-        return not (below(self, other) or below(other, self))
-
-
-class Band(Interval):
-    """One band of a scale with explicit bounds.
-
-    Give a lower bound as ``ge`` (inclusive) or ``gt`` (exclusive) and an upper
-    bound as ``le`` (inclusive) or ``lt`` (exclusive). An omitted bound is open.
-    ``classification`` places the band on the common normal / borderline /
-    abnormal axis used by risk rules.
-    """
-
-    code: Identifier
-    label: Text
-    classification: Literal["normal", "borderline", "abnormal"]
-
-    def _what(self) -> str:
-        return f"band {self.code!r}"
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> Band:
-        if self.lower is None and self.upper is None:
-            raise ValueError(f"band {self.code!r}: at least one bound is required")
-        return self
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def format_number(x: float) -> str:
-    """A number for display: whole numbers without ``.0``, others in ``%g`` form.
-
-    Example:
-        >>> format_number(10.0), format_number(69.69697), format_number(float("nan"))
-        ('10', '69.697', 'nan')
-    """
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-class BandSet(_Model):
-    """Bands that partition a scale's range, from one source."""
-
-    id: Identifier
-    source: Identifier = Field(description="Key of a citation of the instrument.")
-    note: str | None = None
-    unverified: str | None = Field(None, description="Why these bands are not verified.")
-    bands: list[Band] = Field(min_length=1)
-
-    def check_partition(self, lo: float, hi: float, integer: bool = False) -> None:
-        """Raise ValueError unless every possible score falls in exactly one band.
-
-        For an integer-valued scale the possible scores are the integers in
-        [lo, hi] (so 0-4 and 5-9 meet); otherwise the bands must cover the
-        real interval [lo, hi] without gap or overlap.
-        """
-        if integer:
-            for x in range(math.ceil(lo), math.floor(hi) + 1):
-                hits = [b.code for b in self.bands if b.contains(x)]
-                if len(hits) != 1:
-                    what = "no band" if not hits else f"several bands ({', '.join(hits)})"
-                    raise ValueError(f"band set {self.id!r}: score {x} falls in {what}")
-            return
-        bands = sorted(
-            self.bands, key=lambda b: (-math.inf if b.lower is None else b.lower, b.gt is not None)
-        )
-        first, last = bands[0], bands[-1]
-        if first.lower is not None and (
-            first.lower > lo or (first.lower == lo and not first.lower_inclusive)
-        ):
-            raise ValueError(f"band set {self.id!r} does not cover the minimum score {_num(lo)}")
-        if last.upper is not None and (
-            last.upper < hi or (last.upper == hi and not last.upper_inclusive)
-        ):
-            raise ValueError(f"band set {self.id!r} does not cover the maximum score {_num(hi)}")
-        for a, b in itertools.pairwise(bands):
-            if a.upper is None or b.lower is None:
-                raise ValueError(f"band set {self.id!r}: bands {a.code!r} and {b.code!r} overlap")
-            if a.upper < b.lower or (
-                a.upper == b.lower and not (a.upper_inclusive or b.lower_inclusive)
-            ):
-                raise ValueError(
-                    f"band set {self.id!r}: gap between {a.code!r} {a.interval()} "
-                    f"and {b.code!r} {b.interval()}"
-                )
-            if a.upper > b.lower or (a.upper_inclusive and b.lower_inclusive):
-                raise ValueError(
-                    f"band set {self.id!r}: bands {a.code!r} {a.interval()} and "
-                    f"{b.code!r} {b.interval()} overlap"
-                )
-
-
-class MissingRule(_Model):
+class MissingRule(DefinitionModel):
     """When a scale gets a score.
 
     ``min_answered`` (count) or ``min_answered_fraction`` sets the minimum number
@@ -385,7 +133,7 @@ class MissingRule(_Model):
         return n_items
 
 
-class Scale(_Model):
+class Scale(DefinitionModel):
     """A scale: a sum or mean of items, or a composite of other scales."""
 
     id: Identifier
@@ -432,16 +180,17 @@ class Scale(_Model):
 class Condition(Interval):
     """A comparison on a scored value: any of ``ge``, ``gt``, ``le``, ``lt``, ``eq``, ``in``.
 
+    Arrays are tested with :func:`psyscreen.masks.condition_mask`.
+
     Example:
-        >>> import numpy as np
-        >>> Condition(ge=1).mask(np.array([0.0, 1.0, np.nan])).tolist()
-        [False, True, False]
+        >>> Condition.model_validate({"ge": 1, "in": [1, 2]}).describe()
+        '>= 1 and in {1, 2}'
     """
 
     eq: float | None = None
     in_: list[float] | None = Field(None, alias="in")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # frozen, extra="forbid" from the base
 
     def _what(self) -> str:
         return "condition"
@@ -452,30 +201,19 @@ class Condition(Interval):
             raise ValueError("a condition needs at least one of ge, gt, le, lt, eq, in")
         return self
 
-    def mask(self, x):
-        """Elementwise test of a numpy array (False where NaN)."""
-        import numpy as np
-
-        m = super().mask(x)
-        if self.eq is not None:
-            m &= x == self.eq
-        if self.in_ is not None:
-            m &= np.isin(x, self.in_)
-        return m
-
     def describe(self, unit: str = "") -> str:
         """The condition as text, e.g. ``>= 1``."""
         parts = []
         for op, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("eq", "==")):
             v = getattr(self, op)
             if v is not None:
-                parts.append(f"{sym} {_num(v)}")
+                parts.append(f"{sym} {exact_number(v)}")
         if self.in_ is not None:
-            parts.append("in {" + ", ".join(_num(v) for v in self.in_) + "}")
+            parts.append("in {" + ", ".join(exact_number(v) for v in self.in_) + "}")
         return " and ".join(parts) + (f" {unit}" if unit else "")
 
 
-class CriticalItem(_Model):
+class CriticalItem(DefinitionModel):
     """A condition on items that flags a child for immediate attention.
 
     Fires when any (``mode: any``) or all listed items meet ``condition`` on the
@@ -491,7 +229,7 @@ class CriticalItem(_Model):
     unverified: str | None = None
 
 
-class ValidityCheck(_Model):
+class ValidityCheck(DefinitionModel):
     """A check that the response pattern can be trusted.
 
     kinds:
@@ -532,7 +270,7 @@ class ValidityCheck(_Model):
         return self
 
 
-class AgeRange(_Model):
+class AgeRange(DefinitionModel):
     """Ages (in completed years, both inclusive) for which the instrument is intended.
 
     ``{min: 11, max: 17}`` covers exact ages 11 <= age < 18 (up to the day before the 18th
@@ -553,7 +291,7 @@ class AgeRange(_Model):
         return Interval(ge=self.min, lt=None if self.max is None else self.max + 1)
 
 
-class Instrument(_Model):
+class Instrument(SourcedModel):
     """One version of an instrument. See ``docs/definition-format.md``."""
 
     id: Identifier
@@ -577,72 +315,86 @@ class Instrument(_Model):
     validity_checks: list[ValidityCheck] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
-    _source: str | None = PrivateAttr(None)
-    _sha256: str | None = PrivateAttr(None)
-
-    @property
-    def source_path(self) -> str | None:
-        """The file this definition was loaded from, if any."""
-        return self._source
-
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the definition file's bytes (provenance), if loaded from a file."""
-        return self._sha256
-
     @model_validator(mode="after")
     def _references(self) -> Instrument:
+        p = Problems()
         keys = [c.key for c in self.citations]
-        _unique(keys, "citation key")
         item_ids = [i.id for i in self.items]
-        _unique(item_ids, "item id")
         scale_ids = [s.id for s in self.scales]
-        _unique(scale_ids, "scale id")
+        for field, ids, what in (
+            ("citations", keys, "citation key"),
+            ("items", item_ids, "item id"),
+            ("scales", scale_ids, "scale id"),
+        ):
+            for k, v in duplicates(ids):
+                p.add(f"{field}[{k}]", f"duplicate {what} {v!r}")
         items, scales, cites = set(item_ids), set(scale_ids), set(keys)
-        for it in self.items:
+        for k, it in enumerate(self.items):
             if it.response_scale not in self.response_scales:
-                raise ValueError(
-                    f"item {it.id!r}: response scale {it.response_scale!r} is not declared"
+                p.add(
+                    f"items[{k}].response_scale",
+                    f"item {it.id!r}: response scale {it.response_scale!r} is not declared",
                 )
             if it.text is not None and not self.licence.item_text_allowed:
-                raise ValueError(
+                p.add(
+                    f"items[{k}].text",
                     f"item {it.id!r} carries item text but the licence does not allow it "
-                    "(licence.item_text_allowed is false): give a short neutral label instead"
+                    "(licence.item_text_allowed is false): give a short neutral label instead",
                 )
-        _known(self.reverse_keyed, items, "reverse_keyed", "item")
-        _unique(self.reverse_keyed, "reverse-keyed item")
+        _known(p, "reverse_keyed", self.reverse_keyed, items, "reverse_keyed", "item")
+        for k, v in duplicates(self.reverse_keyed):
+            p.add(f"reverse_keyed[{k}]", f"duplicate reverse-keyed item {v!r}")
         seen: set[str] = set()
-        for s in self.scales:
-            _known(s.items, items, f"scale {s.id!r}", "item")
-            for c in s.scales:
+        for i, s in enumerate(self.scales):
+            at = f"scales[{i}]"
+            _known(p, f"{at}.items", s.items, items, f"scale {s.id!r}", "item")
+            for k, c in enumerate(s.scales):
                 if c not in seen:
-                    raise ValueError(
-                        f"scale {s.id!r}: component scale {c!r} must be declared before it"
+                    p.add(
+                        f"{at}.scales[{k}]",
+                        f"scale {s.id!r}: component scale {c!r} must be declared before it",
                     )
-            if s.missing.source is not None:
-                _known([s.missing.source], cites, f"scale {s.id!r} missing rule", "citation")
+            if s.missing.source is not None and s.missing.source not in cites:
+                p.add(
+                    f"{at}.missing.source",
+                    f"scale {s.id!r} missing rule: unknown citation {s.missing.source!r}",
+                )
             seen.add(s.id)
+            if p.found:  # the range of a scale is only defined once its parts are
+                continue
             lo, hi = self.scale_range(s.id)
             integer = self.scale_is_integer(s.id)
-            for bs in s.bands:
-                _known([bs.source], cites, f"scale {s.id!r} band set {bs.id!r}", "citation")
+            for j, bs in enumerate(s.bands):
+                if bs.source not in cites:
+                    p.add(
+                        f"{at}.bands[{j}].source",
+                        f"scale {s.id!r} band set {bs.id!r}: unknown citation {bs.source!r}",
+                    )
                 try:
                     bs.check_partition(lo, hi, integer)
                 except ValueError as e:
-                    raise ValueError(f"scale {s.id!r}: {e}") from None
-            _unique([b.id for b in s.bands], f"band set id of scale {s.id!r}")
-        for ci in self.critical_items:
-            _known(ci.items, items, f"critical item {ci.id!r}", "item")
-            _known([ci.source], cites, f"critical item {ci.id!r}", "citation")
-        _unique([c.id for c in self.critical_items], "critical item id")
-        for vc in self.validity_checks:
-            _known(vc.items, items, f"validity check {vc.id!r}", "item")
-            _known([x for p in vc.pairs for x in p], items, f"validity check {vc.id!r}", "item")
-            if vc.scale is not None:
-                _known([vc.scale], scales, f"validity check {vc.id!r}", "scale")
-            if vc.source is not None:
-                _known([vc.source], cites, f"validity check {vc.id!r}", "citation")
-        _unique([v.id for v in self.validity_checks], "validity check id")
+                    p.add(f"{at}.bands[{j}]", f"scale {s.id!r}: {e}")
+            for j, v in duplicates(b.id for b in s.bands):
+                p.add(f"{at}.bands[{j}].id", f"duplicate band set id of scale {s.id!r} {v!r}")
+        for k, ci in enumerate(self.critical_items):
+            at = f"critical_items[{k}]"
+            _known(p, f"{at}.items", ci.items, items, f"critical item {ci.id!r}", "item")
+            if ci.source not in cites:
+                p.add(f"{at}.source", f"critical item {ci.id!r}: unknown citation {ci.source!r}")
+        for k, v in duplicates(c.id for c in self.critical_items):
+            p.add(f"critical_items[{k}].id", f"duplicate critical item id {v!r}")
+        for k, vc in enumerate(self.validity_checks):
+            at, where = f"validity_checks[{k}]", f"validity check {vc.id!r}"
+            _known(p, f"{at}.items", vc.items, items, where, "item")
+            for j, pair in enumerate(vc.pairs):
+                _known(p, f"{at}.pairs[{j}]", pair, items, where, "item")
+            if vc.scale is not None and vc.scale not in scales:
+                p.add(f"{at}.scale", f"{where}: unknown scale {vc.scale!r}")
+            if vc.source is not None and vc.source not in cites:
+                p.add(f"{at}.source", f"{where}: unknown citation {vc.source!r}")
+        for k, v in duplicates(vc.id for vc in self.validity_checks):
+            p.add(f"validity_checks[{k}].id", f"duplicate validity check id {v!r}")
+        p.raise_any()
         return self
 
     # -- lookups -----------------------------------------------------------------
@@ -708,15 +460,8 @@ class Instrument(_Model):
         return item_id in set(self.reverse_keyed)
 
 
-def _unique(values: Iterable[str], what: str) -> None:
-    seen: set[str] = set()
-    for v in values:
-        if v in seen:
-            raise ValueError(f"duplicate {what} {v!r}")
-        seen.add(v)
-
-
-def _known(values: Iterable[str], known: set[str], where: str, what: str) -> None:
-    for v in values:
-        if v not in known:
-            raise ValueError(f"{where}: unknown {what} {v!r}")
+def _known(
+    p: Problems, path: str, values: Iterable[str], known: set[str], where: str, what: str
+) -> None:
+    for k, v in unknown(values, known):
+        p.add(f"{path}[{k}]", f"{where}: unknown {what} {v!r}")
