@@ -44,7 +44,7 @@ from . import columns as colnames
 from .bands import BAND_CLASSES, apply_bands
 from .categories import VOCAB_DTYPES, DtypeCache, from_codes
 from .definitions import Condition, Instrument, Scale
-from .masks import condition_mask
+from .masks import condition_mask, interval_mask
 from .responses import PROBLEM_NAMES, ItemValues
 from .vocab import DATA_ERRORS, InstrumentStatus, ScaleStatus
 
