@@ -119,12 +119,27 @@ def published_rows(
     return shown, np.array([arr[m].sum(axis=0) for m in members])
 
 
+def outcome_codes(stats: Any) -> list[str]:
+    """Every outcome counted: the run's own list, then any other outcome found in the counts.
+
+    An outcome outside ``stats.outcomes`` (say an ``unreadable`` line in a run without a
+    profile) still gets a column, so that the report's columns always add up to its rows.
+    """
+    codes = list(stats.outcomes) or ["(not graded)"]
+    seen = set(codes)
+    for _g, o in stats.by_group["all"]:
+        if o not in seen:
+            seen.add(o)
+            codes.append(o)
+    return codes
+
+
 class _Columns:
     """The outcome columns of the count tables: levels, statuses, the merged level."""
 
     def __init__(self, stats: Any, overall: np.ndarray):
         prof = stats.profile
-        codes = list(stats.outcomes) or ["(not graded)"]
+        codes = outcome_codes(stats)
         keep = [j for j, c in enumerate(codes) if c != "unreadable" or overall[j] > 0]
         self.idx = keep
         self.codes = [codes[j] for j in keep]
@@ -146,7 +161,7 @@ class _Page:
     # -- counts ----------------------------------------------------------------
     def counts(self, dim: str) -> dict[Any, np.ndarray]:
         cnt = self.stats.by_group[dim]
-        outcomes = list(self.stats.outcomes) or ["(not graded)"]
+        outcomes = outcome_codes(self.stats)
         pos = {o: j for j, o in enumerate(outcomes)}
         out: dict[Any, np.ndarray] = {}
         for (g, o), n in cnt.items():
@@ -178,7 +193,8 @@ class _Page:
         return "".join(out) + "</tr>"
 
     def merged_name(self, cols: _Columns) -> str:
-        return self.t("outcome.merged", level=outcome_name(self.prof, cols.merged_from, self.lang))
+        level = outcome_name(self.prof, cols.merged_from or "", self.lang)
+        return self.t("outcome.merged", level=level)
 
     def row(
         self, label: str, counts: np.ndarray, res: Suppressed, i: int, cols: _Columns, head: bool
@@ -232,13 +248,15 @@ def render_report(
     """The aggregate report as an HTML string (depends on the data and versions, not the clock)."""
     page = _Page(stats, manifest, lang, k)
     t = page.t
-    outcomes = list(stats.outcomes) or ["(not graded)"]
+    outcomes = outcome_codes(stats)
     overall_full = page.counts("all").get("all", np.zeros(len(outcomes), dtype=np.int64))
     cols = _Columns(stats, overall_full)
     overall = _sub(overall_full, cols)
     parts = [_head(page, manifest)]
     parts.append(f"<h2>{_e(t('sec.levels'))}</h2>")
     if overall.sum() < k:
+        # every outcome keeps its column (a routed status is never left out), all hidden
+        parts.append(_all_hidden_table(page, overall, cols))
         parts.append(f"<p class='note'>{_e(t('method.text', k=k, k1=k - 1, merged=''))}</p>")
         return "".join(parts) + "</body></html>\n"
     dims = [d for d in ("school", "grade", "sex") if stats.by_group.get(d)]
@@ -306,6 +324,22 @@ def render_report(
     return "".join(parts)
 
 
+def _all_hidden_table(page: _Page, overall: np.ndarray, cols: _Columns) -> str:
+    """The overall table of a run with fewer than k children: every cell hidden."""
+    n = len(cols.codes)
+    res = Suppressed(
+        overall[None, :],
+        np.ones((1, n), dtype=bool),
+        np.zeros(1, dtype=np.int64),
+        np.ones(1, dtype=bool),
+        np.ones(n, dtype=bool),
+        True,
+    )
+    none = np.zeros((0, n))
+    t = page.t
+    return page.table(t("table.all"), [], none, res, res, overall, cols, t("table.all"))
+
+
 def _head(page: _Page, manifest: dict[str, Any]) -> str:
     t, prof = page.t, page.prof
     m_in = manifest["input"]
@@ -357,13 +391,12 @@ def _suppress(page: _Page, cols: _Columns, overall: np.ndarray, grouped: list) -
     class_counts = page.counts("class") if page.stats.by_group.get("class") else {}
     for _ in range(sum(a.size for a in arrs) + 1):
         top, tables = suppress_tables(overall, arrs, cols.tiers, cols.merge, page.k, forced=forced)
-        if not class_counts or "school" not in dims or tables[dims.index("school")] is None:
+        school = tables[dims.index("school")] if "school" in dims else None
+        if not class_counts or school is None:
             return top, tables, []
         s = dims.index("school")
         _d, labels, keys, arr = grouped[s]
-        classes, need = class_tables(
-            class_counts, labels, keys, arr, tables[s], cols, page.t, page.k
-        )
+        classes, need = class_tables(class_counts, labels, keys, arr, school, cols, page.t, page.k)
         if need is None:
             return top, tables, classes
         forced[s] = need if forced[s] is None else (forced[s] | need)
@@ -414,7 +447,7 @@ def _hist(page: _Page, s: str, inst_id: str, scale_id: str, name: str) -> str:
     xs = sorted(hist)
     arr = np.array([[hist[x] for x in xs]], dtype=np.int64)
     res = suppress_table(arr, [0] * len(xs), threshold=page.k)
-    bars = []
+    bars: list[tuple[float, int | None, str]] = []
     source_norm = band_source(page.prof, inst_id) == "norm"
     for j, x in enumerate(xs):
         if res.hidden[0, j]:
