@@ -4,6 +4,7 @@ no hang, no child graded from a damaged line; messages that say what the file is
 from __future__ import annotations
 
 import codecs
+import os
 import random
 from pathlib import Path
 
@@ -304,10 +305,12 @@ def test_the_careful_reader_accounts_for_every_line(text):
 # --- random damage ---------------------------------------------------------------------
 
 _OPS = ("cut", "extra", "missing", "quote", "bytes")
+#: raised for a long local soak: ``PSYSCREEN_DAMAGE_EXAMPLES=500 pytest -k random_damage``
+DAMAGE_EXAMPLES = int(os.environ.get("PSYSCREEN_DAMAGE_EXAMPLES", "15"))
 
 
 @settings(
-    max_examples=15,
+    max_examples=DAMAGE_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -35,7 +35,7 @@ body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei','PingFang SC','Microso
 sans-serif;margin:2em;color:#222;max-width:80em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #999}
 h3{font-size:1.05em}table{border-collapse:collapse;margin:.5em 0 1em}
-td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right;white-space:nowrap}
+td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right}
 th{background:#f2f2f2}tr:first-child th{white-space:normal;max-width:8em}
 table.meta th{white-space:nowrap;max-width:none}
 td.l,th.l{text-align:left}td.l{white-space:normal;max-width:12em}.note{color:#444;font-size:.9em;max-width:60em}
