@@ -111,7 +111,7 @@ def test_fewer_than_k_children_still_list_every_outcome_all_hidden(lang):
 OUTCOME = st.sampled_from(["normal", "attention", "high_attention", "crisis", *STATUS_CODES])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(OUTCOME, min_size=1, max_size=40),
     st.integers(min_value=0, max_value=3),
@@ -142,5 +142,35 @@ def test_the_overall_table_adds_up_to_the_input_rows(outcomes, unreadable, name)
         assert shown in (None, want.get(code, 0))
     top = want.get("high_attention", 0) + want.get("crisis", 0)
     assert _number(merged) in ((top,) if n >= 5 and top >= 5 else (None, top))
-    if n >= 5 and want.get("crisis", 0) >= 5:
+    # a crisis count of k or more is published unless, with the merged count (always
+    # published from k), it would give away a small 重点关注 count (merged - crisis)
+    high = want.get("high_attention", 0)
+    if n >= 5 and want.get("crisis", 0) >= 5 and (high == 0 or high >= 5):
         assert _number(cells["危机"]) == want["crisis"]
+
+
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(1, 10))
+def test_the_critical_item_count_never_reveals_a_small_difference(crisis, critical, k):
+    from psyscreen.report.aggregate import shown_critical
+
+    critical = min(critical, crisis)
+    got = shown_critical(crisis, critical, k)
+    assert got in (None, critical)
+    if got is not None and got > 0:
+        assert got >= k and (crisis - got == 0 or crisis - got >= k)
+    if critical >= k and crisis - critical >= k:
+        assert got == critical  # nothing to protect: published
+    assert shown_critical(None, critical, k) is None  # hidden with the crisis count
+
+
+def test_key_figures_give_the_crisis_and_critical_item_counts_first():
+    prof = psyscreen.load_profile("default")
+    stats = _stats(prof, ["crisis"] * 12 + ["normal"] * 20)
+    stats.critical["critical_item"] = 7  # 7 by a critical item, 5 by scores: both published
+    html = _render(stats)
+    key = re.search(r"<p class='key' id='key-figures'>(.*?)</p>", html).group(1)
+    assert html.index(key) < html.index("<svg")
+    assert key.startswith("危机：12人") and "7人" in key
+    stats.critical["critical_item"] = 9  # 3 by scores could be read off: hidden
+    key = re.search(r"<p class='key' id='key-figures'>(.*?)</p>", _render(stats)).group(1)
+    assert key.startswith("危机：12人") and "9人" not in key and "&lt;5人" in key

@@ -41,7 +41,8 @@ table.meta th{white-space:nowrap;max-width:none}
 td.l,th.l{text-align:left}td.l{white-space:normal;max-width:12em}.note{color:#444;font-size:.9em;max-width:60em}
 .ph{display:inline-block;border:1px dashed #333;padding:0 .3em;color:#333;font-size:.9em}
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border:1px solid #222}
-.m{font-weight:bold}table.meta td{white-space:normal;max-width:50em}
+.m{font-weight:bold}.key{font-weight:bold;font-size:1.1em;max-width:60em}
+table.meta td{white-space:normal;max-width:50em}
 @media print{body{margin:0}h2{break-after:avoid}table{break-inside:avoid}}
 """
 _LOW = ("(invalid)", "(missing)")
@@ -132,6 +133,55 @@ def outcome_codes(stats: Any) -> list[str]:
             seen.add(o)
             codes.append(o)
     return codes
+
+
+def critical_rules(profile: Any) -> set[str]:
+    """Ids of the profile's rules (its own and its routes') that fire on a critical item."""
+    if profile is None:
+        return set()
+    rules = list(getattr(profile, "rules", None) or [])
+    for route in getattr(profile, "routes", None) or []:
+        rules += list(route.rules)
+    return {r.id for r in rules if r.when.critical is not None}
+
+
+def count_critical(rules: Any, ids: set[str]) -> int:
+    """How many of the ``risk.rules`` texts (``a;b;c``) name one of the rules ``ids``.
+
+    Example:
+        >>> import pandas as pd
+        >>> count_critical(pd.Series(["critical_item;one_abnormal", "", "two_abnormal"]),
+        ...                {"critical_item"})
+        1
+    """
+    if not ids or rules is None:
+        return 0
+    padded = ";" + rules.astype(str).fillna("") + ";"
+    hit = np.zeros(len(padded), dtype=bool)
+    for rid in ids:
+        hit |= padded.str.contains(f";{rid};", regex=False).to_numpy(dtype=bool)
+    return int(hit.sum())
+
+
+def shown_critical(crisis: int | None, critical: int, k: int) -> int | None:
+    """The critical-item count as published beside a published crisis count (None: hidden).
+
+    Hidden with the crisis count, when it is under ``k`` (but not 0), or when the crisis
+    children not put there by a critical item (the difference a reader can take) are fewer
+    than ``k`` but not none.
+
+    Example:
+        >>> shown_critical(191, 191, 5), shown_critical(12, 9, 5), shown_critical(12, 6, 5)
+        (191, None, 6)
+    """
+    if crisis is None:
+        return None
+    if critical == 0:
+        return 0  # nothing a reader could not tell already
+    if critical < k:
+        return None
+    rest = crisis - critical
+    return critical if rest == 0 or rest >= k else None
 
 
 class _Columns:
@@ -268,6 +318,7 @@ def render_report(
         arr = _sub(arr.reshape(len(groups), -1), cols)
         grouped.append((d, [g for g, _ in groups], [keys for _, keys in groups], arr))
     top, tables, classes = _suppress(page, cols, overall, grouped)
+    parts.append(_key_figures(page, overall, top, cols))
     parts.append(_level_chart(page, overall, top, cols))
     empty = Suppressed(
         overall[None, :],
@@ -366,6 +417,29 @@ def _head(page: _Page, manifest: dict[str, Any]) -> str:
     ]
     out += [f"<tr><th class='l'>{_e(a)}</th><td class='l'>{_e(b)}</td></tr>" for a, b in meta]
     return "".join(out) + "</table>"
+
+
+def _key_figures(page: _Page, overall: np.ndarray, top: Suppressed, cols: _Columns) -> str:
+    """The line above the chart: crisis, of which by a critical item, and the merged top."""
+    prof, t, k = page.prof, page.t, page.k
+    if prof is None or not cols.merge:
+        return ""
+    j = cols.merge[-1]
+    crisis = None if top.hidden[0, j] else int(overall[j])
+    critical = shown_critical(crisis, int(page.stats.critical.get("critical_item", 0)), k)
+    merged = None if top.merged_hidden[0] else int(top.merged[0])
+
+    def show(n: int | None) -> str:
+        return t("cell.placeholder", k=k) if n is None else t.num(n)
+
+    text = t(
+        "key.crisis",
+        crisis=show(crisis),
+        critical=show(critical),
+        merged=page.merged_name(cols),
+        top=show(merged),
+    )
+    return f"<p class='key' id='key-figures'>{_e(text)}</p>"
 
 
 def _level_chart(page: _Page, overall: np.ndarray, top: Suppressed, cols: _Columns) -> str:
