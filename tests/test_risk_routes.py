@@ -332,10 +332,6 @@ def test_an_age_outside_every_route_never_gives_normal(children, profile):
 # -- the batch job with a routed profile (real files, the real batch runner) -------------------
 
 
-@pytest.mark.xfail(
-    reason="known defect after merge: the issue-13 report does not list out_of_age_range",
-    strict=False,
-)
 def test_batch_runs_a_routed_profile_on_an_export_with_some_routes_only(tmp_path):
     from psyscreen.batch.run import run
 

@@ -68,6 +68,20 @@ DELIMITERS = (",", "\t", ";")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 _NL, _QUOTE, _CR = 10, 34, 13
+#: why a file with an unquoted carriage return not followed by a line feed is refused: its
+#: lines cannot be told apart from its cells without guessing
+LONE_CR = (
+    "lines end in a carriage return alone (CR without LF: old Mac line endings, or a file "
+    "that mixes them); psyscreen does not guess where such records end. Save the file again "
+    "as CSV with Windows (CRLF) or Unix (LF) line endings"
+)
+
+
+def _lone_cr(text: str) -> bool:
+    """Whether ``text`` holds a CR that is neither followed by LF nor at its very end."""
+    return re.search("\r(?!\n|$)", text) is not None
+
+
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
@@ -147,7 +161,14 @@ def read_layout(path: Path, encoding: str, delimiter: str | None) -> Layout:
     if suffix_tab(path) and delimiter is None:
         delimiter = sniff_delimiter(text, default="\t")
     d = delimiter or sniff_delimiter(text)
-    names = next(csv.reader([text], delimiter=d), [])
+    try:
+        names = next(csv.reader([text], delimiter=d), [])
+    except csv.Error:
+        if _lone_cr(text):
+            raise InputFileError(f"{path.name}: {LONE_CR}") from None
+        raise InputFileError(
+            f"{path.name}: the header line is not valid CSV (a stray or unclosed quote)"
+        ) from None
     return Layout(names=names, delimiter=d, data_start=start, first_line=line, byte_safe=safe)
 
 
@@ -609,6 +630,8 @@ def careful_records(
         except _Damaged as e:
             reason = e.reason
         except csv.Error as e:
+            if "new-line character" in str(e) and any(_lone_cr(t[1] or "") for t in src.taken):
+                raise InputFileError(f"line {start}: {LONE_CR}") from None
             reason = "unclosed_quote" if "end of data" in str(e) else "stray_quote"
         taken = src.taken
         if not taken:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import demographics as demo
 from ..band_choice import choose_band, profile_band
-from ..report.aggregate import render_report
+from ..report.aggregate import count_critical, critical_rules, render_report
 from ..report.suppression import THRESHOLD
 
 __all__ = ["THRESHOLD", "ReportStats", "render_report"]
@@ -45,6 +45,8 @@ class ReportStats:
         self.band_counts: dict[str, Counter] = {s: Counter() for s in self.scales}
         self.row_status: Counter = Counter()
         self.risk_status: Counter = Counter()
+        #: ``critical_item``: children whose result a critical-item rule set (see the report)
+        self.critical: Counter = Counter()
         self.problem_counts: Counter = Counter()
         self.instrument_status: Counter = Counter()
         self.norm_tables: set[str] = set()
@@ -141,6 +143,9 @@ class ReportStats:
         self.row_status.update(_value_counts(results["row.status"]))
         if "risk.status" in results:
             self.risk_status.update(_value_counts(results["risk.status"]))
+            n_crit = count_critical(results.get("risk.rules"), critical_rules(self.profile))
+            if n_crit:
+                self.critical["critical_item"] += n_crit
         for s in self.scales:
             inst, scale = s.split(".", 1)
             raw = results.get(f"{s}.raw")

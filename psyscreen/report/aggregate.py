@@ -35,13 +35,14 @@ body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei','PingFang SC','Microso
 sans-serif;margin:2em;color:#222;max-width:80em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #999}
 h3{font-size:1.05em}table{border-collapse:collapse;margin:.5em 0 1em}
-td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right;white-space:nowrap}
+td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right}
 th{background:#f2f2f2}tr:first-child th{white-space:normal;max-width:8em}
 table.meta th{white-space:nowrap;max-width:none}
 td.l,th.l{text-align:left}td.l{white-space:normal;max-width:12em}.note{color:#444;font-size:.9em;max-width:60em}
 .ph{display:inline-block;border:1px dashed #333;padding:0 .3em;color:#333;font-size:.9em}
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border:1px solid #222}
-.m{font-weight:bold}table.meta td{white-space:normal;max-width:50em}
+.m{font-weight:bold}.key{font-weight:bold;font-size:1.1em;max-width:60em}
+table.meta td{white-space:normal;max-width:50em}
 @media print{body{margin:0}h2{break-after:avoid}table{break-inside:avoid}}
 """
 _LOW = ("(invalid)", "(missing)")
@@ -119,12 +120,76 @@ def published_rows(
     return shown, np.array([arr[m].sum(axis=0) for m in members])
 
 
+def outcome_codes(stats: Any) -> list[str]:
+    """Every outcome counted: the run's own list, then any other outcome found in the counts.
+
+    An outcome outside ``stats.outcomes`` (say an ``unreadable`` line in a run without a
+    profile) still gets a column, so that the report's columns always add up to its rows.
+    """
+    codes = list(stats.outcomes) or ["(not graded)"]
+    seen = set(codes)
+    for _g, o in stats.by_group["all"]:
+        if o not in seen:
+            seen.add(o)
+            codes.append(o)
+    return codes
+
+
+def critical_rules(profile: Any) -> set[str]:
+    """Ids of the profile's rules (its own and its routes') that fire on a critical item."""
+    if profile is None:
+        return set()
+    rules = list(getattr(profile, "rules", None) or [])
+    for route in getattr(profile, "routes", None) or []:
+        rules += list(route.rules)
+    return {r.id for r in rules if r.when.critical is not None}
+
+
+def count_critical(rules: Any, ids: set[str]) -> int:
+    """How many of the ``risk.rules`` texts (``a;b;c``) name one of the rules ``ids``.
+
+    Example:
+        >>> import pandas as pd
+        >>> count_critical(pd.Series(["critical_item;one_abnormal", "", "two_abnormal"]),
+        ...                {"critical_item"})
+        1
+    """
+    if not ids or rules is None:
+        return 0
+    padded = ";" + rules.astype(str).fillna("") + ";"
+    hit = np.zeros(len(padded), dtype=bool)
+    for rid in ids:
+        hit |= padded.str.contains(f";{rid};", regex=False).to_numpy(dtype=bool)
+    return int(hit.sum())
+
+
+def shown_critical(crisis: int | None, critical: int, k: int) -> int | None:
+    """The critical-item count as published beside a published crisis count (None: hidden).
+
+    Hidden with the crisis count, when it is under ``k`` (but not 0), or when the crisis
+    children not put there by a critical item (the difference a reader can take) are fewer
+    than ``k`` but not none.
+
+    Example:
+        >>> shown_critical(191, 191, 5), shown_critical(12, 9, 5), shown_critical(12, 6, 5)
+        (191, None, 6)
+    """
+    if crisis is None:
+        return None
+    if critical == 0:
+        return 0  # nothing a reader could not tell already
+    if critical < k:
+        return None
+    rest = crisis - critical
+    return critical if rest == 0 or rest >= k else None
+
+
 class _Columns:
     """The outcome columns of the count tables: levels, statuses, the merged level."""
 
     def __init__(self, stats: Any, overall: np.ndarray):
         prof = stats.profile
-        codes = list(stats.outcomes) or ["(not graded)"]
+        codes = outcome_codes(stats)
         keep = [j for j, c in enumerate(codes) if c != "unreadable" or overall[j] > 0]
         self.idx = keep
         self.codes = [codes[j] for j in keep]
@@ -146,7 +211,7 @@ class _Page:
     # -- counts ----------------------------------------------------------------
     def counts(self, dim: str) -> dict[Any, np.ndarray]:
         cnt = self.stats.by_group[dim]
-        outcomes = list(self.stats.outcomes) or ["(not graded)"]
+        outcomes = outcome_codes(self.stats)
         pos = {o: j for j, o in enumerate(outcomes)}
         out: dict[Any, np.ndarray] = {}
         for (g, o), n in cnt.items():
@@ -178,7 +243,8 @@ class _Page:
         return "".join(out) + "</tr>"
 
     def merged_name(self, cols: _Columns) -> str:
-        return self.t("outcome.merged", level=outcome_name(self.prof, cols.merged_from, self.lang))
+        level = outcome_name(self.prof, cols.merged_from or "", self.lang)
+        return self.t("outcome.merged", level=level)
 
     def row(
         self, label: str, counts: np.ndarray, res: Suppressed, i: int, cols: _Columns, head: bool
@@ -232,13 +298,15 @@ def render_report(
     """The aggregate report as an HTML string (depends on the data and versions, not the clock)."""
     page = _Page(stats, manifest, lang, k)
     t = page.t
-    outcomes = list(stats.outcomes) or ["(not graded)"]
+    outcomes = outcome_codes(stats)
     overall_full = page.counts("all").get("all", np.zeros(len(outcomes), dtype=np.int64))
     cols = _Columns(stats, overall_full)
     overall = _sub(overall_full, cols)
     parts = [_head(page, manifest)]
     parts.append(f"<h2>{_e(t('sec.levels'))}</h2>")
     if overall.sum() < k:
+        # every outcome keeps its column (a routed status is never left out), all hidden
+        parts.append(_all_hidden_table(page, overall, cols))
         parts.append(f"<p class='note'>{_e(t('method.text', k=k, k1=k - 1, merged=''))}</p>")
         return "".join(parts) + "</body></html>\n"
     dims = [d for d in ("school", "grade", "sex") if stats.by_group.get(d)]
@@ -250,6 +318,7 @@ def render_report(
         arr = _sub(arr.reshape(len(groups), -1), cols)
         grouped.append((d, [g for g, _ in groups], [keys for _, keys in groups], arr))
     top, tables, classes = _suppress(page, cols, overall, grouped)
+    parts.append(_key_figures(page, overall, top, cols))
     parts.append(_level_chart(page, overall, top, cols))
     empty = Suppressed(
         overall[None, :],
@@ -306,6 +375,22 @@ def render_report(
     return "".join(parts)
 
 
+def _all_hidden_table(page: _Page, overall: np.ndarray, cols: _Columns) -> str:
+    """The overall table of a run with fewer than k children: every cell hidden."""
+    n = len(cols.codes)
+    res = Suppressed(
+        overall[None, :],
+        np.ones((1, n), dtype=bool),
+        np.zeros(1, dtype=np.int64),
+        np.ones(1, dtype=bool),
+        np.ones(n, dtype=bool),
+        True,
+    )
+    none = np.zeros((0, n))
+    t = page.t
+    return page.table(t("table.all"), [], none, res, res, overall, cols, t("table.all"))
+
+
 def _head(page: _Page, manifest: dict[str, Any]) -> str:
     t, prof = page.t, page.prof
     m_in = manifest["input"]
@@ -334,6 +419,29 @@ def _head(page: _Page, manifest: dict[str, Any]) -> str:
     return "".join(out) + "</table>"
 
 
+def _key_figures(page: _Page, overall: np.ndarray, top: Suppressed, cols: _Columns) -> str:
+    """The line above the chart: crisis, of which by a critical item, and the merged top."""
+    prof, t, k = page.prof, page.t, page.k
+    if prof is None or not cols.merge:
+        return ""
+    j = cols.merge[-1]
+    crisis = None if top.hidden[0, j] else int(overall[j])
+    critical = shown_critical(crisis, int(page.stats.critical.get("critical_item", 0)), k)
+    merged = None if top.merged_hidden[0] else int(top.merged[0])
+
+    def show(n: int | None) -> str:
+        return t("cell.placeholder", k=k) if n is None else t.num(n)
+
+    text = t(
+        "key.crisis",
+        crisis=show(crisis),
+        critical=show(critical),
+        merged=page.merged_name(cols),
+        top=show(merged),
+    )
+    return f"<p class='key' id='key-figures'>{_e(text)}</p>"
+
+
 def _level_chart(page: _Page, overall: np.ndarray, top: Suppressed, cols: _Columns) -> str:
     items = []
     for j, code in enumerate(cols.codes):
@@ -357,13 +465,12 @@ def _suppress(page: _Page, cols: _Columns, overall: np.ndarray, grouped: list) -
     class_counts = page.counts("class") if page.stats.by_group.get("class") else {}
     for _ in range(sum(a.size for a in arrs) + 1):
         top, tables = suppress_tables(overall, arrs, cols.tiers, cols.merge, page.k, forced=forced)
-        if not class_counts or "school" not in dims or tables[dims.index("school")] is None:
+        school = tables[dims.index("school")] if "school" in dims else None
+        if not class_counts or school is None:
             return top, tables, []
         s = dims.index("school")
         _d, labels, keys, arr = grouped[s]
-        classes, need = class_tables(
-            class_counts, labels, keys, arr, tables[s], cols, page.t, page.k
-        )
+        classes, need = class_tables(class_counts, labels, keys, arr, school, cols, page.t, page.k)
         if need is None:
             return top, tables, classes
         forced[s] = need if forced[s] is None else (forced[s] | need)
@@ -414,7 +521,7 @@ def _hist(page: _Page, s: str, inst_id: str, scale_id: str, name: str) -> str:
     xs = sorted(hist)
     arr = np.array([[hist[x] for x in xs]], dtype=np.int64)
     res = suppress_table(arr, [0] * len(xs), threshold=page.k)
-    bars = []
+    bars: list[tuple[float, int | None, str]] = []
     source_norm = band_source(page.prof, inst_id) == "norm"
     for j, x in enumerate(xs):
         if res.hidden[0, j]:

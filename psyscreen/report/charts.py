@@ -72,7 +72,7 @@ def bar_chart(items: Sequence[tuple[str, int | None, str]], title: str, hidden_l
 
 
 def histogram(
-    bars: Sequence[tuple[float, int, str]],
+    bars: Sequence[tuple[float, int | None, str]],
     title: str,
     x_label: str,
     legend: Sequence[tuple[str, str]],

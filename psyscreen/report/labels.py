@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..risk.handling import STATUS_CODES
 from .i18n import Messages
 
 
@@ -24,7 +25,7 @@ def outcome_name(profile: Any, code: str, lang: str) -> str:
         for lv in profile.levels:
             if lv.code == code:
                 return t.named(lv)
-        st = getattr(profile.statuses, code, None)
+        st = _status(profile, code)
         if st is not None:
             return t.named(st)
     if code == "unreadable":
@@ -38,10 +39,15 @@ def outcome_colour(profile: Any, code: str) -> str:
         for lv in profile.levels:
             if lv.code == code:
                 return lv.colour
-        st = getattr(profile.statuses, code, None)
+        st = _status(profile, code)
         if st is not None:
             return st.colour
     return "grey"
+
+
+def _status(profile: Any, code: str) -> Any:
+    """The profile's status ``code``, its built-in default when the profile omits it."""
+    return profile.status(code) if code in STATUS_CODES else None
 
 
 def _instrument(profile: Any, inst_id: str) -> Any:
