@@ -105,9 +105,9 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
             arc.add_results(chunk, manifest=man, provenance=manifest["definitions"])
             n += len(chunk)
         prefill.append(time.perf_counter() - t)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     added = arc.add_results(results)
-    add_s = time.perf_counter() - t
+    add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
     ids = pd.read_csv(results, usecols=["id"], dtype={"id": "string"})["id"].dropna().tolist()
     rng = random.Random(7)
     arc.history(ids[0])  # warm the connection pool
@@ -136,6 +136,7 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
         "score_seconds": round(score_s, 1),
         "prefill_seconds_per_year": [round(x, 1) for x in prefill],
         "add_seconds": round(add_s, 1), "add_vs_score": round(add_s / score_s, 2),
+        "add_cpu_seconds": round(add_cpu, 1),
         "stored": added.stored,
         "history_ms_median": round(statistics.median(lat), 2),
         "history_ms_p95": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 2),
@@ -144,6 +145,8 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
         "due_school_children": n_school, "due_rows": len(due), "due_seconds": round(due_s, 3),
         "bytes_per_screening": round(size / n_screen),
         "archive_mb": round(size / 2**20), "peak_rss_mb": round(_peak_mb()),
+        # the host is shared: the 1/5/15-minute load average when the run ended
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
 
 

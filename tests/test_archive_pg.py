@@ -72,3 +72,14 @@ def test_postgres_older_schema_is_refused_until_upgrade(url):
         adb.check_revision(adb.make_engine(url))
     assert adb.upgrade_database(url) == ("0001", "0002")
     adb.check_revision(adb.make_engine(url))
+
+
+def test_postgres_migrations_give_exactly_the_schema(url):
+    from tests.test_archive_schema import schema_differences
+
+    eng = adb.make_engine(url)
+    try:
+        adb.migrate(eng)
+        assert schema_differences(eng) == []
+    finally:
+        eng.dispose()
