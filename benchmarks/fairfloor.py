@@ -125,14 +125,16 @@ def uptime() -> str:
 def paired(inp: Path, mapping: Path, pairs: int, work: Path | None = None) -> dict[str, object]:
     """Time psyscreen and the floor alternately ``pairs`` times; print and return the figures."""
     work = work or Path(tempfile.mkdtemp(prefix="psyscreen-floor-"))
-    first = run_psyscreen(inp, mapping, work / "ps")  # also gives the byte count to match
-    target = first.out_bytes
     ratios, ps_s, fl_s, ps_mem, fl_mem = [], [], [], [], []
-    size = inp.stat().st_size
-    print(f"  [{uptime()}] psyscreen writes {target:,} bytes (all files); input {size:,}")
+    target = 0
     for k in range(pairs):
-        fl = run_floor(inp, work / "floor", target)
+        # psyscreen first: its first run gives the byte count the floor must write
         ps = run_psyscreen(inp, mapping, work / "ps")
+        if not target:
+            target = ps.out_bytes
+            size = inp.stat().st_size
+            print(f"  psyscreen writes {target:,} bytes (all files); input {size:,} bytes")
+        fl = run_floor(inp, work / "floor", target)
         ratios.append(ps.seconds / fl.seconds)
         ps_s.append(ps.seconds)
         fl_s.append(fl.seconds)
