@@ -171,9 +171,8 @@ def reference(df: pd.DataFrame, d: dict[str, Any] | None = None) -> pd.DataFrame
                 critical |= fired
         entry = prof[iid]
         needed = entry.get("required_scales") or [s["id"] for s in inst["scales"]]
-        incomplete.append(
-            np.column_stack([status[s] == "insufficient" for s in needed]).any(axis=1)
-        )
+        short = np.column_stack([status[s] == "insufficient" for s in needed])
+        incomplete.append(np.asarray(short.any(axis=1), dtype=bool))
         for chk in entry.get("extra_validity_checks", []):
             if chk["kind"] == "straight_line":
                 m = np.column_stack([vals[it["id"]] for it in inst["items"]])
