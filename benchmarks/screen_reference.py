@@ -8,7 +8,8 @@ scale's missing rule (``min_answered``, mean x items, half up), composite scales
 bands, the norm table's bands for the child's stratum, critical items, and the
 default profile's grading (critical item first, then two abnormal or a severe single
 score, then one abnormal or two borderline; an insufficient or invalid instrument
-gives its status unless a level from attention up fired).
+gives its status unless a level from attention up fired; only the scales the grading
+reads count: a missing prosocial score does not make the SDQ short of data).
 
 It covers what the default profile needs (one stratum of ages, no sex split), not
 psyscreen's generality, and it compares the columns below row for row.
@@ -124,7 +125,9 @@ def reference(df: pd.DataFrame, d: dict[str, Any] | None = None) -> pd.DataFrame
                 st_parts = np.column_stack([status[p] for p in s["scales"]])
                 st = np.where(
                     np.isnan(r),
-                    "insufficient",
+                    np.where(
+                        (st_parts == "not_answered").all(axis=1), "not_answered", "insufficient"
+                    ),
                     np.where((st_parts == "complete").all(axis=1), "complete", "prorated"),
                 )
             else:
@@ -144,6 +147,8 @@ def reference(df: pd.DataFrame, d: dict[str, Any] | None = None) -> pd.DataFrame
                     "complete",
                     np.where(answered >= need, "prorated", "insufficient"),
                 )
+                blank = np.column_stack([np.isnan(df[i].to_numpy(dtype=float)) for i in s["items"]])
+                st = np.where(blank.all(axis=1), "not_answered", st)
             raw[s["id"]], status[s["id"]] = r, st
             out[key + ".raw"], out[key + ".status"] = r, st
             if s.get("bands"):
@@ -170,8 +175,9 @@ def reference(df: pd.DataFrame, d: dict[str, Any] | None = None) -> pd.DataFrame
             if ci["id"] in prof[iid].get("critical_items", [ci["id"]]):
                 critical |= fired
         entry = prof[iid]
-        needed = entry.get("required_scales") or [s["id"] for s in inst["scales"]]
-        short = np.column_stack([status[s] == "insufficient" for s in needed])
+        # an instrument is short of data when a scale the grading reads has no score
+        needed = entry.get("required_scales") or entry["screening_scales"]
+        short = np.column_stack([np.isnan(raw[s]) for s in needed])
         incomplete.append(np.asarray(short.any(axis=1), dtype=bool))
         for chk in entry.get("extra_validity_checks", []):
             if chk["kind"] == "straight_line":
