@@ -55,8 +55,7 @@ def _size(target: str, engine) -> float:
         with engine.connect() as c:
             import sqlalchemy as sa
 
-            return float(c.execute(sa.text("select pg_database_size(current_database())"))
-                         .scalar())
+            return float(c.execute(sa.text("select pg_database_size(current_database())")).scalar())
     return sum(os.path.getsize(p) for p in (target, target + "-wal") if os.path.exists(p))
 
 
@@ -70,8 +69,9 @@ def _reset_pg(url: str) -> None:
     eng.dispose()
 
 
-def run(rows: int, years: int, work: Path, target: str, samples: int,
-        rescore: bool = False) -> dict:
+def run(
+    rows: int, years: int, work: Path, target: str, samples: int, rescore: bool = False
+) -> dict:
     import pandas as pd
 
     import psyscreen
@@ -95,9 +95,13 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
     for y in range(years, 0, -1):
         t = time.perf_counter()
         n = 0
-        for chunk in pd.read_csv(results, dtype={"id": "string", "school": "string",
-                                                 "grade": "string"},
-                                 chunksize=250_000, encoding="utf-8-sig", low_memory=False):
+        for chunk in pd.read_csv(
+            results,
+            dtype={"id": "string", "school": "string", "grade": "string"},
+            chunksize=250_000,
+            encoding="utf-8-sig",
+            low_memory=False,
+        ):
             d = chunk["assessment_date"].astype("string")
             chunk["assessment_date"] = (d.str[:4].astype(int) - y).astype(str) + d.str[4:]
             chunk["row"] = chunk["row"] + n
@@ -125,14 +129,17 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
         import sqlalchemy as sa
 
         n_screen = c.execute(sa.text("select count(*) from screenings")).scalar()
-        n_school = c.execute(sa.text(
-            "select count(distinct child_key) from screenings where school = :s"),
-            {"s": SMALL_SCHOOL}).scalar()
+        n_school = c.execute(
+            sa.text("select count(distinct child_key) from screenings where school = :s"),
+            {"s": SMALL_SCHOOL},
+        ).scalar()
     size = _size(target, arc.engine)
     arc.close()
     return {
         "backend": "postgresql" if target.startswith("postgresql") else "sqlite",
-        "rows_per_year": rows, "years_before": years, "screenings": n_screen,
+        "rows_per_year": rows,
+        "years_before": years,
+        "screenings": n_screen,
         "score_seconds": round(score_s, 1),
         "prefill_seconds_per_year": [round(x, 1) for x in prefill],
         "add_seconds": round(add_s, 1), "add_vs_score": round(add_s / score_s, 2),
@@ -142,7 +149,9 @@ def run(rows: int, years: int, work: Path, target: str, samples: int,
         "history_ms_p95": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 2),
         "history_ms_max": round(max(lat), 2),
         "history_screenings_mean": round(statistics.mean(found), 2),
-        "due_school_children": n_school, "due_rows": len(due), "due_seconds": round(due_s, 3),
+        "due_school_children": n_school,
+        "due_rows": len(due),
+        "due_seconds": round(due_s, 3),
         "bytes_per_screening": round(size / n_screen),
         "archive_mb": round(size / 2**20), "peak_rss_mb": round(_peak_mb()),
         # the host is shared: the 1/5/15-minute load average when the run ended
@@ -158,8 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--history-samples", type=int, default=200)
     p.add_argument("--dir", help="work directory (kept; the export is reused)")
-    p.add_argument("--rescore", action="store_true",
-                   help="score the export again (the pairing) even if results exist")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the export again (the pairing) even if results exist",
+    )
     a = p.parse_args(argv)
     work = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="psyscreen-archive-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -171,15 +183,18 @@ def main(argv: list[str] | None = None) -> None:
         out.append(run(a.rows, a.years, work, str(db), a.history_samples, a.rescore))
         print(json.dumps(out[-1], ensure_ascii=False), flush=True)
     if a.pg_url:
-        out.append(run(a.rows, a.years, work, a.pg_url, a.history_samples,
-                       a.rescore and a.no_sqlite))
+        out.append(
+            run(a.rows, a.years, work, a.pg_url, a.history_samples, a.rescore and a.no_sqlite)
+        )
         print(json.dumps(out[-1], ensure_ascii=False), flush=True)
     for r in out:
-        print(f"{r['backend']}: add {r['rows_per_year']:,} rows to {r['years_before']} years: "
-              f"{r['add_seconds']} s vs scoring {r['score_seconds']} s "
-              f"(x{r['add_vs_score']}); history median {r['history_ms_median']} ms "
-              f"(p95 {r['history_ms_p95']}); due list {r['due_school_children']} children "
-              f"{r['due_seconds']} s; {r['bytes_per_screening']} B/screening")
+        print(
+            f"{r['backend']}: add {r['rows_per_year']:,} rows to {r['years_before']} years: "
+            f"{r['add_seconds']} s vs scoring {r['score_seconds']} s "
+            f"(x{r['add_vs_score']}); history median {r['history_ms_median']} ms "
+            f"(p95 {r['history_ms_p95']}); due list {r['due_school_children']} children "
+            f"{r['due_seconds']} s; {r['bytes_per_screening']} B/screening"
+        )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ in a fresh process (peak memory = the process's maximum resident set size):
 Usage::
 
     python benchmarks/batch.py                 # 100k and 1M rows
+    python benchmarks/batch.py --rows 300000 1000000 --paired 5   # against the fair floor
+    python benchmarks/batch.py --rows 10000000 --paired 1 --dir /work/tmp  # 10M: ~6 GB
     python benchmarks/batch.py --rows 100000   # one size
 """
 
@@ -356,6 +358,14 @@ def main(argv: list[str] | None = None) -> None:
         help="one psyscreen run per value (each compared with the floor)",
     )
     p.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
+    p.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="instead: time `psyscreen score` (whole process, default options) and the fair "
+        "floor of benchmarks/fairfloor.py alternately, PAIRS pairs per size, with peak RSS",
+    )
     a = p.parse_args(argv)
     print(f"machine: {machine()}")
     work = Path(a.dir or tempfile.mkdtemp(prefix="psyscreen-bench-"))
@@ -369,6 +379,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"generated {rows:,} rows ({inp.stat().st_size / 2**20:.0f} MiB) "
                 f"in {time.perf_counter() - t:.0f} s"
             )
+        if a.paired:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from fairfloor import paired
+
+            print(f"\n== {rows:,} rows, paired with the fair floor")
+            paired(inp, mapping, a.paired, work / f"paired_{rows}")
+            continue
         runs = {
             # one process: its own peak RSS is the whole; sampling from outside costs CPU
             w: _child("psyscreen", inp, mapping, work / f"results_{rows}_w{w}.csv", w, sample=w > 1)
