@@ -84,6 +84,7 @@ class ReportStats:
             "problem_counts": self.problem_counts,
             "instrument_status": self.instrument_status,
             "norm_tables": self.norm_tables,
+            "critical": self.critical,
             "rows": self.rows,
         }
 
@@ -105,6 +106,7 @@ class ReportStats:
         self.problem_counts.update(state["problem_counts"])
         self.instrument_status.update(state["instrument_status"])
         self.norm_tables.update(state["norm_tables"])
+        self.critical.update(state["critical"])
         self.rows += state["rows"]
 
     # -- accumulate --------------------------------------------------------------
