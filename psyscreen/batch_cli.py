@@ -143,7 +143,6 @@ def _score(args: argparse.Namespace) -> int:
         assessment_date=args.assessment_date,
         report_lang=args.lang,
         warning_lists=args.warning_list or (),
-        warning_list_profile=args.profile,
     )
     lists = res.warning_lists
     if not args.quiet:

@@ -169,3 +169,17 @@ def test_headers_in_the_language_asked(lang):
     zh, en = lang == "zh", lang == "en"
     assert ("工作记录" in html) == zh and ("Worker&#x27;s notes" in html) == en
     assert ("机密" in html) == zh and ("CONFIDENTIAL" in html) == en
+
+
+def test_cli_warning_list_uses_the_profile_the_run_scored_with(tmp_path: Path) -> None:
+    # without --profile the run scores with 'default': its warning list must name that
+    # profile's levels and actions, exactly as with an explicit --profile default
+    lists = []
+    for name, extra in (("implicit", []), ("explicit", ["--profile", "default"])):
+        out = tmp_path / name
+        argv = ["score", str(ROOT / "examples/annual_export.csv"), "--map",
+                str(ROOT / "examples/mapping.yaml"), "-o", str(out / "r.csv"), "--no-report",
+                "--quiet", "--warning-list", str(out / "w.html"), *extra]  # fmt: skip
+        assert main(argv) in (0, 1)
+        lists.append((out / "w.html").read_bytes())
+    assert lists[0] == lists[1]
