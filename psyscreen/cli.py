@@ -301,13 +301,16 @@ def failure_message(e: BaseException) -> str:
         if extra is not None:
             return f'this needs the optional package {e.name!r}: pip install "psyscreen[{extra}]"'
     if isinstance(e, _user_errors()):
-        return e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        # a definition with several problems lists one per line: the command's failure
+        # stays one line, every problem kept
+        return "; ".join(part.strip() for part in msg.splitlines() if part.strip())
     if isinstance(e, OSError):
         from .batch.failures import os_error_message
 
         return os_error_message(e)
     if isinstance(e, MemoryError):
-        return "内存不足 / out of memory: lower --chunk-rows (or --workers) and run again"
+        return "内存不足 / out of memory: lower --chunk-rows and run again"
     return (
         f"内部错误 / internal error ({type(e).__name__}): please report it; "
         "rerun with --debug to see the details"

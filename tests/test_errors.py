@@ -215,3 +215,25 @@ def test_one_except_catches_every_psyscreen_error():
         except PsyscreenError as e:
             caught.append(type(e))
     assert caught == [UnknownIdError, DefinitionError, MissingColumnsError]
+
+
+def test_a_definition_with_several_problems_fails_in_one_line_naming_each(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "profiles/default.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("needs_confirmation: true", "needs_confirmation: false"),
+                   encoding="utf-8")  # fmt: skip
+    argv = [sys.executable, "-m", "psyscreen", "score", str(root / "examples/annual_export.csv"),
+            "--map", str(root / "examples/mapping.yaml"), "--profile", str(bad),
+            "-o", str(tmp_path / "r.csv")]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for level in ("levels[1]", "levels[2]", "levels[3]"):
+        assert f"{level}.needs_confirmation" in lines[0]
+    assert not (tmp_path / "r.csv").exists()
