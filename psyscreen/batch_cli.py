@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .cli import EXIT_FAILURE, command
 
@@ -21,6 +22,27 @@ from .cli import EXIT_FAILURE, command
 def instrument_list(text: str) -> list[str]:
     """``--instruments phq9,gad7`` as a list of ids (or files)."""
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def source_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The battery and the reading options that every export-reading sub-command passes on.
+
+    Example:
+        >>> ns = argparse.Namespace(profile=None, instruments=None, encoding=None, sheet="S1")
+        >>> source_options(ns)
+        {'profile': 'default', 'instruments': None, 'encoding': None, 'sheet': 'S1'}
+    """
+    return {
+        "profile": args.profile or "default",
+        "instruments": args.instruments,
+        "encoding": args.encoding,
+        "sheet": args.sheet,
+    }
+
+
+def _repeatable(p: argparse.ArgumentParser, flag: str, metavar: str, help: str) -> None:
+    """An option that may be given several times, collected in order into a list."""
+    p.add_argument(flag, action="append", default=[], metavar=metavar, help=help)
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -47,12 +69,11 @@ def _args(p: argparse.ArgumentParser) -> None:
         default="zh",
         help="language of the report and the warning list (default: zh)",
     )
-    p.add_argument(
+    _repeatable(
+        p,
         "--warning-list",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="also write the CONFIDENTIAL warning list (预警名单) of the children to act on: "
+        "PATH",
+        "also write the CONFIDENTIAL warning list (预警名单) of the children to act on: "
         ".html (one school per printed page) or .xlsx; may be given twice; never by default",
     )
     p.add_argument("--encoding", help="CSV encoding (default: detected: utf-8, utf-8-sig, gb18030)")
@@ -75,18 +96,15 @@ def _args(p: argparse.ArgumentParser) -> None:
         help="only 1 (one process with a reading and a writing thread); more processes "
         "were slower on 2 cores and are refused: for more scale use Dask",
     )
-    p.add_argument(
+    _repeatable(
+        p,
         "--pseudonymise",
-        action="append",
-        default=[],
-        metavar="COLUMN",
-        help="replace this output column (e.g. id) by a keyed pseudonym (HMAC-SHA256); "
+        "COLUMN",
+        "replace this output column (e.g. id) by a keyed pseudonym (HMAC-SHA256); "
         "key from --key-file or the environment variable PSYSCREEN_PSEUDONYM_KEY",
     )
     p.add_argument("--key-file", help="file holding the pseudonymisation key")
-    p.add_argument(
-        "--drop", action="append", default=[], metavar="COLUMN", help="leave a column out"
-    )
+    _repeatable(p, "--drop", "COLUMN", "leave a column out")
     p.add_argument(
         "--no-neutralise",
         action="store_true",
@@ -124,13 +142,11 @@ def _score(args: argparse.Namespace) -> int:
     res = run(
         args.input,
         args.output,
-        profile=args.profile or "default",
+        **source_options(args),
         mapping=args.mapping,
         problems=args.problems,
         manifest=args.manifest,
         report=False if args.no_report else (args.report or True),
-        encoding=args.encoding,
-        sheet=args.sheet,
         chunk_rows=args.chunk_rows,
         pseudonymise=args.pseudonymise,
         key_file=args.key_file,
@@ -138,7 +154,6 @@ def _score(args: argparse.Namespace) -> int:
         neutralise=not args.no_neutralise,
         norms=None if args.no_norms else "auto",
         progress=progress,
-        instruments=args.instruments,
         delimiter=args.delimiter,
         assessment_date=args.assessment_date,
         report_lang=args.lang,

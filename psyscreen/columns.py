@@ -39,6 +39,16 @@ def scale(instrument: str, scale_id: str, field: str) -> str:
     return f"{instrument}.{scale_id}.{field}"
 
 
+def field_of(scale_ref: str, field: str) -> str:
+    """The column of ``field`` of the scale named by ``scale_ref`` (see :func:`ref`).
+
+    Example:
+        >>> field_of("phq9.total", "norm_table")
+        'phq9.total.norm_table'
+    """
+    return f"{scale_ref}.{field}"
+
+
 def band_field(k: int, set_id: str, field: str = "band") -> str:
     """``band`` / ``band_class`` for a scale's first band set (``k == 0``), else with
     the set's id as a suffix (``band_{set}``)."""

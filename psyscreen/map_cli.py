@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from .batch_cli import instrument_list
+from .batch_cli import instrument_list, source_options
 from .cli import EXIT_FAILURE, EXIT_OK, EXIT_ROW_PROBLEMS, HelpFormatter, command
 
 
@@ -105,10 +106,7 @@ def _init(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     prop = propose_mapping(
         args.export,
-        profile=args.profile,
-        instruments=args.instruments,
-        encoding=args.encoding,
-        sheet=args.sheet,
+        **source_options(args),
         sample_rows=args.sample_rows,
         lang=args.lang,
     )
@@ -136,49 +134,34 @@ def _init(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .batch.mapcheck import check_mapping
 
-    rep = check_mapping(
-        args.export,
-        args.mapping,
-        profile=args.profile or "default",
-        instruments=args.instruments,
-        encoding=args.encoding,
-        sheet=args.sheet,
-    )
+    rep = check_mapping(args.export, args.mapping, **source_options(args))
     print(rep.text(args.lang), end="")
     return EXIT_OK if rep.ok else EXIT_ROW_PROBLEMS
+
+
+def _printing(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    example: str,
+    text: Callable[[argparse.Namespace], str],
+) -> None:
+    """Register sub-command ``name``: it prints ``text(args)`` and exits 0."""
+
+    def run(args: argparse.Namespace) -> int:
+        print(text(args), end="")
+        return EXIT_OK
+
+    command(name, help, add_arguments, example=f"example:\n  {example}")(run)
 
 
 def _lang(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of titles")
 
 
-@command(
-    "profiles", "list the shipped risk profiles", _lang, example="example:\n  psyscreen profiles"
-)
-def _profiles(args: argparse.Namespace) -> int:
-    from .discover import profiles_text
-
-    print(profiles_text(args.lang), end="")
-    return EXIT_OK
-
-
 def _profile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", help="profile id or file")
     _lang(p)
-
-
-@command(
-    "show-profile",
-    "show one risk profile: battery, levels, rules",
-    _profile_args,
-    example="example:\n  psyscreen show-profile default --lang zh",
-)
-def _show_profile(args: argparse.Namespace) -> int:
-    from .discover import profile_markdown
-    from .risk import load_profile
-
-    print(profile_markdown(load_profile(args.profile), args.lang))
-    return EXIT_OK
 
 
 def _schema_args(p: argparse.ArgumentParser) -> None:
@@ -187,14 +170,37 @@ def _schema_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=sorted(SCHEMA_KINDS), help="which definition file")
 
 
-@command(
+def _profiles_text(args: argparse.Namespace) -> str:
+    from .discover import profiles_text
+
+    return profiles_text(args.lang)
+
+
+def _profile_text(args: argparse.Namespace) -> str:
+    from .discover import profile_markdown
+    from .risk import load_profile
+
+    return profile_markdown(load_profile(args.profile), args.lang) + "\n"
+
+
+def _schema_text(args: argparse.Namespace) -> str:
+    from .discover import schema_text
+
+    return schema_text(args.kind)
+
+
+_printing("profiles", "list the shipped risk profiles", _lang, "psyscreen profiles", _profiles_text)
+_printing(
+    "show-profile",
+    "show one risk profile: battery, levels, rules",
+    _profile_args,
+    "psyscreen show-profile default --lang zh",
+    _profile_text,
+)
+_printing(
     "schema",
     "print the published JSON Schema of a definition file",
     _schema_args,
-    example="example:\n  psyscreen schema mapping > mapping.schema.json",
+    "psyscreen schema mapping > mapping.schema.json",
+    _schema_text,
 )
-def _schema(args: argparse.Namespace) -> int:
-    from .discover import schema_text
-
-    print(schema_text(args.kind), end="")
-    return EXIT_OK

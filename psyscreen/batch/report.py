@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import columns as colnames
 from .. import demographics as demo
 from ..band_choice import choose_band, profile_band
 from ..report.aggregate import count_critical, critical_rules, render_report
@@ -150,7 +151,7 @@ class ReportStats:
                 self.critical["critical_item"] += n_crit
         for s in self.scales:
             inst, scale = s.split(".", 1)
-            raw = results.get(f"{s}.raw")
+            raw = results.get(colnames.field_of(s, "raw"))
             if raw is not None:
                 v = raw.to_numpy(dtype=float, na_value=np.nan)
                 self.raw_hist[s].update(pd.Series(v[np.isfinite(v)]).value_counts().to_dict())
@@ -158,7 +159,7 @@ class ReportStats:
             if band is not None:
                 self.band_counts[s].update(_value_counts(band, missing="(no score)"))
         for inst in self.plan.instruments:
-            col = results.get(f"{inst.id}.status")
+            col = results.get(colnames.status(inst.id))
             if col is not None:
                 for v, k in _value_counts(col).items():
                     self.instrument_status[inst.id, v] += k
@@ -213,7 +214,7 @@ class ReportStats:
 
     def _band_column(self, results: pd.DataFrame, inst: str, scale: str) -> pd.Series | None:
         """The band code each row counts in: the one risk evaluation graded it by."""
-        ref = f"{inst}.{scale}"
+        ref = colnames.ref(inst, scale)
         try:
             choice = profile_band(results, self.profile, ref)
         except (KeyError, AttributeError):  # no profile, or not one of its instruments

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import columns as colnames
 from ..definitions import Instrument
 from ..demographics import OK, read_demographics, resolve_columns
 from ..errors import NormBuildWarning
@@ -177,7 +178,7 @@ def build_norms(
     rows: list[dict[str, Any]] = []
     total_used = 0
     for s in scales:
-        raw = scored[f"{inst.id}.{s}.raw"].to_numpy(dtype=float, na_value=np.nan)
+        raw = scored[colnames.scale(inst.id, s, "raw")].to_numpy(dtype=float, na_value=np.nan)
         ok = usable & ~np.isnan(raw)
         left_out = int((~ok).sum())
         if left_out:

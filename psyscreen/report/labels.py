@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .. import columns as colnames
 from ..risk.handling import STATUS_CODES
 from .i18n import Messages
 
@@ -69,7 +70,7 @@ def scale_name(profile: Any, inst_id: str, scale_id: str, lang: str) -> str:
     """E.g. ``PHQ-9 抑郁严重程度``: the instrument's short name and the scale's label."""
     inst = _instrument(profile, inst_id)
     if inst is None:
-        return f"{inst_id}.{scale_id}"
+        return colnames.ref(inst_id, scale_id)
     try:
         label = Messages(lang).text(inst.scale(scale_id).label)
     except KeyError:

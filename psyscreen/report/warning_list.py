@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import columns as colnames
 from .. import demographics as demo
 from . import charts
 from .aggregate import _natural_key
@@ -223,7 +224,7 @@ def _reasons(res: pd.DataFrame, prof: Any, t: Messages, unread: np.ndarray) -> l
     if prof is not None:
         for inst_id in prof.instruments:
             for c in prof.instrument(inst_id).critical_items:
-                crit.append((f"{inst_id}.critical.{c.id}", t.text(c.meaning)))
+                crit.append((colnames.critical(inst_id, c.id), t.text(c.meaning)))
     sep = "；" if lang == "zh" else "; "
     out = []
     for i in range(len(res)):
@@ -250,22 +251,23 @@ def _is_true(v: Any) -> bool:
 
 def _score(res: pd.DataFrame, i: int, prof: Any, inst_id: str, scale_id: str, t: Messages):
     norm = band_source(prof, inst_id) == "norm"
-    base = f"{inst_id}.{scale_id}"
-    band_col = f"{base}.norm_band" if norm else f"{base}.band"
-    klass_col = f"{base}.norm_band_class" if norm else f"{base}.band_class"
+    base = colnames.ref(inst_id, scale_id)
+    band_col = colnames.field_of(base, "norm_band" if norm else "band")
+    klass_col = colnames.field_of(base, "norm_band_class" if norm else "band_class")
     if band_col not in res or klass_col not in res:
         return []
     band, klass = res[band_col].iloc[i], res[klass_col].iloc[i]
     if not isinstance(band, str) or not band or klass == "normal":
         return []
     name = scale_name(prof, inst_id, scale_id, t.lang)
-    table = res.get(f"{base}.norm_table")
+    table = res.get(colnames.field_of(base, "norm_table"))
     ref = str(table.iloc[i]) if table is not None else None
     label, interval, _ = band_info(prof, inst_id, scale_id, band, t.lang, ref)
-    raw = pd.to_numeric(pd.Series([res[f"{base}.raw"].iloc[i]]), errors="coerce").iloc[0]
+    raw_cell = res[colnames.field_of(base, "raw")].iloc[i]
+    raw = pd.to_numeric(pd.Series([raw_cell]), errors="coerce").iloc[0]
     value = "" if raw != raw else f"{raw:g}"
     if norm:
-        stratum = res.get(f"{base}.norm_stratum")
+        stratum = res.get(colnames.field_of(base, "norm_stratum"))
         where, interval = norm_band_detail(ref or "", str(stratum.iloc[i]), band, t.lang)
         table = (ref or "").split("@", 1)[0]
         interval = t("wl.norm_detail", interval=interval, table=table, stratum=where)

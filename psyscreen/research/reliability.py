@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .. import columns as colnames
 from ..definitions import Instrument
 from ..registry import load_instrument
 from ..responses import INVALID, MissingColumnsError, item_values
@@ -453,7 +454,9 @@ def reliability(
     inst = load_instrument(instrument)
     items = scale_items(inst, scale)
     if len(items) < 2:
-        raise ValueError(f"{inst.id}.{scale} has {len(items)} item(s); reliability needs >= 2")
+        raise ValueError(
+            f"{colnames.ref(inst.id, scale)} has {len(items)} item(s); reliability needs >= 2"
+        )
     colmap = dict(columns or {})
     absent = [i for i in items if colmap.get(i, i) not in data.columns]
     if absent:  # only this scale's columns are needed
@@ -474,7 +477,7 @@ def reliability(
         s, n_used = np.full((k, k), np.nan), int(x.shape[0])
     if n_used < 3 or not np.all(np.isfinite(s)):
         raise ValueError(
-            f"{inst.id}.{scale}: too few rows with answers for reliability "
+            f"{colnames.ref(inst.id, scale)}: too few rows with answers for reliability "
             f"(N used = {n_used} with missing={missing!r})"
         )
     alpha = alpha_from_cov(s)

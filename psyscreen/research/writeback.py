@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .. import columns as colnames
 from ..definitions import Band, BandSet, Citation, Instrument, Text
 from ..errors import UnknownIdError
 from ..registry import instrument_from_data, load_instrument
@@ -168,7 +169,7 @@ def bandset_from_cutoffs(
     up = higher_is_positive(direction)
     if (sc.higher_is == "worse") != up:
         raise ValueError(
-            f"{inst.id}.{scale}: higher scores are {sc.higher_is}, but direction "
+            f"{colnames.ref(inst.id, scale)}: higher scores are {sc.higher_is}, but direction "
             f"{direction!r} treats {'higher' if up else 'lower'} scores as positive"
         )
     bands = bands_from_cutoffs(

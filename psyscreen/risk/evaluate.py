@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import columns as colnames
 from ..categories import from_codes
 from ..definitions import Instrument
 from .missing import incomplete, missing_causes
@@ -146,12 +147,12 @@ class _Evaluator:
             val = b.validity_checks
             if val is None:
                 val = [v.id for v in inst.validity_checks]
-            for kind, ids, fired_t, known_t in (
-                ("critical", crit, self.ev.critical, self.ev.critical_known),
-                ("validity", val, self.ev.validity, self.ev.validity_known),
+            for column, ids, fired_t, known_t in (
+                (colnames.critical, crit, self.ev.critical, self.ev.critical_known),
+                (colnames.validity, val, self.ev.validity, self.ev.validity_known),
             ):
                 for cid in ids:
-                    fired, known = flags(self.col(f"{inst.id}.{kind}.{cid}"), self._n)
+                    fired, known = flags(self.col(column(inst.id, cid)), self._n)
                     fired_t[(inst.id, cid)] = fired
                     known_t[(inst.id, cid)] = known
 
@@ -220,16 +221,16 @@ class _Evaluator:
             np.where(result < nl, result, 0).astype("int64"), result >= nl
         )
         for f in ("level_code", "level_zh", "level_en", "colour", "tier3"):
-            out[f"risk.{f}"] = col(f)
+            out[colnames.risk(f)] = col(f)
         out["risk.needs_confirmation"] = flag("needs_confirmation")
         out["risk.referral"] = flag("referral")
         for f in ("retest_days", "contact_days", "visit_days"):
             per = [t[f] for t in texts]
             miss = np.array([x is None for x in per] + [True], dtype=bool)
             days = np.array([0 if x is None else x for x in per] + [0], dtype="int64")
-            out[f"risk.{f}"] = pd.arrays.IntegerArray(days[inv], miss[inv])
+            out[colnames.risk(f)] = pd.arrays.IntegerArray(days[inv], miss[inv])
         for f in ("actions", "actions_zh", "actions_en", "rules", "reasons", "reasons_zh"):
-            out[f"risk.{f}"] = col(f)
+            out[colnames.risk(f)] = col(f)
         out["risk.flags"] = col("flags")
         out["risk.profile"] = take_strings([f"{p.id}@{p.version}"], np.zeros(n, np.int64))
         return pd.DataFrame(out, index=self.s.index)

@@ -33,6 +33,7 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from .. import columns as colnames
 from ..definitions import (
     Citation,
     Identifier,
@@ -336,12 +337,8 @@ class RiskProfile(SourcedModel):
         """All screening scales as 'instrument.scale'."""
         out: list[str] = []
         for battery, _ in self._groups():
-            out += [
-                f"{b.instrument}.{s}"
-                for b in battery
-                for s in b.screening_scales
-                if f"{b.instrument}.{s}" not in out
-            ]
+            refs = [colnames.ref(b.instrument, s) for b in battery for s in b.screening_scales]
+            out += [r for r in refs if r not in out]
         return out
 
     def check_instruments(self) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import columns as colnames
 from ..definitions import Instrument
 from .conditions import CountCond, ScoreCond
 from .evaluate import Evaluation
@@ -202,7 +203,7 @@ class _Builder:
             instrument=inst_id,
             scale=scale_id,
             field="band_class",
-            value=_num(self.cell(i, f"{ref}.raw")),
+            value=_num(self.cell(i, colnames.field_of(ref, "raw"))),
             band=_str(band),
             band_class=_str(klass),
             band_source=source,
@@ -215,8 +216,8 @@ class _Builder:
                 if b.code == band:
                     e.threshold = f"{b.interval()} ({b.classification})"
         elif source == "norm":
-            e.norm_table = _str(self.cell(i, f"{ref}.norm_table"))
-            e.norm_stratum = _str(self.cell(i, f"{ref}.norm_stratum"))
+            e.norm_table = _str(self.cell(i, colnames.field_of(ref, "norm_table")))
+            e.norm_stratum = _str(self.cell(i, colnames.field_of(ref, "norm_stratum")))
             e.threshold = self.norm_threshold(e.norm_table, scale_id, e.norm_stratum, band, klass)
             table = self.tables.get(e.norm_table or "")
             if table is not None:
@@ -306,12 +307,12 @@ class _Builder:
             instrument=inst_id,
             scale=scale_id,
             field=cond.field,
-            value=_num(self.cell(i, f"{cond.scale}.{cond.field}")),
+            value=_num(self.cell(i, colnames.field_of(cond.scale, cond.field))),
             threshold=cond.describe(),
         )
         if cond.field != "raw":
-            e.norm_table = _str(self.cell(i, f"{cond.scale}.norm_table"))
-            e.norm_stratum = _str(self.cell(i, f"{cond.scale}.norm_stratum"))
+            e.norm_table = _str(self.cell(i, colnames.field_of(cond.scale, "norm_table")))
+            e.norm_stratum = _str(self.cell(i, colnames.field_of(cond.scale, "norm_stratum")))
         return e
 
     @staticmethod
@@ -346,15 +347,15 @@ class _Builder:
                 ScaleResult(
                     instrument=inst_id,
                     scale=scale_id,
-                    raw=_num(self.cell(i, f"{ref}.raw")),
-                    status=_str(self.cell(i, f"{ref}.status")),
+                    raw=_num(self.cell(i, colnames.field_of(ref, "raw"))),
+                    status=_str(self.cell(i, colnames.field_of(ref, "status"))),
                     band=_str(v.band[i]) if v else None,
                     band_class=_str(v.klass[i]) if v else None,
                     band_source=v.source[i] if v else None,
-                    t=_num(self.cell(i, f"{ref}.t")),
-                    percentile=_num(self.cell(i, f"{ref}.percentile")),
-                    norm_table=_str(self.cell(i, f"{ref}.norm_table")),
-                    norm_stratum=_str(self.cell(i, f"{ref}.norm_stratum")),
+                    t=_num(self.cell(i, colnames.field_of(ref, "t"))),
+                    percentile=_num(self.cell(i, colnames.field_of(ref, "percentile"))),
+                    norm_table=_str(self.cell(i, colnames.field_of(ref, "norm_table"))),
+                    norm_stratum=_str(self.cell(i, colnames.field_of(ref, "norm_stratum"))),
                 )
             )
         action_ids = [a for a in str(row["risk.actions"]).split(";") if a]
