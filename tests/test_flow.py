@@ -211,3 +211,37 @@ def test_the_public_screen_functions_are_the_sequencers() -> None:
     assert psyscreen.screen is pipeline.screen
     assert psyscreen.screen_records is pipeline.screen_records
     assert psyscreen.score is pipeline.score
+
+
+@pytest.mark.parametrize("profile", ["default", "school"])
+def test_a_batch_plan_chooses_the_norm_tables_once(profile: str, monkeypatch) -> None:
+    """The chunks score with the plan's tables: they give what :func:`psyscreen.screen`
+    gives, with choosing tables made impossible once the plan exists."""
+    import pandas as pd
+
+    import psyscreen
+    from psyscreen import pipeline, risk
+    from psyscreen.batch.chunk import prepare, score_frame
+    from psyscreen.batch.mapping import MappingSpec
+    from psyscreen.batch.plan import plan_for
+
+    prof = psyscreen.load_profile(profile)
+    items = [i for inst in prof.instruments for i in psyscreen.load_instrument(inst).item_ids]
+    df = pd.DataFrame(
+        {**{i: ["1", "2", "0"] for i in items}, "age": ["13", "8", "16"], "sex": ["1", "2", "2"]}
+    )
+    spec = MappingSpec.model_validate({"columns": {"age": "age", "sex": "sex"}})
+    plan = plan_for(list(df.columns), spec, profile)
+    canon = prepare(df, plan)
+    expected = psyscreen.screen(canon, profile, demographics=plan.demographics())
+    assert plan.tables is not None and any(plan.tables.parts.values())
+
+    def no_choosing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a chunk chose norm tables again")
+
+    monkeypatch.setattr(risk, "select_tables", no_choosing)
+    monkeypatch.setattr(pipeline, "select_tables", no_choosing)
+    out, _ = score_frame(canon, plan)
+    pd.testing.assert_frame_equal(out, expected)
+    with pytest.raises(AssertionError, match="chose norm tables"):
+        psyscreen.screen(canon, profile, demographics=plan.demographics())
