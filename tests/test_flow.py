@@ -245,3 +245,16 @@ def test_a_batch_plan_chooses_the_norm_tables_once(profile: str, monkeypatch) ->
     pd.testing.assert_frame_equal(out, expected)
     with pytest.raises(AssertionError, match="chose norm tables"):
         psyscreen.screen(canon, profile, demographics=plan.demographics())
+
+
+def test_the_moved_screen_functions_keep_a_deprecated_alias() -> None:
+    import psyscreen
+    import psyscreen.risk
+
+    with pytest.warns(DeprecationWarning, match="psyscreen.screen"):
+        assert psyscreen.risk.screen is psyscreen.screen
+    with pytest.warns(DeprecationWarning):
+        from psyscreen.risk import screen_records
+    assert screen_records is psyscreen.screen_records
+    with pytest.raises(AttributeError):
+        psyscreen.risk.no_such_name  # noqa: B018

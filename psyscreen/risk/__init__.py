@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,28 @@ __all__ = [
     "route_rows",
     "tables_of",
 ]
+
+
+#: names that moved to :mod:`psyscreen.pipeline`; kept here, deprecated, for one release
+_MOVED = ("screen", "screen_records", "screen_staged")
+
+
+def __getattr__(name: str) -> Any:
+    """``psyscreen.risk.screen`` and friends, deprecated: use :func:`psyscreen.screen`.
+
+    Looked up in the loaded pipeline, never imported from here: the risk stage does not
+    depend on the sequencer (``import psyscreen``, which any use of this package runs
+    first, has loaded it).
+    """
+    if name in _MOVED:
+        warnings.warn(
+            f"psyscreen.risk.{name} is deprecated: use psyscreen.pipeline.{name}"
+            + (" or psyscreen." + name if name != "screen_staged" else ""),
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(sys.modules["psyscreen.pipeline"], name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _resolve_norms(prof: RiskProfile, norms: Any) -> Any:
