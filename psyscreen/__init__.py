@@ -20,7 +20,7 @@ from ._version import __version__
 from .batch import run as run_batch
 from .definitions import Instrument
 from .norms import NormTable, build_norms, list_norms, load_norms, save_norms
-from .pipeline import ScoreResult, score, score_detailed
+from .pipeline import ScoreResult, score, score_detailed, screen, screen_records
 from .registry import list_instruments, load_instrument, validate_file
 from .responses import MissingColumnsError
 from .risk import (
@@ -29,8 +29,6 @@ from .risk import (
     list_profiles,
     load_profile,
     provenance,
-    screen,
-    screen_records,
 )
 from .yamlio import DefinitionError
 

@@ -1,11 +1,13 @@
 """The sequencer: the one place that runs the stages in order.
 
 definition -> item values (:mod:`~psyscreen.responses`) -> scales
-(:mod:`~psyscreen.scoring`) -> norms (:mod:`~psyscreen.norms.apply`) -> output.
-:func:`score`, :func:`score_detailed`, :func:`psyscreen.screen`,
-:func:`psyscreen.screen_records`, the batch chunk function and the Dask path all call
-:func:`run_stages`; no stage imports a later one. Demographics are read once per call and
-passed on typed (:class:`~psyscreen.demographics.Demographics`), cell problems travel as
+(:mod:`~psyscreen.scoring`) -> norms (:mod:`~psyscreen.norms.apply`) -> risk
+(:mod:`~psyscreen.risk`: routing, grading) -> records / output.
+:func:`score`, :func:`score_detailed`, :func:`screen`, :func:`screen_records` (re-exported
+by :mod:`psyscreen`), the batch chunk function and the Dask path all call
+:func:`run_stages`; no stage imports a later one, and no stage imports this module.
+Demographics are read once per call and passed on typed
+(:class:`~psyscreen.demographics.Demographics`), cell problems travel as
 :class:`~psyscreen.problems.CellProblems`, norm tables are selected by the caller once and
 passed in, and the caches of the stages live in a :class:`StageCache` the caller owns.
 
@@ -35,10 +37,16 @@ from .norms.apply import Chosen, add_norm_columns, select_tables
 from .problems import CellProblems
 from .registry import load_instrument
 from .responses import ResponseCache, item_values
+from .risk import NormChoice, norm_choice, provenance_of, tables_of
+from .risk.evaluate import GATES, Evaluation, evaluate, instruments_of
+from .risk.profile import RiskProfile, load_profile
+from .risk.records import Provenance, ScreeningRecord, build_records
+from .risk.routes import NO_AGE, OUT_OF_RANGE, Routing, combine, route_rows
 from .scoring import age_marked, score_items
 from .vocab import ParseStatus
 
 InstrumentLike = str | Path | Instrument
+ProfileLike = str | Path | RiskProfile
 
 
 @dataclass
@@ -69,6 +77,20 @@ class Staged:
     scores: pd.DataFrame
     problems: CellProblems
     demographics: Demographics | None
+
+
+@dataclass
+class Graded:
+    """Every row routed, scored and graded: the scores in input order, one evaluation per
+    group of rows taking one battery (with their positions), the norm tables used, the
+    routing and the cell problems (row positions in the input)."""
+
+    profile: RiskProfile
+    scores: pd.DataFrame
+    evals: list[tuple[np.ndarray, Evaluation]]
+    tables: list
+    routing: Routing
+    problems: CellProblems
 
 
 def as_instruments(instrument: InstrumentLike | Sequence[InstrumentLike]) -> list[Instrument]:
@@ -229,3 +251,313 @@ def _score(
         with_problems=with_problems,
     )
     return ScoreResult(st.scores, st.problems.to_frame(columns), insts)
+
+
+def _score_battery(
+    data: pd.DataFrame,
+    prof: RiskProfile,
+    chosen: Chosen,
+    *,
+    columns: Mapping[str, str] | None,
+    demographics: Mapping[str, str] | None,
+    missing_columns: str,
+    ages: np.ndarray | None = None,
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+) -> Staged:
+    """Score and norm one battery (a profile without routes) with its tables ``chosen``."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    return run_stages(
+        data,
+        instruments_of(prof),
+        columns=columns,
+        missing_columns=[missing_columns if b.required else "missing" for b in prof.battery],
+        chosen=chosen or None,
+        demographics=demographics,
+        ages=ages,
+        with_problems=with_problems,
+        cache=cache,
+    )
+
+
+def screen(
+    data: pd.DataFrame,
+    profile: ProfileLike = "default",
+    *,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+) -> pd.DataFrame:
+    """Score ``data`` on the profile's battery and grade each row.
+
+    Args:
+        data: answers, one row per child; columns are item ids unless ``columns`` maps them.
+        profile: id of a shipped profile, path to a profile file, or a :class:`RiskProfile`.
+        columns: item id -> column name, for data whose headers differ.
+        demographics: column names for ``age``, ``sex``, ``birth_date``,
+            ``assessment_date`` and ``grade`` (norm strata).
+        norms: ``'auto'`` (the profile's pinned norm tables, or automatic choice),
+            ``None`` (no norms) or anything :func:`psyscreen.score` accepts.
+        missing_columns: for *required* instruments, ``'error'`` raises when item
+            columns are absent, ``'missing'`` scores them as unanswered (the row
+            then gets ``insufficient_data`` unless a higher level fired). Optional
+            instruments are always scored as unanswered when absent.
+
+    Returns:
+        A DataFrame with the same index as ``data``: all score columns plus the
+        ``risk.*`` columns (see ``docs/risk.md``).
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> df = pd.DataFrame({f"phq9_{i}": [3] for i in range(1, 10)})
+        >>> out = psyscreen.screen(df, missing_columns="missing")
+        >>> out["risk.level_zh"].iloc[0], out["risk.rules"].iloc[0].split(";")[0]
+        ('危机', 'critical_item')
+    """
+    return screen_staged(data, profile, columns, demographics, norms, missing_columns)[0]
+
+
+def screen_staged(
+    data: pd.DataFrame,
+    profile: ProfileLike,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+    *,
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+    tables: NormChoice | None = None,
+) -> tuple[pd.DataFrame, CellProblems]:
+    """:func:`screen` and the cell problems (row positions in ``data``; empty unless
+    ``with_problems``), with the stages' memos in ``cache`` and the norm tables already
+    chosen in ``tables`` (both the batch plan's; by default chosen from ``norms``).
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({**{f"phq9_{i}": [0] for i in range(1, 10)}, "phq9_2": [7]})
+        >>> out, probs = screen_staged(df, "default", missing_columns="missing",
+        ...                            with_problems=True)
+        >>> probs.item.tolist(), probs.names()
+        (['phq9_2'], ['out_of_range'])
+    """
+    graded = _graded(
+        data, profile, columns, demographics, norms, missing_columns, cache, with_problems, tables
+    )
+    scores, evals, problems = graded.scores, graded.evals, graded.problems
+    return pd.concat([scores, _risk_columns(evals, data.index)], axis=1), problems
+
+
+def _graded(
+    data: pd.DataFrame,
+    profile: ProfileLike,
+    columns: Mapping[str, str] | None,
+    demographics: Mapping[str, str] | None,
+    norms: Any,
+    missing_columns: str,
+    cache: StageCache | None = None,
+    with_problems: bool = False,
+    tables: NormChoice | None = None,
+) -> Graded:
+    """Route, score and grade every row (see :class:`Graded`).
+
+    Rows are grouped by route (or status) and each group is scored on its own battery;
+    the scores come back in input order. A profile whose every row takes the one battery
+    is scored in one piece, exactly as without routing.
+    """
+    prof = load_profile(profile)
+    choice = tables if tables is not None else norm_choice(prof, norms)
+    routing = route_rows(prof, data, demographics)
+    groups = routing.groups()
+    ages = routing.known_ages()
+    if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
+        groups = [(OUT_OF_RANGE, np.arange(0))]
+    cache = cache if cache is not None else StageCache()
+    if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
+        chosen = choice.whole if choice.whole is not None else {}
+        staged = _score_battery(
+            data,
+            prof,
+            chosen,
+            columns=columns,
+            demographics=demographics,
+            missing_columns=missing_columns,
+            ages=ages,
+            cache=cache,
+            with_problems=with_problems,
+        )
+        scores = staged.scores
+        evals = [(np.arange(len(data)), evaluate(scores, prof))]
+        return Graded(prof, scores, evals, tables_of(chosen), routing, staged.problems)
+    score_parts: list[tuple[np.ndarray, pd.DataFrame]] = []
+    evals, used, problems = [], {}, []
+    for code, pos in groups:
+        sub, chosen = _battery(prof, choice, code)
+        rows = data.iloc[pos]
+        mc = missing_columns
+        if sub is not prof:  # another route's (or no route's) columns may be absent
+            mc = "missing"
+        staged = _score_battery(
+            rows,
+            sub,
+            chosen,
+            columns=columns,
+            demographics=demographics,
+            missing_columns=mc,
+            ages=ages[pos],
+            cache=cache,
+            with_problems=with_problems,
+        )
+        part = staged.scores
+        problems.append(staged.problems.shifted(pos))
+        gate_code = {OUT_OF_RANGE: GATES["out_of_age_range"], NO_AGE: GATES["no_age"]}
+        gate = np.full(len(pos), gate_code.get(code, 0), dtype=np.int8)
+        absent = _absent(rows, sub, columns) if sub is not prof else frozenset()
+        ev = evaluate(part, sub, gate=gate, absent=absent)
+        if prof.routed:
+            ev.columns["risk.route"] = _route_column(routing, code, len(pos))
+        score_parts.append((pos, part))
+        evals.append((pos, ev))
+        used.update({t.ref: t for t in tables_of(chosen)})
+    template = _score_template(prof, choice, data, columns, demographics)
+    scores = _conform(combine(score_parts, data.index), template)
+    tables_used = [used[k] for k in sorted(used)]
+    return Graded(prof, scores, evals, tables_used, routing, CellProblems.concat(problems))
+
+
+def _battery(prof: RiskProfile, choice: NormChoice, code: int) -> tuple[RiskProfile, Chosen]:
+    """The battery (a profile without routes) that the rows of group ``code`` take, and its
+    norm tables."""
+    if prof.routed:
+        rid = prof.routes[code].id if code >= 0 else None
+        return prof.part(rid), choice.parts["" if rid is None else rid]
+    if code == OUT_OF_RANGE:  # an unknown age may still be in range: the one battery
+        return prof.part(None), choice.parts[""]
+    return prof, choice.whole if choice.whole is not None else {}
+
+
+def _score_template(
+    prof: RiskProfile,
+    choice: NormChoice,
+    data: pd.DataFrame,
+    columns: Mapping[str, str] | None,
+    demographics: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """An empty frame with every score column the profile can give, in a fixed order (its
+    routes' batteries, then the fallback's), with their dtypes."""
+    empty = data.iloc[:0]
+    codes = list(range(len(prof.routes))) if prof.routed else [0]
+    frames = []
+    for code in [*codes, OUT_OF_RANGE]:
+        sub, chosen = _battery(prof, choice, code)
+        staged = _score_battery(
+            empty,
+            sub,
+            chosen,
+            columns=columns,
+            demographics=demographics,
+            missing_columns="missing",
+        )
+        frames.append(staged.scores)
+    out = frames[0]
+    for f in frames[1:]:
+        new = [c for c in f.columns if c not in out.columns]
+        out = pd.concat([out, f[new]], axis=1) if new else out
+    return out
+
+
+def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with exactly the template's columns and order, and numbers and booleans in
+    the template's kind (nullable), so that every chunk of a batch has the same columns and
+    column types whatever routes its rows take (a column of a route no row took is all
+    missing). Text and categorical columns stay as they are: both are written as text."""
+    out = {}
+    for c in template.columns:
+        dt = template[c].dtype
+        target: Any
+        if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
+            target = None
+        elif dt.kind in "iu":
+            target = pd.Int64Dtype()
+        elif dt.kind == "b" or isinstance(dt, pd.BooleanDtype):
+            target = pd.BooleanDtype()
+        else:
+            target = dt
+        if c not in scores.columns:
+            out[c] = pd.Series(index=scores.index, dtype=target if target is not None else object)
+        elif target is not None and scores[c].dtype != target:
+            out[c] = scores[c].astype(target)  # e.g. counts that a concat made float
+        else:
+            out[c] = scores[c]
+    return pd.DataFrame(out, index=scores.index)
+
+
+def _absent(rows: pd.DataFrame, prof: RiskProfile, columns) -> frozenset[str]:
+    """Required battery instruments none of whose item columns is in the data."""
+    colmap = dict(columns or {})
+    out = set()
+    for b, inst in zip(prof.battery, instruments_of(prof)):
+        if b.required and not any(colmap.get(i, i) in rows.columns for i in inst.item_ids):
+            out.add(inst.id)
+    return frozenset(out)
+
+
+def _route_column(routing: Routing, code: int, n: int):
+    name = routing.names()[code] if code >= 0 else ""
+    return pd.array([name] * n, dtype="string")
+
+
+def _risk_columns(evals, index: pd.Index) -> pd.DataFrame:
+    if len(evals) == 1:
+        return combine([(evals[0][0], evals[0][1].columns)], index)
+    first = evals[0][1].columns
+    return _conform(combine([(pos, ev.columns) for pos, ev in evals], index), first.iloc[:0])
+
+
+def screen_records(
+    data: pd.DataFrame,
+    profile: ProfileLike = "default",
+    *,
+    columns: Mapping[str, str] | None = None,
+    demographics: Mapping[str, str] | None = None,
+    norms: Any = "auto",
+    missing_columns: str = "error",
+    id_column: str | None = None,
+) -> list[ScreeningRecord]:
+    """One typed :class:`ScreeningRecord` per row of ``data`` (same arguments as :func:`screen`).
+
+    ``id_column`` copies that column into ``ScreeningRecord.id`` (omitted by default).
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> df = pd.DataFrame({f"phq9_{i}": [0] for i in range(1, 10)})
+        >>> psyscreen.screen_records(df, missing_columns="missing")[0].status
+        'no_age'
+        >>> psyscreen.screen_records(df.assign(age=12), missing_columns="missing")[0].status
+        'insufficient_data'
+    """
+    graded = _graded(data, profile, columns, demographics, norms, missing_columns)
+    prof, scores, evals, tables, routing = (
+        graded.profile,
+        graded.scores,
+        graded.evals,
+        graded.tables,
+        graded.routing,
+    )
+    ids = None
+    if id_column is not None:
+        ids = [None if pd.isna(v) else str(v) for v in data[id_column].tolist()]
+    prov = Provenance.model_validate(provenance_of(prof, tables))
+    out: list[ScreeningRecord | None] = [None] * len(data)
+    labels = routing.names()
+    for pos, ev in evals:
+        part = scores.iloc[pos]
+        recs = build_records(part, ev, prov, None if ids is None else [ids[i] for i in pos], tables)
+        for i, rec in zip(pos, recs):
+            code = int(routing.route[i])
+            rec.row = int(i)
+            rec.route = labels[code] if prof.routed and code >= 0 else None
+            out[i] = rec
+    return out  # type: ignore[return-value]

@@ -19,10 +19,8 @@ import pandas as pd
 
 from .. import demographics as demo
 from ..categories import from_codes
-from ..norms.apply import select_tables
-from ..pipeline import StageCache, run_stages
+from ..pipeline import StageCache, run_stages, screen_staged
 from ..problems import CellProblems
-from ..risk import screen_staged
 from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES
 from .ids import IdTracker, _id_values
 from .mapping import as_text_category, map_answers
@@ -59,7 +57,8 @@ def score_frame(
     canon: pd.DataFrame, plan: Plan, cache: StageCache | None = None
 ) -> tuple[pd.DataFrame, CellProblems]:
     """The one seam to the scoring layers (through :mod:`psyscreen.pipeline`): risk
-    screening when a profile is given; the scores and the answers' cell problems."""
+    screening when a profile is given; the scores and the answers' cell problems. The
+    norm tables are the plan's, chosen once when it was made."""
     if plan.profile is not None:
         return screen_staged(
             canon,
@@ -69,12 +68,12 @@ def score_frame(
             missing_columns="error",
             cache=cache,
             with_problems=True,
+            tables=plan.tables,
         )
-    chosen = select_tables(plan.norms, plan.instruments) if plan.norms is not None else None
     staged = run_stages(
         canon,
         plan.instruments,
-        chosen=chosen,
+        chosen=plan.tables.whole if plan.tables is not None else None,
         demographics=plan.demographics(),
         with_problems=True,
         cache=cache,

@@ -23,6 +23,8 @@ import pandas as pd
 from .. import demographics as demo
 from ..definitions import Instrument
 from ..errors import BatchError
+from ..norms.apply import select_tables
+from ..risk import NormChoice, norm_choice
 from .coding import answer_tables
 from .mapping import MappingSpec, load_mapping
 
@@ -35,6 +37,8 @@ class Plan:
     """What every chunk needs; picklable (it travels to Dask workers).
 
     ``headers`` maps canonical column names (item ids and roles) to export headers.
+    ``tables``: the norm tables, chosen once from ``norms`` when the plan is made (None:
+    no norms, scores only), so that no chunk chooses again.
     """
 
     spec: MappingSpec
@@ -46,6 +50,11 @@ class Plan:
     roles: dict[str, str] = field(default_factory=dict)
     #: roles given once for the whole run (``assessment_date``), as ISO text
     constants: dict[str, str] = field(default_factory=dict)
+    tables: NormChoice | None = None
+
+    def __post_init__(self) -> None:
+        if self.tables is None:
+            self.tables = _norm_tables(self.profile, self.norms, self.instruments)
 
     @property
     def item_ids(self) -> list[str]:
@@ -159,6 +168,16 @@ def make_plan(
         roles=roles,
         constants=constants,
     )
+
+
+def _norm_tables(profile: Any, norms: Any, instruments: Sequence[Instrument]) -> NormChoice | None:
+    """The run's norm tables, chosen once: per battery of the profile, or for the
+    instruments scored alone (None: no norms)."""
+    if profile is not None:
+        return norm_choice(profile, norms)
+    if norms is None:
+        return None
+    return NormChoice(whole=select_tables(norms, instruments))
 
 
 def _date_option(value: str | _dt.date) -> str:
