@@ -265,10 +265,10 @@ def _score(res: pd.DataFrame, i: int, prof: Any, inst_id: str, scale_id: str, t:
     raw = pd.to_numeric(pd.Series([res[f"{base}.raw"].iloc[i]]), errors="coerce").iloc[0]
     value = "" if raw != raw else f"{raw:g}"
     if norm:
-        stratum = res.get(f"{base}.norm_stratum")
+        stratum = res[f"{base}.norm_stratum"]  # written with the norm band it explains
         where, interval = norm_band_detail(ref or "", str(stratum.iloc[i]), band, t.lang)
-        table = (ref or "").split("@", 1)[0]
-        interval = t("wl.norm_detail", interval=interval, table=table, stratum=where)
+        table_name = (ref or "").split("@", 1)[0]
+        interval = t("wl.norm_detail", interval=interval, table=table_name, stratum=where)
     return [t("wl.scale_score", scale=name, value=value, band=label, interval=interval)]
 
 
