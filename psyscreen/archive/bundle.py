@@ -143,7 +143,7 @@ def build_payload(archive: Any, child_keys: list[str] | None, selection: dict,
             srows.append(row)
         erows = [{k: _clean(r[k]) for k in ("kind", "on_date", "outcome", "level_code", "note")}
                  for r in e.to_dict("records")]
-        child = {"child_key": ck, "screenings": srows, "events": erows}
+        child: dict[str, Any] = {"child_key": ck, "screenings": srows, "events": erows}
         if include_ids:
             child["id"] = ids.get(ck)
         children.append(child)
@@ -167,7 +167,7 @@ def export_bundle(
     if ids is None and school is None:
         raise BundleError("name the children (ids) or a school (and grade) to export")
     keys = None if ids is None else sorted({archive.child_key(i) for i in ids})
-    selection = {"school": school, "grade": grade, "children": None if ids is None
+    selection = {"school": school, "grade": grade, "children": None if keys is None
                  else str(len(keys))}
     payload = build_payload(archive, keys, selection, include_ids)
     key = signing_key(archive, bundle_key, bundle_key_file)

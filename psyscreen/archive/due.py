@@ -86,9 +86,9 @@ def due_items(s: dict, events: list[tuple[str, str]], on: str) -> list[tuple[str
         items.append(("visit", _plus(last_visit, s.get("visit_days"))))
     items.append(("retest", _plus(start, s.get("retest_days"))))
     out = []
-    for item, day in items:
-        if day is not None and day <= on:
-            out.append((item, day, (_d(on) - _d(day)).days))
+    for item, due in items:
+        if due is not None and due <= on:
+            out.append((item, due, (_d(on) - _d(due)).days))
     return out
 
 

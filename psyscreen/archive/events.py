@@ -175,7 +175,9 @@ def add_events(archive: Any, events: pd.DataFrame | str | Path) -> ImportResult:
     if missing:
         raise db.ArchiveError(f"the events file needs the columns {sorted(missing)} "
                               "/ 随访记录文件缺少列")
-    rows, clear, skipped = [], {}, {}
+    rows: list[dict] = []
+    clear: dict[str, str] = {}
+    skipped: dict[str, int] = {}
     for rec in events.to_dict("records"):
         cid = rec.get("id")
         try:

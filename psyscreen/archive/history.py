@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,13 +65,16 @@ class History:
         from .events import KIND_TEXT
 
         items = []
-        for s in self.screenings.itertuples():
+        # the rows' fields are the frame's columns, known by name only at run time
+        rows: Iterable[Any] = self.screenings.itertuples()
+        for s in rows:
             tr = TRANSITION_TEXT[s.transition][0 if lang == "zh" else 1]
             lvl = s.level_code if s.risk_status == "level" else s.risk_status
             conf = f" → {s.confirmed_level}" if s.confirmed_level else ""
             label = "筛查" if lang == "zh" else "screening"
             items.append((s.assessment_date, 0, f"{s.assessment_date} {label} {lvl}{conf} ({tr})"))
-        for e in self.events.itertuples():
+        events: Iterable[Any] = self.events.itertuples()
+        for e in events:
             name = KIND_TEXT[e.kind][0 if lang == "zh" else 1]
             extra = " ".join(str(x) for x in (e.outcome, e.level_code) if pd.notna(x) and x)
             items.append((e.on_date, 1, f"{e.on_date} {name} {extra}".rstrip()))
@@ -82,7 +86,7 @@ def level_numbers(conn: sa.Connection) -> dict[tuple[str, str], float]:
     return {(r.profile, r.level_code): r.level for r in conn.execute(sa.select(S.profile_levels))}
 
 
-def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list, dict]]:
+def layouts(conn: sa.Connection, ids: set[str]) -> dict[str, tuple[list[list[str]], dict]]:
     """Layout id -> (score columns as ``[name, kind]``, provenance)."""
     if not ids:
         return {}
@@ -138,7 +142,7 @@ def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
                     out.at[pos[-1], "confirmed_on"] = e.on_date
     eff = out["confirmed_level"].where(out["confirmed_level"].notna(), out["level_code"])
     out["effective_level"] = eff
-    nums = []
+    nums: list[float | None] = []
     for prof, code, screened, lvl, status, conf_lvl in zip(
         out["profile"], eff, out["level_code"], out["level"], out["risk_status"],
         out["confirmed_level"],
@@ -158,14 +162,14 @@ def _versions(prov: dict) -> dict[str, str | None]:
 
 
 def scale_changes(before: pd.Series, after: pd.Series,
-                  lay: dict[str, tuple[list[str], dict]]) -> list[dict]:
+                  lay: dict[str, tuple[list[list[str]], dict]]) -> list[dict]:
     """Per scale: difference and RCI between two screenings (rows of :func:`read_screenings`)."""
     c1, p1 = lay.get(before["layout"], ([], {}))
     c2, p2 = lay.get(after["layout"], ([], {}))
     s1, s2 = decode_scores(c1, before["scores"]), decode_scores(c2, after["scores"])
     v1, v2 = _versions(p1), _versions(p2)
-    c1, c2 = [n for n, _ in c1], [n for n, _ in c2]
-    scales = sorted({c[:-4] for c in (*c1, *c2) if c.endswith(".raw")})
+    n1, n2 = [n for n, _ in c1], [n for n, _ in c2]
+    scales = sorted({c[:-4] for c in (*n1, *n2) if c.endswith(".raw")})
     rows = []
     for sc in scales:
         inst, scale = sc.split(".", 1)
@@ -175,7 +179,7 @@ def scale_changes(before: pd.Series, after: pd.Series,
             "raw_after": None, "diff": None, "sd": None, "reliability": None, "se": None,
             "s_diff": None, "rci": None, "reliable": None, "source": None, "evidence": None,
         }
-        in1, in2 = f"{sc}.raw" in c1, f"{sc}.raw" in c2
+        in1, in2 = f"{sc}.raw" in n1, f"{sc}.raw" in n2
         if not (in1 and in2):
             row["status"] = "not_in_both"
         elif v1.get(inst) != v2.get(inst) or v1.get(inst) is None:

@@ -300,12 +300,14 @@ def decode_scores(layout: str | list, scores: bytes | None) -> dict[str, Any]:
     return out
 
 
-def _insert(conn: sa.Connection, table: sa.Table):
+def _insert(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
@@ -336,6 +338,8 @@ def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> i
     data = list(zip(*(frame[c].tolist() for c in cols)))
     names = ", ".join(cols)
     raw = conn.connection.driver_connection
+    # None only once the pool has closed the connection, which a live Connection never is
+    assert raw is not None
     if conn.dialect.name == "postgresql":
         tmp = f"_load_{table.name}"
         with raw.cursor() as cur:
@@ -366,7 +370,9 @@ def begin_import(conn: sa.Connection, kind: str, source: str | None, sha: str | 
         S.imports.insert().values(at=db.now(), kind=kind, source=source, source_sha256=sha,
                                   rows_in=rows_in, stored=0, already=0, skipped="{}")
     )
-    return int(res.inserted_primary_key[0])
+    key = res.inserted_primary_key
+    assert key is not None  # a single-row INSERT always reports its key
+    return int(key[0])
 
 
 def end_import(conn: sa.Connection, result: ImportResult, action: str) -> None:

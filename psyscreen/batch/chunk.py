@@ -94,8 +94,8 @@ def _from_categories(
     values, status = demo.parse_distinct(fn, cats, cache)
     codes = col.cat.codes.to_numpy()
     return (
-        take(values, codes, allow_fill=True),
-        take(np.asarray(status), codes, allow_fill=True, fill_value=demo.MISSING),
+        np.asarray(take(values, codes, allow_fill=True)),
+        np.asarray(take(np.asarray(status), codes, allow_fill=True, fill_value=demo.MISSING)),
     )
 
 
@@ -136,10 +136,10 @@ def check_rows(
         out.append((both & (b > a), "birth_date", "impossible", "after the assessment date"))
         exact = demo.exact_age(pd.Series(b), pd.Series(a)).to_numpy()
         age = np.where(both & np.isfinite(exact), exact, age)
-    lo, hi = AGE_PLAUSIBLE
+    age_lo, age_hi = AGE_PLAUSIBLE
     with np.errstate(invalid="ignore"):
-        odd = np.isfinite(age) & ((age < lo) | (age >= hi))
-    out.append((odd, "age", "implausible", f"age outside {lo:g}-{hi:g} years"))
+        odd = np.isfinite(age) & ((age < age_lo) | (age >= age_hi))
+    out.append((odd, "age", "implausible", f"age outside {age_lo:g}-{age_hi:g} years"))
     return out
 
 
@@ -193,9 +193,10 @@ def process_chunk(
         prob_fields.append(np.full(len(hit), fld, dtype=object))
         prob_kinds.append(np.full(len(hit), kind, dtype=object))
         if kind == "duplicate":
-            prob_details.append(
-                np.array([f"same id as row {int(f)}" for f in dup_first[hit]], dtype=object)
-            )
+            # a duplicate check exists only where the tracker named the first rows
+            assert dup_first is not None
+            texts = [f"same id as row {int(f)}" for f in dup_first[hit]]
+            prob_details.append(np.asarray(texts, dtype=np.object_))
         elif fld == "line":
             prob_details.append(np.array([_DAMAGE_TEXT.get(kind, "")] * len(hit), dtype=object))
         else:
@@ -268,7 +269,7 @@ def _record_meta(chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(start line, damage reason or '') per row of a reader chunk (lines: NA if none)."""
     n = len(chunk)
     if LINE in chunk:
-        lines = pd.array(chunk[LINE], dtype="Int64").to_numpy(dtype=object, na_value=None)
+        lines = pd.array(chunk[LINE].array, dtype="Int64").to_numpy(dtype=object, na_value=None)
     else:
         lines = np.full(n, None, dtype=object)
     if DAMAGE in chunk:

@@ -180,7 +180,8 @@ def _header_bytes(path: Path, enc: str) -> tuple[bytes, int, int]:
     """(header record bytes, offset after it, line number after it); blank lines skipped."""
     bom = codecs.BOM_UTF8 if enc in ("utf-8", "utf-8-sig") else b""
     with open(path, "rb") as f:
-        pos, line, parts, quotes, first = 0, 1, [], 0, None
+        pos, line, quotes, first = 0, 1, 0, None
+        parts: list[bytes] = []
         while True:
             raw = f.readline(MAX_HEADER_BYTES + 1)
             if pos == 0 and bom and raw.startswith(bom):
@@ -620,7 +621,8 @@ def careful_records(
         src.back.appendleft(item)
         src.taken = []
         reason = ""
-        fields: list[str] | None = None
+        # stays [] only when a failed read set a reason; every later use checks the reason first
+        fields: list[str] = []
         try:
             fields = next(reader)
         except StopIteration:
@@ -638,7 +640,8 @@ def careful_records(
             return
         if fields == [] and not reason:
             continue  # a blank line
-        text = "" if reason else taken[0][1] if len(taken) == 1 else "".join(t[1] for t in taken)
+        # without a reason every taken line was read (a None line raises _Damaged)
+        text = "" if reason else "".join(t[1] or "" for t in taken)
         if '"' in text and not quotes_conform(text, delimiter):
             reason = "stray_quote"
         if not reason and len(taken) > 1 and any(_has_newline(fields, i) for i in read):

@@ -49,7 +49,8 @@ class ColumnTexts:
             n = int(n)
             if n == 0:
                 continue
-            if pd.isna(text) or text == "":
+            # the categories are texts (as_text_category); NaN is a blank cell
+            if not isinstance(text, str) or text == "":
                 self.blank += n
             elif text in self.counts or len(self.counts) < self.max_distinct:
                 self.counts[text] = self.counts.get(text, 0) + n

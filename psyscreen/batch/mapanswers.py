@@ -63,9 +63,9 @@ def plan_answers(
     labels = label_codes(inst, items[0])
     rs = inst.response_scales[inst.item(items[0]).response_scale]
     pooled: dict[str, int] = {}
-    for t in texts.values():
-        for k, n in t.counts.items():
-            pooled[k] = pooled.get(k, 0) + n
+    for col in texts.values():
+        for text, n in col.counts.items():
+            pooled[text] = pooled.get(text, 0) + n
     missing = [t for t in pooled if answer_key(t) in {answer_key(m) for m in MISSING_TEXTS}]
     rest = {t: n for t, n in pooled.items() if t not in missing}
     plan = AnswerPlan(inst.id, items, "empty")

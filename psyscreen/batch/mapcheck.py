@@ -247,7 +247,7 @@ def _column_findings(
         if code == "":
             continue
         if code not in valid:
-            detail = f"{shown(t)!r} × {texts.counts[t]}"
+            detail: str | tuple[str, str] = f"{shown(t)!r} × {texts.counts[t]}"
             if is_number(code):  # a number the mapping lets through, outside the scale
                 detail = (
                     f"{detail}, not a code of {rs.min}..{rs.max}",

@@ -42,6 +42,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +56,7 @@ from ..yamlio import read_yaml
 
 if TYPE_CHECKING:
     from ..definitions import Instrument
+    from ..definitions.primitives import Text
 
 #: Roles a mapping can give a column; the results use these as column names.
 ROLES = ("id", "school", "grade", "class", "sex", "birth_date", "age", "assessment_date")
@@ -225,7 +227,7 @@ class MappingSpec(_Model):
 
 
 def shift_codes(
-    table: dict[str, str], lo: int, hi: int, start: int, special: set[str] = frozenset()
+    table: dict[str, str], lo: int, hi: int, start: int, special: AbstractSet[str] = frozenset()
 ) -> dict[str, str]:
     """``table`` plus the export's numeric codes read with the scale starting at ``start``.
 
@@ -316,7 +318,7 @@ def label_codes(inst: Instrument, item_id: str) -> dict[str, str]:
         '1'
     """
     rs = inst.response_scales[inst.item(item_id).response_scale]
-    labelled = [(code, text) for code, text in rs.labels.items()]
+    labelled: list[tuple[int | str, Text]] = [(code, text) for code, text in rs.labels.items()]
     labelled += [(c.code, c.label) for c in rs.codes if c.label is not None]
     out: dict[str, str] = {}
     for code, text in labelled:

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,18 +159,18 @@ class ReportStats:
             band = self._band_column(results, inst, scale)
             if band is not None:
                 self.band_counts[s].update(_value_counts(band, missing="(no score)"))
-        for inst in self.plan.instruments:
-            col = results.get(colnames.status(inst.id))
-            if col is not None:
-                for v, k in _value_counts(col).items():
-                    self.instrument_status[inst.id, v] += k
-        for c in results.columns:
-            if str(c).endswith(".norm_table"):
-                self.norm_tables.update(v for v in _value_counts(results[c], missing="") if v)
+        for ins in self.plan.instruments:
+            status = results.get(colnames.status(ins.id))
+            if status is not None:
+                for value, k in _value_counts(status).items():
+                    self.instrument_status[ins.id, value] += k
+        for name in results.columns:
+            if str(name).endswith(".norm_table"):
+                self.norm_tables.update(t for t in _value_counts(results[name], missing="") if t)
         if len(problems):
             pairs = problems.groupby(["field", "problem"], sort=False).size()
-            for key, k in pairs.items():
-                self.problem_counts[key] += int(k)
+            for pair, k in pairs.items():
+                self.problem_counts[pair] += int(k)
 
     def add_unreadable(self, n: int) -> None:
         """Count ``n`` lines that could not be read as rows."""
@@ -275,7 +276,7 @@ def _value_counts(col: pd.Series, missing: str = "nan") -> dict[str, int]:
 def _count(
     counter: Counter,
     g_codes: np.ndarray,
-    g_labels: list[str],
+    g_labels: Sequence[Hashable],
     o_codes: np.ndarray,
     o_labels: list[str],
 ) -> None:

@@ -97,8 +97,8 @@ def class_tables(
         if tab is None:
             continue
         order = sorted(range(len(tab.members)), key=lambda i: (len(tab.members[i]) > 1, i))
-        members = [tab.members[i] for i in order]
-        labels, sums = published_rows(members, [g[0] for g in groups], arr, t)
+        rows_of = [tab.members[i] for i in order]
+        labels, sums = published_rows(rows_of, [g[0] for g in groups], arr, t)
         result = _reorder(tab.result, order)
         out.append(ClassTable(school_labels[row], labels, sums, result, top, school_arr[row]))
     return out, (need if need.any() else None)

@@ -221,6 +221,7 @@ def suppress_table(
             hidden[v] |= 0 < value[v] < threshold
         elif kind == "total":
             value[v] = c[:, j].sum()
+            assert totals_hidden is not None  # the graph has totals only when given them
             hidden[v] = bool(totals_hidden[j])
             # hidden only when the cells cannot be protected otherwise; the caller then
             # hides it in the overall table too (see :func:`suppress_tables`)
@@ -258,7 +259,7 @@ def _complement(g: _Graph, hidden: np.ndarray, cost: np.ndarray, value: np.ndarr
     deltas = [(1, -1) if value[e] > 0 else (1,) for e in range(len(hidden))]
     for _ in range(len(hidden) + 1):
         target = None
-        for e in np.nonzero(hidden & ~free)[0]:
+        for e in np.nonzero(hidden & ~free)[0].tolist():
             found = next(
                 (c for d in deltas[e] if (c := g.cycle(hidden, value, None, e, d)) is not None),
                 None,

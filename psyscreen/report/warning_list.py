@@ -267,10 +267,11 @@ def _score(res: pd.DataFrame, i: int, prof: Any, inst_id: str, scale_id: str, t:
     raw = pd.to_numeric(pd.Series([raw_cell]), errors="coerce").iloc[0]
     value = "" if raw != raw else f"{raw:g}"
     if norm:
-        stratum = res.get(colnames.field_of(base, "norm_stratum"))
+        # the stratum is written with the norm band it explains
+        stratum = res[colnames.field_of(base, "norm_stratum")]
         where, interval = norm_band_detail(ref or "", str(stratum.iloc[i]), band, t.lang)
-        table = (ref or "").split("@", 1)[0]
-        interval = t("wl.norm_detail", interval=interval, table=table, stratum=where)
+        table_name = (ref or "").split("@", 1)[0]
+        interval = t("wl.norm_detail", interval=interval, table=table_name, stratum=where)
     return [t("wl.scale_score", scale=name, value=value, band=label, interval=interval)]
 
 
