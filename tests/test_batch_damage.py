@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import psyscreen
 from psyscreen.batch import InputFileError, run
-from psyscreen.batch.csvread import RecordScan, careful_records, quotes_conform
+from psyscreen.batch.csvread import careful_records
+from psyscreen.batch.csvscan import RecordScan, quotes_conform
 from psyscreen.cli import main
 
 BATTERY = psyscreen.load_profile("default").instruments

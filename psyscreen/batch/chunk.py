@@ -21,7 +21,7 @@ from .. import demographics as demo
 from ..categories import from_codes
 from ..pipeline import StageCache, run_stages, screen_staged
 from ..problems import CellProblems
-from .csvread import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES
+from .csvlayout import DAMAGE, LINE, MAX_CELL_CHARS, MAX_LINE_BYTES
 from .ids import IdTracker, _id_values
 from .mapping import as_text_category, map_answers
 from .plan import _CATEGORICAL_ROLES, Plan

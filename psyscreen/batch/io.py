@@ -162,7 +162,7 @@ class Source:
     headers: list[str]
     encoding: str | None = None
     delimiter: str | None = None
-    layout: Any = None  # csvread.Layout of a CSV file
+    layout: Any = None  # csvlayout.Layout of a CSV file
     _opts: dict[str, Any] = field(default_factory=dict)
     _digest: Any = None  # the SHA-256 hex digest, or a Future of it (hashed in a thread)
 
@@ -223,7 +223,7 @@ class Source:
 
     # -- XLSX --------------------------------------------------------------------
     def _xlsx_chunks(self, columns, categorical, chunk_rows):
-        from .csvread import LINE
+        from .csvlayout import LINE
 
         wb, ws = _open_sheet(self.path, self._opts.get("sheet"))
         try:
@@ -329,7 +329,7 @@ def open_source(
     ``delimiter``: of a CSV/TXT/TSV file (default: sniffed from the header line).
     Headers are trimmed (a mapped ``Q1`` finds an export's ``Q1 ``).
     """
-    from .csvread import read_layout
+    from .csvlayout import read_layout
 
     p = Path(path)
     if p.is_dir():

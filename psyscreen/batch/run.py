@@ -44,7 +44,7 @@ from ..errors import BatchError
 from .arrow import _as_frame, _finish, to_arrow
 from .chunk import _empty_chunk, empty_problems, process_chunk
 from .coding import CodingCheck
-from .csvread import delimiter_option
+from .csvlayout import delimiter_option
 from .executors import _run_threads
 from .failures import check_plain_columns, guard_chunks, guard_reading, os_error_message
 from .ids import IdTracker
