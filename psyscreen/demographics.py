@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -543,6 +543,17 @@ class Demographics:
     def age(self, unit: str) -> np.ndarray:
         """Age in ``'years'`` or ``'months'``."""
         return self.age_years * 12.0 if unit == "months" else self.age_years
+
+    def take(self, pos: np.ndarray) -> Demographics:
+        """The rows at positions ``pos`` (for a subset of rows scored on its own).
+
+        Example:
+            >>> import pandas as pd
+            >>> d = read_demographics(pd.DataFrame({"age": [9, 15]}), {"age": "age"})
+            >>> d.take(np.array([1])).age_years.tolist()
+            [15.0]
+        """
+        return Demographics(*(getattr(self, f.name)[pos] for f in fields(self)))
 
 
 def resolve_columns(data: pd.DataFrame, demographics: Mapping[str, str] | None) -> dict[str, str]:

@@ -58,6 +58,34 @@ class StageCache:
     responses: ResponseCache = field(default_factory=ResponseCache)
     demographics: ParseCache = field(default_factory=ParseCache)
     dtypes: DtypeCache = field(default_factory=DtypeCache)
+    templates: dict[tuple, tuple[Any, Any, pd.DataFrame]] = field(default_factory=dict)
+
+    def template(
+        self,
+        prof: RiskProfile,
+        choice: NormChoice,
+        data: pd.DataFrame,
+        columns: Mapping[str, str] | None,
+        demographics: Mapping[str, str] | None,
+    ) -> pd.DataFrame:
+        """The score template of :func:`_score_template`, once per profile, norm choice and
+        input layout (column names and dtypes; a categorical's categories do not matter)."""
+        key = (
+            id(prof),
+            id(choice),
+            tuple((str(c), str(t)) for c, t in data.dtypes.items()),
+            tuple(sorted((columns or {}).items())),
+            tuple(sorted((demographics or {}).items())),
+        )
+        hit = self.templates.get(key)
+        # the objects are kept with the entry, so an id is never reused while it is cached
+        if hit is not None and hit[0] is prof and hit[1] is choice:
+            return hit[2]
+        if len(self.templates) >= 8:
+            self.templates.clear()
+        out = _score_template(prof, choice, data, columns, demographics)
+        self.templates[key] = (prof, choice, out)
+        return out
 
 
 @dataclass
@@ -120,6 +148,7 @@ def run_stages(
     ages: np.ndarray | None = None,
     with_problems: bool = False,
     cache: StageCache | None = None,
+    read: Demographics | None = None,
 ) -> Staged:
     """Item values -> scales -> norms for ``insts`` on ``data``, in that order.
 
@@ -131,6 +160,7 @@ def run_stages(
             by default read from the demographics columns when an instrument has an
             age range.
         with_problems: also collect the cell problems (else an empty set).
+        read: the demographics of ``data`` when the caller has read them already.
 
     Example:
         >>> import pandas as pd
@@ -147,7 +177,9 @@ def run_stages(
     wants_ages = ages is None and any(i.age_range.interval() is not None for i in insts)
     if chosen is not None or wants_ages:
         cols = resolve_columns(data, demographics)
-        if chosen is not None or {"age", "birth_date"} & set(cols):
+        if read is not None:
+            demo = read
+        elif chosen is not None or {"age", "birth_date"} & set(cols):
             demo = read_demographics(data, cols, cache.demographics)
     if wants_ages and demo is not None:
         ages = np.where(demo.age_status == ParseStatus.OK, demo.age_years, np.nan)
@@ -264,6 +296,7 @@ def _score_battery(
     ages: np.ndarray | None = None,
     cache: StageCache | None = None,
     with_problems: bool = False,
+    read: Demographics | None = None,
 ) -> Staged:
     """Score and norm one battery (a profile without routes) with its tables ``chosen``."""
     if not isinstance(data, pd.DataFrame):
@@ -278,6 +311,7 @@ def _score_battery(
         ages=ages,
         with_problems=with_problems,
         cache=cache,
+        read=read,
     )
 
 
@@ -369,12 +403,13 @@ def _graded(
     """
     prof = load_profile(profile)
     choice = tables if tables is not None else norm_choice(prof, norms)
-    routing = route_rows(prof, data, demographics)
+    cache = cache if cache is not None else StageCache()
+    read = read_demographics(data, resolve_columns(data, demographics), cache.demographics)
+    routing = route_rows(prof, data, demographics, read=read)
     groups = routing.groups()
     ages = routing.known_ages()
     if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
         groups = [(OUT_OF_RANGE, np.arange(0))]
-    cache = cache if cache is not None else StageCache()
     if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
         chosen = choice.whole if choice.whole is not None else {}
         staged = _score_battery(
@@ -387,6 +422,7 @@ def _graded(
             ages=ages,
             cache=cache,
             with_problems=with_problems,
+            read=read,
         )
         scores = staged.scores
         evals = [(np.arange(len(data)), evaluate(scores, prof))]
@@ -409,6 +445,7 @@ def _graded(
             ages=ages[pos],
             cache=cache,
             with_problems=with_problems,
+            read=read.take(pos),
         )
         part = staged.scores
         problems.append(staged.problems.shifted(pos))
@@ -421,7 +458,7 @@ def _graded(
         score_parts.append((pos, part))
         evals.append((pos, ev))
         used.update({t.ref: t for t in tables_of(chosen)})
-    template = _score_template(prof, choice, data, columns, demographics)
+    template = cache.template(prof, choice, data, columns, demographics)
     scores = _conform(combine(score_parts, data.index), template)
     tables_used = [used[k] for k in sorted(used)]
     return Graded(prof, scores, evals, tables_used, routing, CellProblems.concat(problems))

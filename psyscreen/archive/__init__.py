@@ -11,10 +11,36 @@ See ``docs/archive.md``. The public API:
 
 from __future__ import annotations
 
-from .change import reliable_change
-from .core import Archive, create_archive, open_archive
-from .db import ArchiveError, ArchiveVersionError
-from .db import upgrade_database as upgrade_archive
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .change import reliable_change
+    from .core import Archive, create_archive, open_archive
+    from .db import ArchiveError, ArchiveVersionError
+    from .db import upgrade_database as upgrade_archive
+
+# SQLAlchemy and Alembic take ~0.6 s to import: the CLI registers the archive
+# sub-commands on every run, so the API is imported when first used, not here
+_LAZY = {
+    "reliable_change": ("change", "reliable_change"),
+    "Archive": ("core", "Archive"),
+    "create_archive": ("core", "create_archive"),
+    "open_archive": ("core", "open_archive"),
+    "ArchiveError": ("db", "ArchiveError"),
+    "ArchiveVersionError": ("db", "ArchiveVersionError"),
+    "upgrade_archive": ("db", "upgrade_database"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = getattr(import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Archive",

@@ -124,9 +124,11 @@ class Routing:
         return out
 
 
-def _ages(data: pd.DataFrame, demographics: Mapping[str, str] | None):
+def _ages(
+    data: pd.DataFrame, demographics: Mapping[str, str] | None, known: demo.Demographics | None
+):
     cols = demo.resolve_columns(data, demographics)
-    d = demo.read_demographics(data, cols)
+    d = known if known is not None else demo.read_demographics(data, cols)
     return d.age_years, d.age_status, cols
 
 
@@ -140,11 +142,18 @@ def _own_ages(prof: RiskProfile) -> list[Interval]:
 
 
 def route_rows(
-    prof: RiskProfile, data: pd.DataFrame, demographics: Mapping[str, str] | None = None
+    prof: RiskProfile,
+    data: pd.DataFrame,
+    demographics: Mapping[str, str] | None = None,
+    *,
+    read: demo.Demographics | None = None,
 ) -> Routing:
-    """Route every row of ``data`` (see the module docstring). Depends on each row alone."""
+    """Route every row of ``data`` (see the module docstring). Depends on each row alone.
+
+    ``read``: the demographics of ``data`` when the caller has read them already.
+    """
     n = len(data)
-    age, age_st, cols = _ages(data, demographics)
+    age, age_st, cols = _ages(data, demographics, read)
     known = age_st == demo.OK
     if prof.routed:
         route = np.full(n, OUT_OF_RANGE, dtype=np.int64)
