@@ -427,6 +427,12 @@ def _graded(
         scores = staged.scores
         evals = [(np.arange(len(data)), evaluate(scores, prof))]
         return Graded(prof, scores, evals, tables_of(chosen), routing, staged.problems)
+    groups = _one_battery_groups(prof, groups, routing)
+    if _fallback_scores_alike(prof, choice, data, columns):
+        return _graded_once(
+            prof, choice, data, groups, routing, ages, read, columns, demographics,
+            missing_columns, cache, with_problems,
+        )
     score_parts: list[tuple[np.ndarray, pd.DataFrame]] = []
     evals, used, problems = [], {}, []
     for code, pos in groups:
@@ -449,8 +455,7 @@ def _graded(
         )
         part = staged.scores
         problems.append(staged.problems.shifted(pos))
-        gate_code = {OUT_OF_RANGE: GATES["out_of_age_range"], NO_AGE: GATES["no_age"]}
-        gate = np.full(len(pos), gate_code.get(code, 0), dtype=np.int8)
+        gate = _gates(routing.route[pos])
         absent = _absent(rows, sub, columns) if sub is not prof else frozenset()
         ev = evaluate(part, sub, gate=gate, absent=absent)
         if prof.routed:
@@ -462,6 +467,91 @@ def _graded(
     scores = _conform(combine(score_parts, data.index), template)
     tables_used = [used[k] for k in sorted(used)]
     return Graded(prof, scores, evals, tables_used, routing, CellProblems.concat(problems))
+
+
+def _gates(route: np.ndarray) -> np.ndarray:
+    """The evaluation gate of each row from its route code (a route's index, or a status)."""
+    gate = np.zeros(len(route), dtype=np.int8)
+    gate[route == OUT_OF_RANGE] = GATES["out_of_age_range"]
+    gate[route == NO_AGE] = GATES["no_age"]
+    return gate
+
+
+def _one_battery_groups(
+    prof: RiskProfile, groups: list[tuple[int, np.ndarray]], routing: Routing
+) -> list[tuple[int, np.ndarray]]:
+    """``groups`` with the rows of an unrouted profile's one battery scored together.
+
+    Rows without an age take the same battery as the rows in range (only their gate
+    differs, per row), so one call scores both: the cost of scoring is mostly per call
+    and per column, and every stage depends on each row alone.
+    """
+    codes = [c for c, _ in groups]
+    if prof.routed or 0 not in codes or NO_AGE not in codes:
+        return groups
+    merged = np.nonzero((routing.route == 0) | (routing.route == NO_AGE))[0]
+    return [(0, merged), *((c, p) for c, p in groups if c not in (0, NO_AGE))]
+
+
+def _fallback_scores_alike(
+    prof: RiskProfile, choice: NormChoice, data: pd.DataFrame, columns: Mapping[str, str] | None
+) -> bool:
+    """Whether the rows outside an unrouted profile's ages score exactly as the rows in it.
+
+    The battery outside the ages has the same instruments with every one optional, and
+    the same norm tables; optional only matters for an absent item column. So when no
+    item column is absent, one call scores every row and only the grading differs.
+    """
+    if prof.routed or choice.whole is None:
+        return False
+    sub = prof.part(None)
+    if [b.instrument for b in sub.battery] != [b.instrument for b in prof.battery]:
+        return False
+    outside = choice.parts[""]
+    if {k: t.ref for k, t in outside.items()} != {k: t.ref for k, t in choice.whole.items()}:
+        return False
+    colmap = dict(columns or {})
+    present = set(data.columns)
+    return all(colmap.get(i, i) in present for inst in instruments_of(prof) for i in inst.item_ids)
+
+
+def _graded_once(
+    prof: RiskProfile,
+    choice: NormChoice,
+    data: pd.DataFrame,
+    groups: list[tuple[int, np.ndarray]],
+    routing: Routing,
+    ages: np.ndarray,
+    read: Demographics,
+    columns: Mapping[str, str] | None,
+    demographics: Mapping[str, str] | None,
+    missing_columns: str,
+    cache: StageCache,
+    with_problems: bool,
+) -> Graded:
+    """:func:`_graded` when every row scores alike (:func:`_fallback_scores_alike`): one
+    scoring call, then each group graded on its own battery's rules."""
+    chosen = choice.whole if choice.whole is not None else {}
+    staged = _score_battery(
+        data,
+        prof,
+        chosen,
+        columns=columns,
+        demographics=demographics,
+        missing_columns=missing_columns,
+        ages=ages,
+        cache=cache,
+        with_problems=with_problems,
+        read=read,
+    )
+    evals = []
+    for code, pos in groups:
+        sub = prof.part(None) if code == OUT_OF_RANGE else prof
+        part = staged.scores.iloc[pos]
+        evals.append((pos, evaluate(part, sub, gate=_gates(routing.route[pos]))))
+    template = cache.template(prof, choice, data, columns, demographics)
+    scores = _conform(staged.scores, template)
+    return Graded(prof, scores, evals, tables_of(chosen), routing, staged.problems)
 
 
 def _battery(prof: RiskProfile, choice: NormChoice, code: int) -> tuple[RiskProfile, Chosen]:
