@@ -430,8 +430,18 @@ def _graded(
     groups = _one_battery_groups(prof, groups, routing)
     if _fallback_scores_alike(prof, choice, data, columns):
         return _graded_once(
-            prof, choice, data, groups, routing, ages, read, columns, demographics,
-            missing_columns, cache, with_problems,
+            prof,
+            choice,
+            data,
+            groups,
+            routing,
+            ages,
+            read,
+            columns,
+            demographics,
+            missing_columns,
+            cache,
+            with_problems,
         )
     score_parts: list[tuple[np.ndarray, pd.DataFrame]] = []
     evals, used, problems = [], {}, []

@@ -30,7 +30,7 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     for inst in BATTERY:
         for item in inst.items:
             rs = inst.response_scales[item.response_scale]
-            codes = list(range(int(rs.min), int(rs.max) + 1)) + [None, 99]
+            codes = [*range(int(rs.min), int(rs.max) + 1), None, 99]
             cols[item.id] = draw(st.lists(st.sampled_from(codes), min_size=n, max_size=n))
     cols["age"] = draw(st.lists(AGES, min_size=n, max_size=n))
     cols["sex"] = draw(st.lists(st.sampled_from(["男", "女", None]), min_size=n, max_size=n))
@@ -48,7 +48,9 @@ def _general(monkeypatch, df: pd.DataFrame) -> pd.DataFrame:
         return psyscreen.screen(df)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(frames())
 def test_one_call_equals_group_by_group(monkeypatch, df: pd.DataFrame) -> None:
     assert _text(psyscreen.screen(df)) == _text(_general(monkeypatch, df))
