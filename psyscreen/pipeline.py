@@ -611,6 +611,7 @@ def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
     column types whatever routes its rows take (a column of a route no row took is all
     missing). Text and categorical columns stay as they are: both are written as text."""
     out = {}
+    same = list(scores.columns) == list(template.columns)
     for c in template.columns:
         dt = template[c].dtype
         target: Any
@@ -626,8 +627,11 @@ def _conform(scores: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
             out[c] = pd.Series(index=scores.index, dtype=target if target is not None else object)
         elif target is not None and scores[c].dtype != target:
             out[c] = scores[c].astype(target)  # e.g. counts that a concat made float
+            same = False
         else:
             out[c] = scores[c]
+    if same:  # already conforms: building a frame of ~150 columns again costs ~20 ms
+        return scores
     return pd.DataFrame(out, index=scores.index)
 
 
