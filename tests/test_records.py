@@ -69,7 +69,6 @@ def test_records_revalidate_unchanged():
             assert again.model_dump_json() == rec.model_dump_json()
 
 
-@pytest.mark.xfail(strict=True, reason="every record holds the same Provenance object")
 def test_records_share_no_mutable_parts():
     """Changing one record (every list and nested model of it) leaves the others alone."""
     df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 60, 12, (12.0, 17.0))
