@@ -11,6 +11,7 @@ import json
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 import psyscreen
 from psyscreen.risk.records import ScreeningRecord
@@ -70,20 +71,22 @@ def test_records_revalidate_unchanged():
 
 
 def test_records_share_no_mutable_parts():
-    """Changing one record (every list and nested model of it) leaves the others alone."""
+    """Changing one record (every list and changeable model of it) leaves the others alone;
+    the parts records share are read-only."""
     df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 60, 12, (12.0, 17.0))
     recs = psyscreen.screen_records(df, "default")
     before = [r.model_dump_json() for r in recs]
     for k, rec in enumerate(recs):
-        rec.provenance.instruments[0].sha256 = "changed"
-        rec.provenance.profile.version = "changed"
+        rec.status = "no_age"
+        rec.provenance.library_version = "changed"
+        rec.provenance.instruments.pop()
         rec.provenance.norm_tables.clear()
         rec.flags.append("changed")
-        rec.scales[0].raw = -1.0
-        rec.intervals.retest_days = -1
-        rec.critical[0].fired = None
+        rec.scales.pop()
+        rec.critical.clear()
         rec.actions.clear()
         for u in rec.rules:
+            u.rank = -1
             u.evidence.append(u.evidence[0].model_copy())
             for e in u.evidence:
                 e.items.append("changed")
@@ -92,7 +95,38 @@ def test_records_share_no_mutable_parts():
             assert other.model_dump_json() == want
 
 
+def test_shared_parts_of_records_are_read_only():
+    rec = psyscreen.screen_records(records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 1, 3))[0]
+    parts = [
+        (rec.scales[0], "raw"),
+        (rec.critical[0], "fired"),
+        (rec.intervals, "retest_days"),
+        (rec.provenance.profile, "sha256"),
+        (rec.provenance.instruments[0], "version"),
+    ]
+    if rec.actions:
+        parts.append((rec.actions[0], "zh"))
+    for part, field in parts:
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(part, field, None)
+
+
+def test_negative_zero_is_kept_apart_from_zero():
+    """Records reuse one result per distinct value: -0.0 and 0.0 are equal as keys."""
+    from psyscreen.risk.evaluate import evaluate
+    from psyscreen.risk.records import Provenance, build_records
+
+    prof = psyscreen.load_profile("default")
+    one = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 1, 14, (12.0, 17.0))
+    df = pd.concat([one] * 4, ignore_index=True)
+    scores = psyscreen.score(df, prof.instruments)
+    scores["phq9.total.raw"] = [0.0, -0.0, -0.0, 0.0]
+    prov = Provenance.model_validate(psyscreen.provenance("default"))
+    recs = build_records(scores, evaluate(scores, prof), prov)
+    raws = [r.model_dump_json().split('"raw":')[1].split(",")[0] for r in recs]
+    assert raws == ["0.0", "-0.0", "-0.0", "0.0"]
+
+
 def test_empty_frame_gives_no_records():
     df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 3, 13).iloc[0:0]
     assert psyscreen.screen_records(df, "default", missing_columns="missing") == []
-    assert isinstance(df, pd.DataFrame)

@@ -40,6 +40,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Frozen(BaseModel):
+    """A part of records made of plain values only and read-only: records share them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Evidence(_Model):
     """One fact a rule used: a scale's band or score, a critical item or a validity flag."""
 
@@ -74,19 +80,19 @@ class FiredRule(_Model):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
-class ActionOut(_Model):
+class ActionOut(_Frozen):
     id: str
     zh: str
     en: str
 
 
-class Intervals(_Model):
+class Intervals(_Frozen):
     retest_days: int | None = None
     contact_days: int | None = None
     visit_days: int | None = None
 
 
-class CheckState(_Model):
+class CheckState(_Frozen):
     """A critical item or validity check of the battery and whether it fired."""
 
     instrument: str
@@ -94,7 +100,7 @@ class CheckState(_Model):
     fired: bool | None = Field(description="null: could not be told (answers missing).")
 
 
-class ScaleResult(_Model):
+class ScaleResult(_Frozen):
     instrument: str
     scale: str
     raw: float | None = None
@@ -108,7 +114,7 @@ class ScaleResult(_Model):
     norm_stratum: str | None = None
 
 
-class DefinitionRef(_Model):
+class DefinitionRef(_Frozen):
     id: str
     version: str
     sha256: str | None = None
@@ -158,6 +164,17 @@ class ScreeningRecord(_Model):
 # in one stratum, the actions of one level) is described once and its dict reused, and the
 # validation gives every record its own fresh models and lists, so records share nothing.
 
+_SCALE_FIELDS = (
+    "raw",
+    "status",
+    "band",
+    "band_class",
+    "band_source",
+    "t",
+    "percentile",
+    "norm_table",
+    "norm_stratum",
+)
 _RECORDS: TypeAdapter[list[ScreeningRecord]] = TypeAdapter(list[ScreeningRecord])
 
 
@@ -181,13 +198,29 @@ def _int(x: Any) -> int | None:
     return None if x is None or x is pd.NA else int(x)
 
 
-def _numbers(col: pd.Series | None, n: int) -> list[float | None]:
-    """A column as :func:`_num` of each cell (absent: all ``None``)."""
+def _numbers(col: pd.Series | None, n: int) -> tuple[list[float | None], list[Any]]:
+    """A column as :func:`_num` of each cell (absent: all ``None``), and as cache keys.
+
+    The keys are the values, except that -0.0 (equal to 0.0 as a key, but printed apart)
+    becomes a key of its own.
+    """
     if col is None:
-        return [None] * n
+        return [None] * n, [None] * n
     if col.dtype == np.float64:  # the usual case: NaN is the only missing value
-        return [None if v != v else v for v in col.to_numpy().tolist()]
-    return [_num(v) for v in object_values(col, n).tolist()]
+        arr = col.to_numpy()
+        values = [None if v != v else v for v in arr.tolist()]
+        negative_zero = np.flatnonzero((arr == 0) & np.signbit(arr)).tolist()
+    else:
+        values = [_num(v) for v in object_values(col, n).tolist()]
+        negative_zero = [
+            i for i, v in enumerate(values) if v is not None and v == 0 and math.copysign(1, v) < 0
+        ]
+    if not negative_zero:
+        return values, values
+    keys: list[Any] = list(values)
+    for i in negative_zero:
+        keys[i] = ("-0.0",)
+    return values, keys
 
 
 def _strings(col: pd.Series | None, n: int) -> list[str | None]:
@@ -213,10 +246,11 @@ class _Builder:
         self.ev = ev
         self.p: RiskProfile = ev.profile
         self.tables = {t.ref: t for t in tables}
-        self._nums: dict[str, list[float | None]] = {}
+        self._nums: dict[str, tuple[list[float | None], list[Any]]] = {}
         self._strs: dict[str, list[str | None]] = {}
         self._views: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
         self._evidence: dict[tuple[Any, ...], Evidence] = {}
+        self._keys: dict[str, list[tuple[Any, ...]]] = {}
         self._dicts: dict[int, dict[str, Any]] = {}  # id of a kept Evidence -> its dict
         handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
@@ -227,6 +261,13 @@ class _Builder:
         return self.s[name] if name in self.s.columns else None
 
     def number(self, ref: str, field: str) -> list[float | None]:
+        return self._numbers(ref, field)[0]
+
+    def number_key(self, ref: str, field: str) -> list[Any]:
+        """:meth:`number` as keys of the caches (see :func:`_numbers`)."""
+        return self._numbers(ref, field)[1]
+
+    def _numbers(self, ref: str, field: str) -> tuple[list[float | None], list[Any]]:
         name = colnames.field_of(ref, field)
         if name not in self._nums:
             self._nums[name] = _numbers(self._col(name), self.n)
@@ -254,16 +295,31 @@ class _Builder:
         return e
 
     # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
+    def _band_keys(self, ref: str) -> list[tuple[Any, ...]]:
+        """Per row, what the band evidence of ``ref`` depends on (its key in the cache)."""
+        if ref not in self._keys:
+            cols = zip(
+                self.number_key(ref, "raw"),
+                *self.view(ref),
+                self.string(ref, "norm_table"),
+                self.string(ref, "norm_stratum"),
+            )
+            self._keys[ref] = [
+                ("band", ref, v, b, k, s, t, st) if s == "norm" else ("band", ref, v, b, k, s)
+                for v, b, k, s, t, st in cols
+            ]
+        return self._keys[ref]
+
     def scale_evidence(self, i: int, ref: str) -> Evidence:
+        key = self._band_keys(ref)[i]
+        hit = self._evidence.get(key)
+        if hit is not None:
+            return hit
         band, klass, source = (x[i] for x in self.view(ref))
         value = self.number(ref, "raw")[i]
         table = stratum = None
         if source == "norm":
             table, stratum = self.string(ref, "norm_table")[i], self.string(ref, "norm_stratum")[i]
-        key = ("band", ref, value, band, klass, source, table, stratum)
-        hit = self._evidence.get(key)
-        if hit is not None:
-            return hit
         inst_id, scale_id = ref.split(".", 1)
         data: dict[str, Any] = {
             "kind": "band",
@@ -377,7 +433,7 @@ class _Builder:
         if cond.field != "raw":
             table = self.string(cond.scale, "norm_table")[i]
             stratum = self.string(cond.scale, "norm_stratum")[i]
-        key = ("score", id(cond), value, table, stratum)
+        key = ("score", id(cond), self.number_key(cond.scale, cond.field)[i], table, stratum)
         hit = self._evidence.get(key)
         if hit is not None:
             return hit
@@ -395,13 +451,13 @@ class _Builder:
         return self._keep(key, data)
 
     # -- the parts of a record --------------------------------------------------------------
-    def _states(self, fired: Flags, known: Flags) -> list[list[dict[str, Any]]]:
-        """Per row, the :class:`CheckState` dicts of the checks (one list per distinct row)."""
+    def _states(self, fired: Flags, known: Flags) -> list[list[CheckState]]:
+        """Per row, the states of the checks (one list per distinct combination)."""
         checks = list(fired)
         code = np.zeros(self.n, np.int64)  # base 3 per check: 0 unknown, 1 not fired, 2 fired
         for key in checks:
             code = code * 3 + np.where(known[key], 1 + fired[key].astype(np.int64), 0)
-        states: dict[int, list[dict[str, Any]]] = {}
+        states: dict[int, list[CheckState]] = {}
         out = []
         for c in code.tolist():
             hit = states.get(c)
@@ -410,48 +466,46 @@ class _Builder:
                 for inst_id, cid in reversed(checks):
                     rest, digit = divmod(rest, 3)
                     state = None if digit == 0 else digit == 2
-                    hit.append({"instrument": inst_id, "check": cid, "fired": state})
+                    hit.append(CheckState(instrument=inst_id, check=cid, fired=state))
                 hit.reverse()
                 states[c] = hit
             out.append(hit)
         return out
 
-    def _scales(self) -> list[list[dict[str, Any]]]:
-        """Per screening scale, its :class:`ScaleResult` dict of each row."""
+    def _scales(self) -> list[list[ScaleResult]]:
+        """Per screening scale, its result in each row (one per distinct result)."""
         out = []
         for ref in self.screening:
             inst_id, scale_id = ref.split(".", 1)
             band, klass, source = self.view(ref)
-            has = ref in self.ev.scales
-            cols = zip(
+            if ref not in self.ev.scales:
+                band = klass = source = [None] * self.n
+            fields: list[list[Any]] = [
                 self.number(ref, "raw"),
                 self.string(ref, "status"),
-                band,
-                klass,
+                [_str(b) for b in band],
+                [_str(k) for k in klass],
                 source,
                 self.number(ref, "t"),
                 self.number(ref, "percentile"),
                 self.string(ref, "norm_table"),
                 self.string(ref, "norm_stratum"),
+            ]
+            keys = list(fields)
+            keys[0], keys[5], keys[6] = (
+                self.number_key(ref, f) for f in ("raw", "t", "percentile")
             )
-            out.append(
-                [
-                    {
-                        "instrument": inst_id,
-                        "scale": scale_id,
-                        "raw": raw,
-                        "status": status,
-                        "band": _str(b) if has else None,
-                        "band_class": _str(k) if has else None,
-                        "band_source": src if has else None,
-                        "t": t,
-                        "percentile": pct,
-                        "norm_table": table,
-                        "norm_stratum": stratum,
-                    }
-                    for raw, status, b, k, src, t, pct, table, stratum in cols
-                ]
-            )
+            seen: dict[tuple[Any, ...], ScaleResult] = {}
+            results = []
+            for i, key in enumerate(zip(*keys)):
+                hit = seen.get(key)
+                if hit is None:
+                    data = dict(zip(_SCALE_FIELDS, (f[i] for f in fields)))
+                    hit = seen[key] = ScaleResult.model_validate(
+                        {"instrument": inst_id, "scale": scale_id, **data}
+                    )
+                results.append(hit)
+            out.append(results)
         return out
 
     def _risk(self, name: str, conv: Any) -> list[Any]:
@@ -478,15 +532,15 @@ class _Builder:
         routes: Sequence[str | None] | None,
     ) -> list[ScreeningRecord]:
         n = self.n
-        actions: dict[str, list[dict[str, str]]] = {}
+        actions: dict[str, list[ActionOut]] = {}
         flags: dict[str, list[str]] = {}
-        intervals: dict[tuple[int | None, ...], dict[str, int | None]] = {}
+        intervals: dict[tuple[int | None, ...], Intervals] = {}
 
-        def acts(text: str) -> list[dict[str, str]]:
+        def acts(text: str) -> list[ActionOut]:
             if text not in actions:
                 ids = [a for a in text.split(";") if a]
                 actions[text] = [
-                    {"id": a, "zh": self.actions[a].zh, "en": self.actions[a].en} for a in ids
+                    ActionOut(id=a, zh=self.actions[a].zh, en=self.actions[a].en) for a in ids
                 ]
             return actions[text]
 
@@ -495,9 +549,10 @@ class _Builder:
                 flags[text] = [f for f in text.split(";") if f]
             return flags[text]
 
-        def interval(key: tuple[int | None, ...]) -> dict[str, int | None]:
+        def interval(key: tuple[int | None, ...]) -> Intervals:
             if key not in intervals:
-                intervals[key] = dict(zip(("retest_days", "contact_days", "visit_days"), key))
+                names = ("retest_days", "contact_days", "visit_days")
+                intervals[key] = Intervals.model_validate(dict(zip(names, key)))
             return intervals[key]
 
         rules = self._rules()
@@ -603,4 +658,10 @@ def build_records(
         (7, 'self_harm')
     """
     b = _Builder(scores, ev, tables or [])
-    return b.records(provenance.model_dump(exclude_unset=True), ids, rows, routes)
+    prov = provenance.model_dump(exclude_unset=True)
+    # the read-only references are shared; each record gets its own Provenance and lists
+    prov["profile"] = provenance.profile
+    prov["instruments"] = list(provenance.instruments)
+    if "norm_tables" in prov:
+        prov["norm_tables"] = list(provenance.norm_tables)
+    return b.records(prov, ids, rows, routes)
