@@ -175,6 +175,7 @@ _SCALE_FIELDS = (
     "norm_table",
     "norm_stratum",
 )
+_INTERVAL_FIELDS = ("retest_days", "contact_days", "visit_days")
 _RECORDS: TypeAdapter[list[ScreeningRecord]] = TypeAdapter(list[ScreeningRecord])
 
 
@@ -532,83 +533,48 @@ class _Builder:
         routes: Sequence[str | None] | None,
     ) -> list[ScreeningRecord]:
         n = self.n
-        actions: dict[str, list[ActionOut]] = {}
-        flags: dict[str, list[str]] = {}
-        intervals: dict[tuple[int | None, ...], Intervals] = {}
 
         def acts(text: str) -> list[ActionOut]:
-            if text not in actions:
-                ids = [a for a in text.split(";") if a]
-                actions[text] = [
-                    ActionOut(id=a, zh=self.actions[a].zh, en=self.actions[a].en) for a in ids
-                ]
-            return actions[text]
-
-        def flag_list(text: str) -> list[str]:
-            if text not in flags:
-                flags[text] = [f for f in text.split(";") if f]
-            return flags[text]
+            a = self.actions
+            return [ActionOut(id=x, zh=a[x].zh, en=a[x].en) for x in text.split(";") if x]
 
         def interval(key: tuple[int | None, ...]) -> Intervals:
-            if key not in intervals:
-                names = ("retest_days", "contact_days", "visit_days")
-                intervals[key] = Intervals.model_validate(dict(zip(names, key)))
-            return intervals[key]
+            return Intervals.model_validate(dict(zip(_INTERVAL_FIELDS, key)))
 
-        rules = self._rules()
-        critical = self._states(self.ev.critical, self.ev.critical_known)
-        validity = self._states(self.ev.validity, self.ev.validity_known)
-        scales = self._scales()
-        cols = zip(
-            rows if rows is not None else range(n),
-            ids if ids is not None else [None] * n,
-            self._risk("risk.status", str),
-            self._risk("risk.level", _int),
-            self._risk("risk.level_code", str),
-            self._risk("risk.level_zh", str),
-            self._risk("risk.level_en", str),
-            self._risk("risk.colour", str),
-            self._risk("risk.tier3", str),
-            self._risk("risk.needs_confirmation", bool),
-            self._risk("risk.referral", bool),
-            self._risk("risk.reasons", str),
-            self._risk("risk.reasons_zh", str),
-            self._risk("risk.flags", str),
-            self._risk("risk.actions", str),
-            zip(
-                self._risk("risk.retest_days", _int),
-                self._risk("risk.contact_days", _int),
-                self._risk("risk.visit_days", _int),
-            ),
-        )
-        out = []
-        for i, c in enumerate(cols):
-            rec = {
-                "row": c[0],
-                "id": c[1],
-                "status": c[2],
-                "level": c[3],
-                "level_code": c[4],
-                "level_zh": c[5],
-                "level_en": c[6],
-                "colour": c[7],
-                "tier3": c[8],
-                "needs_confirmation": c[9],
-                "referral": c[10],
-                "rules": rules[i],
-                "reasons_en": c[11],
-                "reasons_zh": c[12],
-                "flags": flag_list(c[13]),
-                "actions": acts(c[14]),
-                "intervals": interval(c[15]),
-                "critical": critical[i],
-                "validity": validity[i],
-                "scales": [s[i] for s in scales],
-                "provenance": provenance,
-            }
-            if routes is not None:
-                rec["route"] = routes[i]
-            out.append(rec)
+        def per_value(values: list[Any], make: Any) -> list[Any]:
+            """``make`` of each value, called once per distinct value."""
+            made = {v: make(v) for v in set(values)}
+            return [made[v] for v in values]
+
+        days = zip(*(self._risk(f"risk.{f}", _int) for f in _INTERVAL_FIELDS))
+        columns = {
+            "row": rows if rows is not None else range(n),
+            "id": ids if ids is not None else [None] * n,
+            "status": self._risk("risk.status", str),
+            "level": self._risk("risk.level", _int),
+            "level_code": self._risk("risk.level_code", str),
+            "level_zh": self._risk("risk.level_zh", str),
+            "level_en": self._risk("risk.level_en", str),
+            "colour": self._risk("risk.colour", str),
+            "tier3": self._risk("risk.tier3", str),
+            "needs_confirmation": self._risk("risk.needs_confirmation", bool),
+            "referral": self._risk("risk.referral", bool),
+            "rules": self._rules(),
+            "reasons_en": self._risk("risk.reasons", str),
+            "reasons_zh": self._risk("risk.reasons_zh", str),
+            "flags": [[f for f in text.split(";") if f] for text in self._risk("risk.flags", str)],
+            "actions": per_value(self._risk("risk.actions", str), acts),
+            "intervals": per_value(list(days), interval),
+            "critical": self._states(self.ev.critical, self.ev.critical_known),
+            "validity": self._states(self.ev.validity, self.ev.validity_known),
+            # per row a tuple of the shared results: validation makes it the record's own list
+            "scales": list(zip(*self._scales())) if self.screening else [()] * n,
+            "provenance": [provenance] * n,
+        }
+        if routes is not None:
+            columns["route"] = routes
+        names = list(columns)
+        out = [dict(zip(names, values)) for values in zip(*columns.values())]
         with _no_cyclic_gc():
             return _RECORDS.validate_python(out)
 
