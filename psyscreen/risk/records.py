@@ -34,31 +34,17 @@ from .conditions import CountCond, ScoreCond
 from .evaluate import Evaluation
 from .nodes import Flags, Node
 from .profile import RiskProfile
-from .recordmodels import (
+from .recordmodels import (  # the models are re-exported: they are imported from here
     ActionOut,
     CheckState,
-    DefinitionRef,
     Evidence,
-    FiredRule,
     Intervals,
     Provenance,
     ScaleResult,
     ScreeningRecord,
 )
-
-__all__ = [
-    "ActionOut",
-    "CheckState",
-    "DefinitionRef",
-    "Evidence",
-    "FiredRule",
-    "Intervals",
-    "Provenance",
-    "ScaleResult",
-    "ScreeningRecord",
-    "build_records",
-]
-
+from .recordmodels import DefinitionRef as DefinitionRef
+from .recordmodels import FiredRule as FiredRule
 
 # -- building ---------------------------------------------------------------------------
 #
