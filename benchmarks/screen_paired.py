@@ -14,7 +14,7 @@ out-of-range codes): in one process per tree, the two calls alternate ``--pairs`
 Usage::
 
     python benchmarks/screen_paired.py --a /path/to/old/tree --b . --rows 200000
-    python benchmarks/screen_paired.py --records --a /path/to/old/tree --b . --rows 20000
+    python benchmarks/screen_paired.py --records --a /path/to/old/tree --b .
 """
 
 from __future__ import annotations
@@ -137,12 +137,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--a", help="tree A (the baseline)")
     ap.add_argument("--b", required=True, help="tree B (the change)")
-    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--rows", type=int, help="default 200,000; with --records 20,000")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--records", action="store_true", help="screen_records against screen")
     ap.add_argument("--pairs", type=int, default=5, help="--records: pairs per process")
     a = ap.parse_args()
+    if a.rows is None:
+        a.rows = 20_000 if a.records else 200_000
     if a.records:
         trees = {"A": a.a, "B": a.b} if a.a else {"B": a.b}
         records_main(trees, a.rows, a.rounds, a.pairs)
