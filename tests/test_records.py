@@ -130,3 +130,18 @@ def test_negative_zero_is_kept_apart_from_zero():
 def test_empty_frame_gives_no_records():
     df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 3, 13).iloc[0:0]
     assert psyscreen.screen_records(df, "default", missing_columns="missing") == []
+
+
+def test_build_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 5, 15, (12.0, 17.0))
+    assert gc.isenabled()
+    psyscreen.screen_records(df)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        psyscreen.screen_records(df)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -473,7 +473,9 @@ def _no_cyclic_gc() -> Iterator[None]:
 
     Building a batch allocates some 100 tracked objects per record, and each collection the
     allocations trigger walks the records made so far: that took about three quarters of the
-    time of building records. Nothing built here forms a reference cycle.
+    time of building records. Nothing built here forms a reference cycle. The switch is
+    process-wide: it is turned back on only if it was on, so a caller that keeps it off
+    keeps it off, and two threads building at once end with it on.
     """
     was = gc.isenabled()
     gc.disable()
