@@ -694,11 +694,12 @@ def screen_records(
     out: list[ScreeningRecord | None] = [None] * len(data)
     labels = routing.names()
     for pos, ev in evals:
-        part = scores.iloc[pos]
-        recs = build_records(part, ev, prov, None if ids is None else [ids[i] for i in pos], tables)
-        for i, rec in zip(pos, recs):
-            code = int(routing.route[i])
-            rec.row = int(i)
-            rec.route = labels[code] if prof.routed and code >= 0 else None
+        rows = [int(i) for i in pos]
+        part = scores if rows == list(range(len(scores))) else scores.iloc[pos]
+        codes = [int(routing.route[i]) for i in rows]
+        routes = [labels[c] if prof.routed and c >= 0 else None for c in codes]
+        part_ids = None if ids is None else [ids[i] for i in rows]
+        recs = build_records(part, ev, prov, part_ids, tables, rows=rows, routes=routes)
+        for i, rec in zip(rows, recs):
             out[i] = rec
     return out  # type: ignore[return-value]

@@ -1,11 +1,11 @@
 """Typed screening records: one pydantic record per child, for systems.
 
-The JSON Schema of :class:`ScreeningRecord` is published as
-``psyscreen/schemas/screening_record.schema.json``. A record carries the
-result (level or status), the fired rules with their evidence, actions,
-intervals, referral and needs-confirmation flags, validity flags, the
-screening scales, and provenance (library version and SHA-256 of every
-definition, norm table and the profile used).
+The models are in :mod:`psyscreen.risk.recordmodels` (re-exported here); their JSON
+Schema is published as ``psyscreen/schemas/screening_record.schema.json``. A record
+carries the result (level or status), the fired rules with their evidence, actions,
+intervals, referral and needs-confirmation flags, validity flags, the screening scales,
+and provenance (library version and SHA-256 of every definition, norm table and the
+profile used). This module builds them for a batch of rows, column by column.
 
 Example:
     >>> import pandas as pd, psyscreen
@@ -17,137 +17,55 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import math
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import TypeAdapter
 
 from .. import columns as colnames
-from ..definitions import Instrument
+from ..band_choice import band_column_suffix, object_values
+from ..definitions import BandSet, Instrument
 from .conditions import CountCond, ScoreCond
 from .evaluate import Evaluation
-from .nodes import Node
+from .nodes import Flags, Node
 from .profile import RiskProfile
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Evidence(_Model):
-    """One fact a rule used: a scale's band or score, a critical item or a validity flag."""
-
-    kind: Literal["band", "score", "critical", "validity"]
-    instrument: str
-    scale: str | None = None
-    check: str | None = Field(None, description="Critical item or validity check id.")
-    items: list[str] = Field(default_factory=list, description="Item ids (critical items).")
-    field: str | None = Field(None, description="raw, t, z, percentile or band_class.")
-    value: float | str | bool | None = None
-    band: str | None = None
-    band_class: str | None = None
-    threshold: str | None = Field(
-        None, description="The cutoff that was met, e.g. '>= 10' or the band interval '[10, 14]'."
-    )
-    band_source: Literal["instrument", "norm"] | None = None
-    band_set: str | None = Field(None, description="Instrument band set id (instrument bands).")
-    norm_table: str | None = Field(None, description="'id@version' of the norm table used.")
-    norm_stratum: str | None = None
-    meaning: str | None = None
-    unverified: str | None = Field(
-        None, description="Why the cut-off, band, item or check used is not verified, if so."
-    )
-
-
-class FiredRule(_Model):
-    id: str
-    level: str
-    rank: int
-    en: str
-    zh: str
-    evidence: list[Evidence] = Field(default_factory=list)
-
-
-class ActionOut(_Model):
-    id: str
-    zh: str
-    en: str
-
-
-class Intervals(_Model):
-    retest_days: int | None = None
-    contact_days: int | None = None
-    visit_days: int | None = None
-
-
-class CheckState(_Model):
-    """A critical item or validity check of the battery and whether it fired."""
-
-    instrument: str
-    check: str
-    fired: bool | None = Field(description="null: could not be told (answers missing).")
-
-
-class ScaleResult(_Model):
-    instrument: str
-    scale: str
-    raw: float | None = None
-    status: str | None = None
-    band: str | None = None
-    band_class: str | None = None
-    band_source: Literal["instrument", "norm"] | None = None
-    t: float | None = None
-    percentile: float | None = None
-    norm_table: str | None = None
-    norm_stratum: str | None = None
-
-
-class DefinitionRef(_Model):
-    id: str
-    version: str
-    sha256: str | None = None
-
-
-class Provenance(_Model):
-    library: str = "psyscreen"
-    library_version: str
-    profile: DefinitionRef
-    instruments: list[DefinitionRef]
-    norm_tables: list[DefinitionRef] = Field(default_factory=list)
-
-
-class ScreeningRecord(_Model):
-    """The screening result of one child (one input row)."""
-
-    row: int = Field(description="0-based position of the input row.")
-    id: str | None = Field(None, description="Respondent id, only when the caller asked for it.")
-    status: Literal["level", "invalid_response", "insufficient_data", "out_of_age_range", "no_age"]
-    level: int | None = Field(description="Level number (0 = lowest); null unless status is level.")
-    route: str | None = Field(
-        None, description="Route of a routed profile the child was graded on (null: none)."
-    )
-    level_code: str
-    level_zh: str
-    level_en: str
-    colour: str
-    tier3: str
-    needs_confirmation: bool
-    referral: bool
-    rules: list[FiredRule]
-    reasons_en: str
-    reasons_zh: str
-    flags: list[str]
-    actions: list[ActionOut]
-    intervals: Intervals
-    critical: list[CheckState]
-    validity: list[CheckState]
-    scales: list[ScaleResult]
-    provenance: Provenance
-
+from .recordmodels import (  # the models are re-exported: they are imported from here
+    ActionOut,
+    CheckState,
+    Evidence,
+    Intervals,
+    Provenance,
+    ScaleResult,
+    ScreeningRecord,
+)
+from .recordmodels import DefinitionRef as DefinitionRef
+from .recordmodels import FiredRule as FiredRule
 
 # -- building ---------------------------------------------------------------------------
+#
+# Records are assembled as plain dicts and validated all at once by one TypeAdapter (pydantic
+# core): a fact shared by many rows (a check's evidence, a scale's band evidence for one score
+# in one stratum, the actions of one level) is described once and its dict reused, and the
+# validation gives every record its own fresh models and lists, so records share nothing.
+
+_SCALE_FIELDS = (
+    "raw",
+    "status",
+    "band",
+    "band_class",
+    "band_source",
+    "t",
+    "percentile",
+    "norm_table",
+    "norm_stratum",
+)
+_INTERVAL_FIELDS = ("retest_days", "contact_days", "visit_days")
+_RECORDS: TypeAdapter[list[ScreeningRecord]] = TypeAdapter(list[ScreeningRecord])
 
 
 def _num(x: Any) -> float | None:
@@ -166,70 +84,164 @@ def _str(x: Any) -> str | None:
     return str(x)
 
 
+def _int(x: Any) -> int | None:
+    return None if x is None or x is pd.NA else int(x)
+
+
+def _numbers(col: pd.Series | None, n: int) -> tuple[list[float | None], list[Any]]:
+    """A column as :func:`_num` of each cell (absent: all ``None``), and as cache keys.
+
+    The keys are the values, except that -0.0 (equal to 0.0 as a key, but printed apart)
+    becomes a key of its own.
+    """
+    if col is None:
+        return [None] * n, [None] * n
+    if col.dtype == np.float64:  # the usual case: NaN is the only missing value
+        arr = col.to_numpy()
+        values = [None if v != v else v for v in arr.tolist()]
+        negative_zero = np.flatnonzero((arr == 0) & np.signbit(arr)).tolist()
+    else:
+        values = [_num(v) for v in object_values(col, n).tolist()]
+        negative_zero = [
+            i for i, v in enumerate(values) if v is not None and v == 0 and math.copysign(1, v) < 0
+        ]
+    if not negative_zero:
+        return values, values
+    keys: list[Any] = list(values)
+    for i in negative_zero:
+        keys[i] = ("-0.0",)
+    return values, keys
+
+
+def _strings(col: pd.Series | None, n: int) -> list[str | None]:
+    """A column as :func:`_str` of each cell (absent: all ``None``)."""
+    if col is None:
+        return [None] * n
+    if isinstance(col.dtype, pd.CategoricalDtype):  # by codes: one conversion per category
+        cats = [_str(c) for c in col.cat.categories.tolist()]
+        return [None if c < 0 else cats[c] for c in col.cat.codes.tolist()]
+    return [_str(v) for v in object_values(col, n).tolist()]
+
+
 class _Builder:
-    def __init__(self, scores: pd.DataFrame, ev: Evaluation, provenance: Provenance, tables: list):
-        self.tables = {t.ref: t for t in tables}
-        self._cache: dict[str, Any] = {}
-        self._risk = {
-            c: ev.columns[c].astype(object).where(ev.columns[c].notna(), None).to_numpy()
-            for c in ev.columns.columns
-        }
+    """The records of one batch of rows (one :class:`Evaluation`).
+
+    It is the :class:`~psyscreen.risk.nodes.EvidenceBuilder` the rule nodes ask for evidence:
+    each distinct piece of evidence is one :class:`Evidence`, kept with its dict.
+    """
+
+    def __init__(self, scores: pd.DataFrame, ev: Evaluation, tables: list):
+        self.n = len(scores)
         self.s = scores
         self.ev = ev
         self.p: RiskProfile = ev.profile
-        self.prov = provenance
+        self.tables = {t.ref: t for t in tables}
+        self._nums: dict[str, tuple[list[float | None], list[Any]]] = {}
+        self._strs: dict[str, list[str | None]] = {}
+        self._views: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
+        self._evidence: dict[tuple[Any, ...], Evidence] = {}
+        self._keys: dict[str, list[tuple[Any, ...]]] = {}
+        self._dicts: dict[int, dict[str, Any]] = {}  # id of a kept Evidence -> its dict
         handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
+        self.screening = self.p.screening_scales()
 
-    def cell(self, i: int, name: str) -> Any:
-        if name not in self._cache:
-            if name not in self.s.columns:
-                self._cache[name] = None
+    # -- columns, each converted once -----------------------------------------------------
+    def _col(self, name: str) -> pd.Series | None:
+        return self.s[name] if name in self.s.columns else None
+
+    def number(self, ref: str, field: str) -> list[float | None]:
+        return self._numbers(ref, field)[0]
+
+    def number_key(self, ref: str, field: str) -> list[Any]:
+        """:meth:`number` as keys of the caches (see :func:`_numbers`)."""
+        return self._numbers(ref, field)[1]
+
+    def _numbers(self, ref: str, field: str) -> tuple[list[float | None], list[Any]]:
+        name = colnames.field_of(ref, field)
+        if name not in self._nums:
+            self._nums[name] = _numbers(self._col(name), self.n)
+        return self._nums[name]
+
+    def string(self, ref: str, field: str) -> list[str | None]:
+        name = colnames.field_of(ref, field)
+        if name not in self._strs:
+            self._strs[name] = _strings(self._col(name), self.n)
+        return self._strs[name]
+
+    def view(self, ref: str) -> tuple[list[Any], list[Any], list[Any]]:
+        """(band, band class, band source) of the band that counts, per row (``None``: none)."""
+        if ref not in self._views:
+            v = self.ev.scales.get(ref)
+            if v is None:
+                self._views[ref] = ([None] * self.n, [None] * self.n, [None] * self.n)
             else:
-                col = self.s[name]
-                self._cache[name] = col.astype(object).where(col.notna(), None).to_numpy()
-        arr = self._cache[name]
-        return None if arr is None else arr[i]
+                self._views[ref] = (v.band.tolist(), v.klass.tolist(), v.source.tolist())
+        return self._views[ref]
+
+    def _keep(self, key: tuple[Any, ...], data: dict[str, Any]) -> Evidence:
+        e = self._evidence[key] = Evidence.model_validate(data)
+        self._dicts[id(e)] = e.model_dump(exclude_unset=True)
+        return e
+
+    # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
+    def _band_keys(self, ref: str) -> list[tuple[Any, ...]]:
+        """Per row, what the band evidence of ``ref`` depends on (its key in the cache)."""
+        if ref not in self._keys:
+            cols = zip(
+                self.number_key(ref, "raw"),
+                *self.view(ref),
+                self.string(ref, "norm_table"),
+                self.string(ref, "norm_stratum"),
+            )
+            self._keys[ref] = [
+                ("band", ref, v, b, k, s, t, st) if s == "norm" else ("band", ref, v, b, k, s)
+                for v, b, k, s, t, st in cols
+            ]
+        return self._keys[ref]
 
     def scale_evidence(self, i: int, ref: str) -> Evidence:
+        key = self._band_keys(ref)[i]
+        hit = self._evidence.get(key)
+        if hit is not None:
+            return hit
+        band, klass, source = (x[i] for x in self.view(ref))
+        value = self.number(ref, "raw")[i]
+        table = stratum = None
+        if source == "norm":
+            table, stratum = self.string(ref, "norm_table")[i], self.string(ref, "norm_stratum")[i]
         inst_id, scale_id = ref.split(".", 1)
-        inst = self.p.instrument(inst_id)
-        v = self.ev.scales.get(ref)
-        source = v.source[i] if v is not None else None
-        band = v.band[i] if v is not None else None
-        klass = v.klass[i] if v is not None else None
-        e = Evidence(
-            kind="band",
-            instrument=inst_id,
-            scale=scale_id,
-            field="band_class",
-            value=_num(self.cell(i, colnames.field_of(ref, "raw"))),
-            band=_str(band),
-            band_class=_str(klass),
-            band_source=source,
-        )
+        data: dict[str, Any] = {
+            "kind": "band",
+            "instrument": inst_id,
+            "scale": scale_id,
+            "field": "band_class",
+            "value": value,
+            "band": _str(band),
+            "band_class": _str(klass),
+            "band_source": source,
+        }
         if source == "instrument":
-            bs = self._band_set(inst, scale_id)
-            e.band_set = bs.id
-            e.unverified = bs.unverified
+            bs = self._band_set(self.p.instrument(inst_id), scale_id)
+            data["band_set"] = bs.id
+            data["unverified"] = bs.unverified
             for b in bs.bands:
                 if b.code == band:
-                    e.threshold = f"{b.interval()} ({b.classification})"
+                    data["threshold"] = f"{b.interval()} ({b.classification})"
         elif source == "norm":
-            e.norm_table = _str(self.cell(i, colnames.field_of(ref, "norm_table")))
-            e.norm_stratum = _str(self.cell(i, colnames.field_of(ref, "norm_stratum")))
-            e.threshold = self.norm_threshold(e.norm_table, scale_id, e.norm_stratum, band, klass)
-            table = self.tables.get(e.norm_table or "")
-            if table is not None:
-                notes = list(table.unverified)
-                if table.evidence == "unverified":
+            data["norm_table"], data["norm_stratum"] = table, stratum
+            data["threshold"] = self.norm_threshold(table, scale_id, stratum, band, klass)
+            t = self.tables.get(table or "")
+            if t is not None:
+                notes = list(t.unverified)
+                if t.evidence == "unverified":
                     notes.append("norm table evidence: unverified")
-                for _, nrow in table.rows_for(scale_id):
-                    label = nrow.stratum_label(table.covers.age_unit)
-                    if label == e.norm_stratum and nrow.unverified:
+                for _, nrow in t.rows_for(scale_id):
+                    label = nrow.stratum_label(t.covers.age_unit)
+                    if label == stratum and nrow.unverified:
                         notes.append(nrow.unverified)
-                e.unverified = "; ".join(notes) or None
-        return e
+                data["unverified"] = "; ".join(notes) or None
+        return self._keep(key, data)
 
     def norm_threshold(
         self, ref: str | None, scale_id: str, stratum: str | None, band: Any, klass: Any
@@ -252,15 +264,15 @@ class _Builder:
                     return f"{b.interval()} ({b.classification})"
         return fallback
 
-    def _band_set(self, inst: Instrument, scale_id: str):
+    def _band_set(self, inst: Instrument, scale_id: str) -> BandSet:
+        """The instrument band set whose columns were read (as :mod:`psyscreen.band_choice`)."""
         sc = inst.scale(scale_id)
+        ids = [bs.id for bs in sc.bands]
         want = self.p.entry(inst.id).band_set
-        for bs in sc.bands:
-            if want is None or bs.id == want:
-                return bs
-        return sc.bands[0]
+        if band_column_suffix(ids, want) == "" or want not in ids:
+            return sc.bands[0]
+        return sc.bands[ids.index(want)]
 
-    # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
     @property
     def critical(self) -> dict[tuple[str, str], np.ndarray]:
         return self.ev.critical
@@ -277,9 +289,13 @@ class _Builder:
         return self.ev.scales[ref].klass[i]
 
     def count_refs(self, cond: CountCond) -> list[str]:
-        return list(cond.scales) if cond.scales is not None else self.p.screening_scales()
+        return list(cond.scales) if cond.scales is not None else self.screening
 
     def check_evidence(self, kind: str, inst_id: str, check_id: str) -> Evidence:
+        key = (kind, inst_id, check_id)
+        hit = self._evidence.get(key)
+        if hit is not None:
+            return hit
         inst = self.p.instrument(inst_id)
         if kind == "critical":
             ci = next(x for x in inst.critical_items if x.id == check_id)
@@ -289,119 +305,232 @@ class _Builder:
             vc = next(x for x in inst.validity_checks if x.id == check_id)
             items, meaning, unverified = vc.items, vc.meaning, vc.unverified
             thr = vc.condition.describe() if vc.condition is not None else vc.kind
-        return Evidence(
-            kind=kind,
-            instrument=inst_id,
-            check=check_id,
-            items=list(items),
-            value=True,
-            threshold=thr,
-            meaning=meaning.best("en"),
-            unverified=unverified,
-        )
+        data = {
+            "kind": kind,
+            "instrument": inst_id,
+            "check": check_id,
+            "items": list(items),
+            "value": True,
+            "threshold": thr,
+            "meaning": meaning.best("en"),
+            "unverified": unverified,
+        }
+        return self._keep(key, data)
 
     def score_evidence(self, i: int, cond: ScoreCond) -> Evidence:
-        inst_id, scale_id = cond.scale.split(".", 1)
-        e = Evidence(
-            kind="score",
-            instrument=inst_id,
-            scale=scale_id,
-            field=cond.field,
-            value=_num(self.cell(i, colnames.field_of(cond.scale, cond.field))),
-            threshold=cond.describe(),
-        )
+        value = self.number(cond.scale, cond.field)[i]
+        table = stratum = None
         if cond.field != "raw":
-            e.norm_table = _str(self.cell(i, colnames.field_of(cond.scale, "norm_table")))
-            e.norm_stratum = _str(self.cell(i, colnames.field_of(cond.scale, "norm_stratum")))
-        return e
+            table = self.string(cond.scale, "norm_table")[i]
+            stratum = self.string(cond.scale, "norm_stratum")[i]
+        key = ("score", id(cond), self.number_key(cond.scale, cond.field)[i], table, stratum)
+        hit = self._evidence.get(key)
+        if hit is not None:
+            return hit
+        inst_id, scale_id = cond.scale.split(".", 1)
+        data: dict[str, Any] = {
+            "kind": "score",
+            "instrument": inst_id,
+            "scale": scale_id,
+            "field": cond.field,
+            "value": value,
+            "threshold": cond.describe(),
+        }
+        if cond.field != "raw":
+            data["norm_table"], data["norm_stratum"] = table, stratum
+        return self._keep(key, data)
 
-    @staticmethod
-    def _states(i: int, fired: dict, known: dict) -> list[CheckState]:
+    # -- the parts of a record --------------------------------------------------------------
+    def _states(self, fired: Flags, known: Flags) -> list[list[CheckState]]:
+        """Per row, the states of the checks (one list per distinct combination)."""
+        checks = list(fired)
+        code = np.zeros(self.n, np.int64)  # base 3 per check: 0 unknown, 1 not fired, 2 fired
+        for key in checks:
+            code = code * 3 + np.where(known[key], 1 + fired[key].astype(np.int64), 0)
+        states: dict[int, list[CheckState]] = {}
         out = []
-        for (inst_id, cid), f in fired.items():
-            state = bool(f[i]) if known[(inst_id, cid)][i] else None
-            out.append(CheckState(instrument=inst_id, check=cid, fired=state))
+        for c in code.tolist():
+            hit = states.get(c)
+            if hit is None:
+                hit, rest = [], c
+                for inst_id, cid in reversed(checks):
+                    rest, digit = divmod(rest, 3)
+                    state = None if digit == 0 else digit == 2
+                    hit.append(CheckState(instrument=inst_id, check=cid, fired=state))
+                hit.reverse()
+                states[c] = hit
+            out.append(hit)
         return out
 
-    def record(self, i: int, rid: str | None) -> ScreeningRecord:
-        row = {c: a[i] for c, a in self._risk.items()}
-        fired = [
-            FiredRule(
-                id=r.id,
-                level=r.level,
-                rank=self.p.rank(r.level),
-                en=r.en,
-                zh=r.zh,
-                evidence=self.ev.nodes[r.id].evidence(self, i),
-            )
-            for r in self.p.rules
-            if self.ev.rule_fired[r.id][i]
-        ]
-        critical = self._states(i, self.ev.critical, self.ev.critical_known)
-        validity = self._states(i, self.ev.validity, self.ev.validity_known)
-        scales = []
-        for ref in self.p.screening_scales():
+    def _scales(self) -> list[list[ScaleResult]]:
+        """Per screening scale, its result in each row (one per distinct result)."""
+        out = []
+        for ref in self.screening:
             inst_id, scale_id = ref.split(".", 1)
-            v = self.ev.scales.get(ref)
-            scales.append(
-                ScaleResult(
-                    instrument=inst_id,
-                    scale=scale_id,
-                    raw=_num(self.cell(i, colnames.field_of(ref, "raw"))),
-                    status=_str(self.cell(i, colnames.field_of(ref, "status"))),
-                    band=_str(v.band[i]) if v else None,
-                    band_class=_str(v.klass[i]) if v else None,
-                    band_source=v.source[i] if v else None,
-                    t=_num(self.cell(i, colnames.field_of(ref, "t"))),
-                    percentile=_num(self.cell(i, colnames.field_of(ref, "percentile"))),
-                    norm_table=_str(self.cell(i, colnames.field_of(ref, "norm_table"))),
-                    norm_stratum=_str(self.cell(i, colnames.field_of(ref, "norm_stratum"))),
-                )
+            band, klass, source = self.view(ref)
+            if ref not in self.ev.scales:
+                band = klass = source = [None] * self.n
+            fields: list[list[Any]] = [
+                self.number(ref, "raw"),
+                self.string(ref, "status"),
+                [_str(b) for b in band],
+                [_str(k) for k in klass],
+                source,
+                self.number(ref, "t"),
+                self.number(ref, "percentile"),
+                self.string(ref, "norm_table"),
+                self.string(ref, "norm_stratum"),
+            ]
+            keys = list(fields)
+            keys[0], keys[5], keys[6] = (
+                self.number_key(ref, f) for f in ("raw", "t", "percentile")
             )
-        action_ids = [a for a in str(row["risk.actions"]).split(";") if a]
-        level = row["risk.level"]
-        return ScreeningRecord(
-            row=i,
-            id=rid,
-            status=str(row["risk.status"]),
-            level=None if level is None else int(level),
-            level_code=str(row["risk.level_code"]),
-            level_zh=str(row["risk.level_zh"]),
-            level_en=str(row["risk.level_en"]),
-            colour=str(row["risk.colour"]),
-            tier3=str(row["risk.tier3"]),
-            needs_confirmation=bool(row["risk.needs_confirmation"]),
-            referral=bool(row["risk.referral"]),
-            rules=fired,
-            reasons_en=str(row["risk.reasons"]),
-            reasons_zh=str(row["risk.reasons_zh"]),
-            flags=[f for f in str(row["risk.flags"]).split(";") if f],
-            actions=[
-                ActionOut(id=a, zh=self.actions[a].zh, en=self.actions[a].en) for a in action_ids
-            ],
-            intervals=Intervals(
-                retest_days=_int(row["risk.retest_days"]),
-                contact_days=_int(row["risk.contact_days"]),
-                visit_days=_int(row["risk.visit_days"]),
-            ),
-            critical=critical,
-            validity=validity,
-            scales=scales,
-            provenance=self.prov,
-        )
+            seen: dict[tuple[Any, ...], ScaleResult] = {}
+            results = []
+            for i, key in enumerate(zip(*keys)):
+                hit = seen.get(key)
+                if hit is None:
+                    data = dict(zip(_SCALE_FIELDS, (f[i] for f in fields)))
+                    hit = seen[key] = ScaleResult.model_validate(
+                        {"instrument": inst_id, "scale": scale_id, **data}
+                    )
+                results.append(hit)
+            out.append(results)
+        return out
+
+    def _risk(self, name: str, conv: Any) -> list[Any]:
+        col = self.ev.columns[name]
+        return [conv(v) for v in col.astype(object).where(col.notna(), None).tolist()]
+
+    def _rules(self) -> list[list[dict[str, Any]]]:
+        """Per row, the :class:`FiredRule` dicts of the rules that fired."""
+        out: list[list[dict[str, Any]]] = [[] for _ in range(self.n)]
+        for r in self.p.rules:
+            node = self.ev.nodes[r.id]
+            head = {"id": r.id, "level": r.level, "rank": self.p.rank(r.level), "en": r.en}
+            head["zh"] = r.zh
+            for i in np.flatnonzero(self.ev.rule_fired[r.id]).tolist():
+                evidence = [self._dicts[id(e)] for e in node.evidence(self, i)]
+                out[i].append({**head, "evidence": evidence})
+        return out
+
+    def records(
+        self,
+        provenance: dict[str, Any],
+        ids: Sequence[str | None] | None,
+        rows: Sequence[int] | None,
+        routes: Sequence[str | None] | None,
+    ) -> list[ScreeningRecord]:
+        n = self.n
+
+        def acts(text: str) -> list[ActionOut]:
+            a = self.actions
+            return [ActionOut(id=x, zh=a[x].zh, en=a[x].en) for x in text.split(";") if x]
+
+        def interval(key: tuple[int | None, ...]) -> Intervals:
+            return Intervals.model_validate(dict(zip(_INTERVAL_FIELDS, key)))
+
+        def per_value(values: list[Any], make: Any) -> list[Any]:
+            """``make`` of each value, called once per distinct value."""
+            made = {v: make(v) for v in set(values)}
+            return [made[v] for v in values]
+
+        days = zip(*(self._risk(f"risk.{f}", _int) for f in _INTERVAL_FIELDS))
+        columns = {
+            "row": rows if rows is not None else range(n),
+            "id": ids if ids is not None else [None] * n,
+            "status": self._risk("risk.status", str),
+            "level": self._risk("risk.level", _int),
+            "level_code": self._risk("risk.level_code", str),
+            "level_zh": self._risk("risk.level_zh", str),
+            "level_en": self._risk("risk.level_en", str),
+            "colour": self._risk("risk.colour", str),
+            "tier3": self._risk("risk.tier3", str),
+            "needs_confirmation": self._risk("risk.needs_confirmation", bool),
+            "referral": self._risk("risk.referral", bool),
+            "rules": self._rules(),
+            "reasons_en": self._risk("risk.reasons", str),
+            "reasons_zh": self._risk("risk.reasons_zh", str),
+            "flags": [[f for f in text.split(";") if f] for text in self._risk("risk.flags", str)],
+            "actions": per_value(self._risk("risk.actions", str), acts),
+            "intervals": per_value(list(days), interval),
+            "critical": self._states(self.ev.critical, self.ev.critical_known),
+            "validity": self._states(self.ev.validity, self.ev.validity_known),
+            # per row a tuple of the shared results: validation makes it the record's own list
+            "scales": list(zip(*self._scales())) if self.screening else [()] * n,
+            "provenance": [provenance] * n,
+        }
+        if routes is not None:
+            columns["route"] = routes
+        names = list(columns)
+        out = [dict(zip(names, values)) for values in zip(*columns.values())]
+        return _RECORDS.validate_python(out)
 
 
-def _int(x: Any) -> int | None:
-    return None if x is None or x is pd.NA else int(x)
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything).
+
+    Building a batch allocates some 100 tracked objects per record, and each collection the
+    allocations trigger walks the records made so far: that took about three quarters of the
+    time of building records. Nothing built here forms a reference cycle. The switch is
+    process-wide: it is turned back on only if it was on, so a caller that keeps it off
+    keeps it off, and two threads building at once end with it on.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def build_records(
     scores: pd.DataFrame,
     ev: Evaluation,
     provenance: Provenance,
-    ids: list[str | None] | None = None,
+    ids: Sequence[str | None] | None = None,
     tables: list | None = None,
+    *,
+    rows: Sequence[int] | None = None,
+    routes: Sequence[str | None] | None = None,
 ) -> list[ScreeningRecord]:
-    """One :class:`ScreeningRecord` per row of ``scores`` (``tables``: norm tables used)."""
-    b = _Builder(scores, ev, provenance, tables or [])
-    return [b.record(i, None if ids is None else ids[i]) for i in range(len(scores))]
+    """One :class:`ScreeningRecord` per row of ``scores`` (``tables``: norm tables used).
+
+    ``rows``: the input positions to record (default ``0..n-1``); ``routes``: each row's route
+    (default: none set). Every record is built of its own objects: changing one never changes
+    another.
+
+    Example:
+        >>> import pandas as pd, psyscreen
+        >>> from psyscreen.risk.evaluate import evaluate
+        >>> from psyscreen.risk.records import Provenance
+        >>> prof = psyscreen.load_profile("default")
+        >>> s = psyscreen.score(pd.DataFrame({f"phq9_{i}": [2] for i in range(1, 10)}), "phq9")
+        >>> prov = Provenance.model_validate(psyscreen.provenance("default"))
+        >>> rec = build_records(s, evaluate(s, prof), prov, rows=[7])[0]
+        >>> rec.row, rec.rules[0].evidence[0].check
+        (7, 'self_harm')
+    """
+    with _no_cyclic_gc():
+        return _build(scores, ev, provenance, ids, tables, rows, routes)
+
+
+def _build(
+    scores: pd.DataFrame,
+    ev: Evaluation,
+    provenance: Provenance,
+    ids: Sequence[str | None] | None,
+    tables: list | None,
+    rows: Sequence[int] | None,
+    routes: Sequence[str | None] | None,
+) -> list[ScreeningRecord]:
+    b = _Builder(scores, ev, tables or [])
+    prov = provenance.model_dump(exclude_unset=True)
+    # the read-only references are shared; each record gets its own Provenance and lists
+    prov["profile"] = provenance.profile
+    prov["instruments"] = list(provenance.instruments)
+    if "norm_tables" in prov:
+        prov["norm_tables"] = list(provenance.norm_tables)
+    return b.records(prov, ids, rows, routes)

@@ -1,0 +1,147 @@
+"""Typed screening records: byte identity with the fixture, validity, no shared state.
+
+``tests/regression/records_cases.py`` builds the frames; ``records.json.gz`` holds what the
+record builder gave before it was rewritten for speed (issue 16).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+import psyscreen
+from psyscreen.risk.records import ScreeningRecord
+from tests.regression import records_cases
+
+
+@pytest.fixture(scope="module")
+def got() -> dict[str, list[dict]]:
+    return records_cases.cases()
+
+
+def test_records_match_the_fixture_byte_for_byte(got):
+    with gzip.open(records_cases.FIXTURE, "rb") as fh:
+        want = fh.read()
+    if records_cases.dumps(got) != want:
+        expected = json.loads(want)
+        for name, recs in expected.items():
+            assert len(got[name]) == len(recs), name
+            for i, (a, b) in enumerate(zip(got[name], recs)):
+                assert a == b, f"case {name}, record {i}"
+        pytest.fail("same records, different bytes")  # e.g. float formatting
+
+
+def test_fixture_covers_every_kind_of_record(got):
+    recs = [r for v in got.values() for r in v]
+    assert {r["status"] for r in recs} == {
+        "level",
+        "invalid_response",
+        "insufficient_data",
+        "out_of_age_range",
+        "no_age",
+    }
+    kinds = {
+        (e["kind"], e["band_source"], e["field"])
+        for r in recs
+        for u in r["rules"]
+        for e in u["evidence"]
+    }
+    assert {
+        ("band", "instrument", "band_class"),
+        ("band", "norm", "band_class"),
+        ("critical", None, None),
+        ("validity", None, None),
+        ("score", None, "raw"),
+        ("score", None, "t"),
+    } <= kinds
+    assert any(r["route"] for r in recs) and any(r["id"] for r in recs)
+
+
+def test_records_revalidate_unchanged():
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 120, 11, (10.0, 19.0))
+    for profile in ("default", "school"):
+        for rec in psyscreen.screen_records(df, profile, missing_columns="missing"):
+            again = ScreeningRecord.model_validate(rec.model_dump())
+            assert again == rec
+            assert again.model_dump_json() == rec.model_dump_json()
+
+
+def test_records_share_no_mutable_parts():
+    """Changing one record (every list and changeable model of it) leaves the others alone;
+    the parts records share are read-only."""
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 60, 12, (12.0, 17.0))
+    recs = psyscreen.screen_records(df, "default")
+    before = [r.model_dump_json() for r in recs]
+    for k, rec in enumerate(recs):
+        rec.status = "no_age"
+        rec.provenance.library_version = "changed"
+        rec.provenance.instruments.pop()
+        rec.provenance.norm_tables.clear()
+        rec.flags.append("changed")
+        rec.scales.pop()
+        rec.critical.clear()
+        rec.actions.clear()
+        for u in rec.rules:
+            u.rank = -1
+            u.evidence.append(u.evidence[0].model_copy())
+            for e in u.evidence:
+                e.items.append("changed")
+                e.value = "changed"
+        for other, want in zip(recs[k + 1 :], before[k + 1 :]):
+            assert other.model_dump_json() == want
+
+
+def test_shared_parts_of_records_are_read_only():
+    rec = psyscreen.screen_records(records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 1, 3))[0]
+    parts = [
+        (rec.scales[0], "raw"),
+        (rec.critical[0], "fired"),
+        (rec.intervals, "retest_days"),
+        (rec.provenance.profile, "sha256"),
+        (rec.provenance.instruments[0], "version"),
+    ]
+    if rec.actions:
+        parts.append((rec.actions[0], "zh"))
+    for part, field in parts:
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(part, field, None)
+
+
+def test_negative_zero_is_kept_apart_from_zero():
+    """Records reuse one result per distinct value: -0.0 and 0.0 are equal as keys."""
+    from psyscreen.risk.evaluate import evaluate
+    from psyscreen.risk.records import Provenance, build_records
+
+    prof = psyscreen.load_profile("default")
+    one = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 1, 14, (12.0, 17.0))
+    df = pd.concat([one] * 4, ignore_index=True)
+    scores = psyscreen.score(df, prof.instruments)
+    scores["phq9.total.raw"] = [0.0, -0.0, -0.0, 0.0]
+    prov = Provenance.model_validate(psyscreen.provenance("default"))
+    recs = build_records(scores, evaluate(scores, prof), prov)
+    raws = [r.model_dump_json().split('"raw":')[1].split(",")[0] for r in recs]
+    assert raws == ["0.0", "-0.0", "-0.0", "0.0"]
+
+
+def test_empty_frame_gives_no_records():
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 3, 13).iloc[0:0]
+    assert psyscreen.screen_records(df, "default", missing_columns="missing") == []
+
+
+def test_build_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 5, 15, (12.0, 17.0))
+    assert gc.isenabled()
+    psyscreen.screen_records(df)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        psyscreen.screen_records(df)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
