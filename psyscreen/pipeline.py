@@ -410,12 +410,13 @@ def _graded(
     ages = routing.known_ages()
     if not groups and prof.routed:  # no rows: the columns of the rows outside the routes
         groups = [(OUT_OF_RANGE, np.arange(0))]
-    if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
-        chosen = choice.whole if choice.whole is not None else {}
-        staged = _score_battery(
+    whole = choice.whole if choice.whole is not None else {}
+
+    def score_whole() -> Staged:  # every row on the profile's one battery, in one call
+        return _score_battery(
             data,
             prof,
-            chosen,
+            whole,
             columns=columns,
             demographics=demographics,
             missing_columns=missing_columns,
@@ -424,25 +425,24 @@ def _graded(
             with_problems=with_problems,
             read=read,
         )
+
+    if not prof.routed and (not groups or (len(groups) == 1 and groups[0][0] == 0)):
+        staged = score_whole()
         scores = staged.scores
         evals = [(np.arange(len(data)), evaluate(scores, prof))]
-        return Graded(prof, scores, evals, tables_of(chosen), routing, staged.problems)
+        return Graded(prof, scores, evals, tables_of(whole), routing, staged.problems)
     groups = _one_battery_groups(prof, groups, routing)
     if _fallback_scores_alike(prof, choice, data, columns):
-        return _graded_once(
-            prof,
-            choice,
-            data,
-            groups,
-            routing,
-            ages,
-            read,
-            columns,
-            demographics,
-            missing_columns,
-            cache,
-            with_problems,
-        )
+        # one scoring call; each group graded on its own battery's rules
+        staged = score_whole()
+        evals = []
+        for code, pos in groups:
+            sub = prof.part(None) if code == OUT_OF_RANGE else prof
+            part = staged.scores if len(pos) == len(data) else staged.scores.iloc[pos]
+            evals.append((pos, evaluate(part, sub, gate=_gates(routing.route[pos]))))
+        template = cache.template(prof, choice, data, columns, demographics)
+        scores = _conform(staged.scores, template)
+        return Graded(prof, scores, evals, tables_of(whole), routing, staged.problems)
     score_parts: list[tuple[np.ndarray, pd.DataFrame]] = []
     evals, used, problems = [], {}, []
     for code, pos in groups:
@@ -506,7 +506,8 @@ def _one_battery_groups(
 def _fallback_scores_alike(
     prof: RiskProfile, choice: NormChoice, data: pd.DataFrame, columns: Mapping[str, str] | None
 ) -> bool:
-    """Whether the rows outside an unrouted profile's ages score exactly as the rows in it.
+    """Whether the rows outside an unrouted profile's ages score exactly as the rows in it
+    (then :func:`_graded` scores every row in one call).
 
     The battery outside the ages has the same instruments with every one optional, and
     the same norm tables; optional only matters for an absent item column. So when no
@@ -523,45 +524,6 @@ def _fallback_scores_alike(
     colmap = dict(columns or {})
     present = set(data.columns)
     return all(colmap.get(i, i) in present for inst in instruments_of(prof) for i in inst.item_ids)
-
-
-def _graded_once(
-    prof: RiskProfile,
-    choice: NormChoice,
-    data: pd.DataFrame,
-    groups: list[tuple[int, np.ndarray]],
-    routing: Routing,
-    ages: np.ndarray,
-    read: Demographics,
-    columns: Mapping[str, str] | None,
-    demographics: Mapping[str, str] | None,
-    missing_columns: str,
-    cache: StageCache,
-    with_problems: bool,
-) -> Graded:
-    """:func:`_graded` when every row scores alike (:func:`_fallback_scores_alike`): one
-    scoring call, then each group graded on its own battery's rules."""
-    chosen = choice.whole if choice.whole is not None else {}
-    staged = _score_battery(
-        data,
-        prof,
-        chosen,
-        columns=columns,
-        demographics=demographics,
-        missing_columns=missing_columns,
-        ages=ages,
-        cache=cache,
-        with_problems=with_problems,
-        read=read,
-    )
-    evals = []
-    for code, pos in groups:
-        sub = prof.part(None) if code == OUT_OF_RANGE else prof
-        part = staged.scores.iloc[pos]
-        evals.append((pos, evaluate(part, sub, gate=_gates(routing.route[pos]))))
-    template = cache.template(prof, choice, data, columns, demographics)
-    scores = _conform(staged.scores, template)
-    return Graded(prof, scores, evals, tables_of(chosen), routing, staged.problems)
 
 
 def _battery(prof: RiskProfile, choice: NormChoice, code: int) -> tuple[RiskProfile, Chosen]:
