@@ -238,65 +238,142 @@ def layout_id(layout: list[list[str]], provenance: str = "{}") -> str:
     return hashlib.sha256(json.dumps([layout, provenance]).encode("utf-8")).hexdigest()[:16]
 
 
+#: int16 value that stands for a missing number in the compact kinds
+_MISSING16 = -32768
+#: most distinct values a text column may have in a chunk to be dictionary-coded (one byte)
+_MAX_CODES = 255
+#: compact kinds: stored as int16 (exact small integers); the letter after is the decoded kind
+_SMALL = {"i2": "i", "f2": "f", "b2": "b"}
+
+
+def _small_ints(v: np.ndarray) -> bool:
+    """Whether every non-missing value is an integer an int16 holds exactly (not -0.0)."""
+    f = v[~np.isnan(v)]
+    if not len(f):
+        return True
+    return bool(np.all(f == np.round(f)) and np.all(np.abs(f) <= 32767)
+                and not np.any((f == 0) & np.signbit(f)))
+
+
 def encode_scores(scores: pd.DataFrame, provenance: str = "{}") -> tuple[str, list[list[str]],
                                                                           list[bytes]]:
     """``(layout id, layout, one packed value per row)`` of the flat score columns.
 
-    Numbers and booleans are packed as float64 (NaN: missing), then the text
-    values joined by ``SEP`` (UTF-8); the column names and kinds are stored
-    once per layout (table ``layouts``), so a screening holds its values only.
+    The layout lists, per value, ``[name, kind, *codes]`` in the order the
+    values are packed: numbers that are small integers in every row as int16
+    (kinds ``i2``/``f2``/``b2``, missing: -32768), other numbers as float64
+    (``i``/``f``/``b``, missing: NaN), text columns with at most 255 distinct
+    values as one byte indexing the codes listed in the layout (``c``, 0:
+    missing), other text joined by ``SEP`` (``s``, UTF-8). Every value decodes
+    to what was encoded; the layout is stored once (table ``layouts``), so a
+    screening holds its values only.
 
     Example:
-        >>> df = pd.DataFrame({"a.x.raw": [1, 2], "a.x.band": ["b", None],
-        ...                    "a.c.y": [True, pd.NA]})
+        >>> df = pd.DataFrame({"a.x.raw": [1, 2], "a.x.t": [50.5, None],
+        ...                    "a.x.band": ["b", None], "a.c.y": [True, pd.NA]})
         >>> lay_id, layout, rows = encode_scores(df)
         >>> layout
-        [['a.x.raw', 'i'], ['a.c.y', 'b'], ['a.x.band', 's']]
-        >>> decode_scores(layout, rows[1])
-        {'a.x.raw': 2, 'a.c.y': None, 'a.x.band': None}
+        [['a.x.raw', 'i2'], ['a.c.y', 'b2'], ['a.x.t', 'f'], ['a.x.band', 'c', 'b']]
+        >>> len(rows[0]), decode_scores(layout, rows[1])
+        (13, {'a.x.raw': 2, 'a.c.y': None, 'a.x.t': None, 'a.x.band': None})
     """
     kinds = {str(c): _kind(scores[c]) for c in scores.columns}
-    num = [c for c in scores.columns if kinds[str(c)] != "s"]
-    txt = [c for c in scores.columns if kinds[str(c)] == "s"]
-    layout = [[str(c), kinds[str(c)]] for c in (*num, *txt)]
     n = len(scores)
+    small: list[tuple[str, np.ndarray]] = []
+    wide: list[tuple[str, np.ndarray]] = []
+    coded: list[tuple[str, list[str], np.ndarray]] = []
+    txt: list[str] = []
+    for c in scores.columns:
+        name, kind, v = str(c), kinds[str(c)], scores[c]
+        if kind == "s":
+            # pyarrow-backed or object text: the distinct values and each row's code
+            t = v.astype("string")
+            t = t.str.replace(SEP, " ", regex=False)
+            codes, uniq = pd.factorize(t, sort=True, use_na_sentinel=True)
+            if len(uniq) <= _MAX_CODES and "" not in set(uniq):
+                coded.append((name, [str(u) for u in uniq], (codes + 1).astype(np.uint8)))
+            else:
+                txt.append(name)
+            continue
+        if kind == "b":
+            v = v.map({True: 1.0, False: 0.0}, na_action="ignore")
+        f = pd.to_numeric(v, errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
+        (small if _small_ints(f) else wide).append((name, f))
+    layout = ([[name, kind + "2"] for name, _ in small for kind in (kinds[name],)]
+              + [[name, kinds[name]] for name, _ in wide]
+              + [[name, "c", *uniq] for name, uniq, _ in coded]
+              + [[name, "s"] for name in txt])
+    lay_id = layout_id(layout, provenance)
     if not n:
-        return layout_id(layout, provenance), layout, []
-    if num:
-        mat = np.empty((n, len(num)), dtype="<f8")
-        for j, c in enumerate(num):
-            v = scores[c]
-            if kinds[str(c)] == "b":
-                v = v.map({True: 1.0, False: 0.0}, na_action="ignore")
-            mat[:, j] = pd.to_numeric(v, errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
-        packed = np.ascontiguousarray(mat).view(np.dtype((np.void, 8 * len(num)))).ravel()
-        heads = packed.tolist()
+        return lay_id, layout, []
+    parts: list[np.ndarray] = []
+    if small:
+        m16 = np.empty((n, len(small)), dtype="<i2")
+        for j, (_, f) in enumerate(small):
+            m16[:, j] = np.where(np.isnan(f), _MISSING16, np.nan_to_num(f)).astype("<i2")
+        parts.append(m16.view(np.uint8))
+    if wide:
+        parts.append(np.column_stack([f for _, f in wide]).astype("<f8").view(np.uint8))
+    if coded:
+        parts.append(np.column_stack([c for _, _, c in coded]))
+    if parts:
+        mat = np.ascontiguousarray(np.hstack(parts))
+        heads = mat.view(np.dtype((np.void, mat.shape[1]))).ravel().tolist()
     else:
         heads = [b""] * n
-    tails = _joined_text(scores[txt]) if txt else [b""] * n
-    return layout_id(layout, provenance), layout, [h + t for h, t in zip(heads, tails)]
+    if not txt:
+        return lay_id, layout, heads
+    tails = _joined_text(scores[txt])
+    return lay_id, layout, [h + t for h, t in zip(heads, tails)]
 
 
 def decode_scores(layout: str | list, scores: bytes | None) -> dict[str, Any]:
-    """The flat score columns of one screening from its layout and packed values."""
+    """The flat score columns of one screening from its layout and packed values.
+
+    Reads every layout :func:`encode_scores` has written (float64-only layouts of
+    older archives and bundles included).
+    """
     cols = json.loads(layout) if isinstance(layout, str) else layout
     if scores is None:
         return {}
-    k = sum(1 for _, kind in cols if kind != "s")
-    nums = np.frombuffer(scores[: 8 * k], dtype="<f8").tolist()
-    texts = scores[8 * k :].decode("utf-8").split(SEP)
     out: dict[str, Any] = {}
-    for (name, kind), v in zip(cols[:k], nums):
-        if v != v:  # NaN
+    k16 = sum(1 for c in cols if c[1] in _SMALL)
+    k64 = sum(1 for c in cols if c[1] in ("i", "f", "b"))
+    kc = sum(1 for c in cols if c[1] == "c")
+    small = np.frombuffer(scores, dtype="<i2", count=k16).tolist()
+    wide = np.frombuffer(scores, dtype="<f8", count=k64, offset=2 * k16).tolist()
+    codes = scores[2 * k16 + 8 * k64 : 2 * k16 + 8 * k64 + kc]
+    texts = scores[2 * k16 + 8 * k64 + kc :].decode("utf-8").split(SEP)
+    i16 = i64 = ic = it = 0
+    for c in cols:
+        name, kind = c[0], c[1]
+        if kind in _SMALL:
+            x = small[i16]
+            i16 += 1
+            kind = _SMALL[kind]
+            v: Any = None if x == _MISSING16 else x
+        elif kind == "c":
+            x = codes[ic]
+            ic += 1
+            out[name] = c[1 + x] if x else None
+            continue
+        elif kind == "s":
+            t = texts[it]
+            it += 1
+            out[name] = t if t != "" else None
+            continue
+        else:
+            y = wide[i64]
+            i64 += 1
+            v = None if y != y else y  # NaN: missing
+        if v is None:
             out[name] = None
         elif kind == "i":
             out[name] = int(v)
         elif kind == "b":
             out[name] = bool(v)
         else:
-            out[name] = v
-    for (name, _), t in zip(cols[k:], texts):
-        out[name] = t if t != "" else None
+            out[name] = float(v)
     return out
 
 

@@ -1,0 +1,98 @@
+"""Packed scores decode to exactly the values encoded (every kind, old layouts too)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from psyscreen.archive.store import SEP, decode_scores, encode_scores
+
+_INTS = st.one_of(st.none(), st.integers(-40000, 40000), st.integers(-3, 30))
+_FLOATS = st.one_of(st.none(), st.floats(allow_nan=False), st.sampled_from([0.0, -0.0, 1.0, 2.5]))
+_TEXT = st.one_of(
+    st.none(), st.sampled_from(["normal", "borderline", "异常", f"a{SEP}b"]), st.text(max_size=4)
+)
+
+
+def _expected(v: object, kind: str) -> object:
+    """What one cell must decode to: missing (None/NaN/blank text) is None, else the value."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if kind == "s":
+        t = str(v).replace(SEP, " ")
+        return t or None
+    return v
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    return a == b and type(a) is type(b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.tuples(
+            st.lists(_INTS, min_size=n, max_size=n),
+            st.lists(_FLOATS, min_size=n, max_size=n),
+            st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n),
+            st.lists(_TEXT, min_size=n, max_size=n),
+        )
+    )
+)
+def test_round_trip_is_exact(cols: tuple) -> None:
+    ints, floats, bools, texts = cols
+    df = pd.DataFrame(
+        {
+            "x.raw": pd.array(ints, dtype="Int64"),
+            "x.t": pd.Series([np.nan if v is None else v for v in floats], dtype="f8"),
+            "x.flag": pd.array(bools, dtype="boolean"),
+            "x.band": pd.Series(texts, dtype=object),
+        }
+    )
+    _, layout, rows = encode_scores(df)
+    for i, packed in enumerate(rows):
+        got = decode_scores(layout, packed)
+        assert _same(got["x.raw"], _expected(ints[i], "i"))
+        assert _same(got["x.t"], _expected(floats[i], "f"))
+        assert _same(got["x.flag"], _expected(bools[i], "b"))
+        assert got["x.band"] == _expected(texts[i], "s")
+
+
+def test_small_integers_and_few_texts_are_compact() -> None:
+    df = pd.DataFrame(
+        {
+            "a.raw": [3, 27],
+            "a.t": [55.0, 61.0],
+            "a.z": [0.25, -1.5],
+            "a.band": ["normal", "abnormal"],
+        }
+    )
+    _, layout, rows = encode_scores(df)
+    assert [c[1] for c in layout] == ["i2", "f2", "f", "c"]
+    assert layout[3] == ["a.band", "c", "abnormal", "normal"]
+    assert len(rows[0]) == 2 + 2 + 8 + 1  # two int16, one float64, one code byte
+    assert decode_scores(layout, rows[1]) == {
+        "a.raw": 27,
+        "a.t": 61.0,
+        "a.z": -1.5,
+        "a.band": "abnormal",
+    }
+
+
+def test_an_old_float64_layout_still_decodes() -> None:
+    # the packing of archives and bundles written before the compact kinds (hand-built)
+    layout = [["a.raw", "i"], ["a.ok", "b"], ["a.t", "f"], ["a.band", "s"], ["a.st", "s"]]
+    packed = np.array([7.0, 1.0, np.nan], dtype="<f8").tobytes() + f"normal{SEP}".encode()
+    assert decode_scores(layout, packed) == {
+        "a.raw": 7,
+        "a.ok": True,
+        "a.t": None,
+        "a.band": "normal",
+        "a.st": None,
+    }
