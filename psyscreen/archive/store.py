@@ -3,15 +3,16 @@
 Input: the results file of ``psyscreen score`` (CSV, XLSX or Parquet, with the
 flat columns of ``docs/architecture.md``) and the manifest next to it, or the
 same as a DataFrame from the API. Each results row becomes one screening keyed
-by ``(source hash, row)``: the export's SHA-256 from the manifest (or the
+by ``(source hash, row)`` (:func:`screening_keys`): the export's SHA-256 from the manifest (or the
 results' own hash when there is no manifest) and the row number, so adding the
 same results twice, or the same export scored again, changes nothing.
 
 A row is skipped, with its reason counted in the import log, when it has no
 usable id (``no_id``), no readable assessment date (``no_assessment_date``),
-was unreadable in the export (``unreadable_row``) or belongs to a child erased
-on request (``forgotten``). Everything else of the import is written in one
-transaction: an exception or a crash part-way leaves the archive as it was.
+was unreadable in the export (``unreadable_row``), has a row number a key cannot
+hold (``bad_row``) or belongs to a child erased on request (``forgotten``).
+Everything else of the import is written in one transaction: an exception or a
+crash part-way leaves the archive as it was.
 
 Example:
     >>> frame = pd.DataFrame({"id": ["S1", " ", "S2"],
@@ -102,10 +103,33 @@ def frame_sha256(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+#: row numbers a screening key holds (12 hex digits)
+MAX_ROW = 16**12 - 1
+
+
+def source_prefix(source_sha256: str) -> str:
+    """The 28 hex digits every screening key of one source starts with.
+
+    Example:
+        >>> len(source_prefix("0" * 64)), source_prefix("a") == source_prefix("a")
+        (28, True)
+    """
+    return hashlib.sha256(f"psyscreen-screening:{source_sha256}".encode()).hexdigest()[:28]
+
+
 def screening_keys(source_sha256: str, rows: np.ndarray) -> list[str]:
-    """The key of each screening: SHA-256 of ``source:row`` (40 hex digits)."""
-    pre = source_sha256 + ":"
-    return [hashlib.sha256(f"{pre}{r}".encode()).hexdigest()[:40] for r in rows.tolist()]
+    """The key of each screening: the source's prefix and the row number (40 hex digits).
+
+    One import's keys are consecutive, so its rows go into one place of the
+    primary-key index instead of random pages all over it.
+
+    Example:
+        >>> k = screening_keys("0" * 64, np.array([0, 255]))
+        >>> [x[28:] for x in k], k[0][:28] == k[1][:28]
+        (['000000000000', '0000000000ff'], True)
+    """
+    pre = source_prefix(source_sha256)
+    return [f"{pre}{r:012x}" for r in rows.tolist()]
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -151,8 +175,12 @@ def prepare(
     else:
         dates = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     skip(dates.isna().to_numpy(), "no_assessment_date")
+    if "row" in df.columns:
+        r = pd.to_numeric(df["row"], errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
+        # a row number the key cannot hold exactly (missing, fractional, negative, huge)
+        skip(~((r >= 0) & (r <= MAX_ROW) & (r == np.floor(r))), "bad_row")
     sub = df[keep]
-    rows = (pd.to_numeric(sub["row"], errors="coerce").to_numpy() if "row" in sub.columns
+    rows = (pd.to_numeric(sub["row"]).to_numpy().astype(np.int64) if "row" in sub.columns
             else np.flatnonzero(keep) + row0)
     ids_k = ids[keep].tolist()
     if ids_are_keys:
