@@ -152,8 +152,12 @@ def prepare(
     instruments: str | None = None,
     profile_sha256: str | None = None,
     row0: int = 0,
+    child_keys: Callable[[list[str]], list[str]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Screening rows (archive columns) from a results frame, and skipped counts by reason."""
+    """Screening rows (archive columns) from a results frame, and skipped counts by reason.
+
+    ``child_keys`` (many ids at once), when given, is used instead of ``child_key``.
+    """
     n = len(df)
     skipped: dict[str, int] = {}
     keep = np.ones(n, dtype=bool)
@@ -170,31 +174,34 @@ def prepare(
     ids = _text(df[id_column]) if id_column in df.columns else pd.Series(pd.NA, index=df.index,
                                                                          dtype="string")
     skip(ids.isna().to_numpy(), "no_id")
-    if "assessment_date" in df.columns:
-        dates, _ = demo.parse_dates(df["assessment_date"])
-    else:
-        dates = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    skip(dates.isna().to_numpy(), "no_assessment_date")
+    iso = _iso_dates(df["assessment_date"]) if "assessment_date" in df.columns else None
+    skip(np.ones(n, dtype=bool) if iso is None else pd.isna(iso), "no_assessment_date")
     if "row" in df.columns:
         r = pd.to_numeric(df["row"], errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
         # a row number the key cannot hold exactly (missing, fractional, negative, huge)
         skip(~((r >= 0) & (r <= MAX_ROW) & (r == np.floor(r))), "bad_row")
-    sub = df[keep]
-    rows = (pd.to_numeric(sub["row"]).to_numpy().astype(np.int64) if "row" in sub.columns
-            else np.flatnonzero(keep) + row0)
-    ids_k = ids[keep].tolist()
+    sel = np.flatnonzero(keep)
+    # only the columns used here are cut to the kept rows (a row filter of all ~150 columns
+    # of text costs more than the rest of this function); the scores are packed whole
+    used = [c for c in ("row", *RESULT_COLUMNS.values(), "class", "班级") if c in df.columns]
+    sub = df[used].iloc[sel]
+    rows = (r[sel].astype(np.int64) if "row" in df.columns else sel + row0)
+    ids_k = ids.iloc[sel].tolist()
     if ids_are_keys:
         keys = ids_k
+    elif child_keys is not None:
+        keys = child_keys(ids_k)
     else:
         memo: dict[str, str] = {}
         keys = [memo.get(v) or memo.setdefault(v, child_key(v)) for v in ids_k]
+    assert iso is not None or not len(sel)  # rows without a date were skipped
     out = pd.DataFrame(
         {
             "screening_key": screening_keys(source_sha256, rows),
             "child_key": keys,
             "source_sha256": source_sha256,
             "source_row": rows.astype(np.int64),
-            "assessment_date": dates[keep].dt.strftime("%Y-%m-%d").to_numpy(),
+            "assessment_date": iso[sel] if iso is not None else [],
         }
     )
     out["clear_id"] = ids_k
@@ -214,7 +221,8 @@ def prepare(
     cls = "class" if "class" in sub.columns else ("班级" if "班级" in sub.columns else None)
     out["class_name"] = _text(sub[cls]).to_numpy(dtype=object) if cls else None
     out["profile_sha256"] = profile_sha256
-    lay, layout, out["scores"] = encode_scores(sub[_score_columns(sub)], instruments or "{}")
+    lay, layout, packed = encode_scores(df[_score_columns(df)], instruments or "{}")
+    out["scores"] = [packed[i] for i in sel.tolist()] if len(packed) else None
     out["layout"] = lay
     out.attrs["layout"] = layout
     for c in out.columns:
@@ -223,6 +231,21 @@ def prepare(
     for c in ("age", "level", "retest_days", "contact_days", "visit_days"):
         out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
     return out, skipped
+
+
+def _iso_dates(values: pd.Series) -> np.ndarray:
+    """Each row's date as ``YYYY-MM-DD`` text (None: not a readable date).
+
+    :func:`psyscreen.demographics.parse_dates` reads each distinct value once (a
+    year's export has a few dozen assessment dates).
+    """
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniq):
+        return np.full(len(values), None, dtype=object)
+    parsed, _ = demo.parse_dates(pd.Series(uniq))
+    text = parsed.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    text = np.append(np.where(parsed.notna().to_numpy(), text, None), None)
+    return text[codes]  # code -1 (missing) takes the appended None
 
 
 SEP = "\x1f"  # unit separator: joins a screening's text values
@@ -235,6 +258,8 @@ def _kind(col: pd.Series) -> str:
         return "i"
     if pd.api.types.is_float_dtype(col.dtype):
         return "f"
+    if isinstance(col.dtype, pd.StringDtype):  # text only: no value to look at
+        return "s"
     vals = col.dropna()
     if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals.iloc[:1000]) and \
             vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
@@ -637,7 +662,8 @@ def add_results(
         row0 = 0
         for chunk in chunks:
             prepared, skipped = prepare(
-                chunk, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
+                chunk, source_sha256=sha, child_key=archive.child_key,
+                child_keys=archive.key.child_keys, id_column=id_column,
                 ids_are_keys=ids_are_keys, instruments=instruments,
                 profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
             )
