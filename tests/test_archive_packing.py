@@ -96,3 +96,23 @@ def test_an_old_float64_layout_still_decodes() -> None:
         "a.band": "normal",
         "a.st": None,
     }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["2024-10-08", "2024/10/8", "2024年10月8日", "", " ", "2023-02-30"]),
+            st.text(max_size=10),
+        ),
+        max_size=20,
+    )
+)
+def test_dates_read_once_per_value_are_read_as_row_by_row(values: list) -> None:
+    from psyscreen.archive.store import _iso_dates
+    from psyscreen.demographics import parse_dates
+
+    col = pd.Series(values, dtype=object)
+    want = [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in parse_dates(col)[0]]
+    assert list(_iso_dates(col)) == want

@@ -243,9 +243,10 @@ def _iso_dates(values: pd.Series) -> np.ndarray:
     if not len(uniq):
         return np.full(len(values), None, dtype=object)
     parsed, _ = demo.parse_dates(pd.Series(uniq))
-    text = parsed.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    text = np.append(np.where(parsed.notna().to_numpy(), text, None), None)
-    return text[codes]  # code -1 (missing) takes the appended None
+    text = np.full(len(uniq) + 1, None, dtype=object)  # the last: code -1 (missing)
+    ok = parsed.notna().to_numpy()
+    text[:-1][ok] = parsed[ok].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return text[codes]
 
 
 SEP = "\x1f"  # unit separator: joins a screening's text values
