@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -568,6 +570,54 @@ def read_results(path: str | Path) -> Iterator[pd.DataFrame]:
                                low_memory=False, chunksize=READ_ROWS)
 
 
+def read_ahead(chunks: Iterator[pd.DataFrame]) -> Generator[pd.DataFrame, None, None]:
+    """The same chunks, the next one read in a thread while the caller stores this one.
+
+    Parsing the CSV and SQLite's inserts both release the GIL for much of their
+    work, so on two cores they overlap. At most one chunk waits; an error while
+    reading is raised here, in order; closing this generator stops the thread.
+
+    Example:
+        >>> [len(c) for c in read_ahead(iter([pd.DataFrame({"a": [1]}), pd.DataFrame()]))]
+        [1, 0]
+    """
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                if not put((False, chunk)):
+                    return
+        except BaseException as e:  # handed to the reader, raised there
+            put((True, e))
+            return
+        put((True, None))
+
+    t = threading.Thread(target=work, name="psyscreen-archive-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            last, item = q.get()
+            if last:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        t.join()
+
+
 def manifest_for(path: Path) -> Path:
     """The manifest ``psyscreen score`` writes next to a results file."""
     return path.with_name(path.stem + ".manifest.json")
@@ -617,6 +667,7 @@ def add_results(
     from ..batch.io import sha256_file
 
     man: dict | None = None
+    chunks: Generator[pd.DataFrame, None, None]
     if isinstance(results, (str, Path)):
         path = Path(results)
         if manifest is None and manifest_for(path).exists():
@@ -633,7 +684,7 @@ def add_results(
                     "the results file does not match its manifest (changed after the run?) "
                     "/ 结果文件与运行清单不一致"
                 )
-        chunks = read_results(path)
+        chunks = read_ahead(read_results(path))
         source = source or path.name
         sha = (man or {}).get("input", {}).get("sha256") or file_sha
     else:
@@ -661,40 +712,43 @@ def add_results(
         result.import_id = begin_import(conn, "results", source, sha, 0)
         store_profile_levels(conn, prov.get("profile"))
         row0 = 0
-        for chunk in chunks:
-            prepared, skipped = prepare(
-                chunk, source_sha256=sha, child_key=archive.child_key,
-                child_keys=archive.key.child_keys, id_column=id_column,
-                ids_are_keys=ids_are_keys, instruments=instruments,
-                profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
-            )
-            row0 += len(chunk)
-            result.rows_in += len(chunk)
-            if len(prepared):
-                lay = prepared.attrs["layout"]
-                insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
-                                               "columns": json.dumps(lay, ensure_ascii=False),
-                                               "provenance": instruments}])
-            if gone:
-                hit = prepared["child_key"].isin(gone).to_numpy()
-                if hit.any():
-                    skipped["forgotten"] = int(hit.sum())
-                    prepared = prepared[~hit]
-            for k, v in skipped.items():
-                result.skipped[k] = result.skipped.get(k, 0) + v
-            # Rows already archived are found by the primary key as they are inserted
-            # (INSERT OR IGNORE / ON CONFLICT DO NOTHING counts what was new): a lookup by
-            # source hash first would scan the whole table, there being no index on it.
-            # Key order makes the primary-key index inserts one sweep instead of random.
-            prepared = prepared.sort_values("screening_key", kind="stable")
-            kids = prepared.drop_duplicates("child_key")[["child_key", "clear_id"]]
-            if not archive.clear_ids:
-                kids = kids.assign(clear_id=None)
-            insert_frame(conn, S.children, kids.sort_values("child_key").assign(name=None))
-            rows = prepared.drop(columns=["clear_id"]).assign(import_id=result.import_id)
-            stored = insert_frame(conn, S.screenings, rows)
-            result.stored += stored
-            result.already += len(prepared) - stored
+        # closing stops the read-ahead thread at once when this transaction fails
+        with closing(chunks):
+            for chunk in chunks:
+                prepared, skipped = prepare(
+                    chunk, source_sha256=sha, child_key=archive.child_key,
+                    child_keys=archive.key.child_keys, id_column=id_column,
+                    ids_are_keys=ids_are_keys, instruments=instruments,
+                    profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
+                )
+                row0 += len(chunk)
+                result.rows_in += len(chunk)
+                if len(prepared):
+                    lay = prepared.attrs["layout"]
+                    insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
+                                                   "columns": json.dumps(lay, ensure_ascii=False),
+                                                   "provenance": instruments}])
+                if gone:
+                    hit = prepared["child_key"].isin(gone).to_numpy()
+                    if hit.any():
+                        skipped["forgotten"] = int(hit.sum())
+                        prepared = prepared[~hit]
+                for k, v in skipped.items():
+                    result.skipped[k] = result.skipped.get(k, 0) + v
+                # Rows already archived are found by the primary key as they are inserted
+                # (INSERT OR IGNORE / ON CONFLICT DO NOTHING counts what was new): a lookup by
+                # source hash first would scan the whole table, there being no index on it.
+                # Key order (one import's keys are consecutive) makes the primary-key index
+                # inserts one sweep in one place instead of random pages.
+                prepared = prepared.sort_values("screening_key", kind="stable")
+                kids = prepared.drop_duplicates("child_key")[["child_key", "clear_id"]]
+                if not archive.clear_ids:
+                    kids = kids.assign(clear_id=None)
+                insert_frame(conn, S.children, kids.sort_values("child_key").assign(name=None))
+                rows = prepared.drop(columns=["clear_id"]).assign(import_id=result.import_id)
+                stored = insert_frame(conn, S.screenings, rows)
+                result.stored += stored
+                result.already += len(prepared) - stored
         conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)
                      .values(rows_in=result.rows_in))
         end_import(conn, result, "add_results")

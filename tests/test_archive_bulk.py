@@ -1,4 +1,4 @@
-"""Packed scores decode to exactly the values encoded (every kind, old layouts too)."""
+"""Bulk-add internals: packed scores decode exactly (all kinds, old layouts), dates, read-ahead."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -116,3 +117,26 @@ def test_dates_read_once_per_value_are_read_as_row_by_row(values: list) -> None:
     col = pd.Series(values, dtype=object)
     want = [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in parse_dates(col)[0]]
     assert list(_iso_dates(col)) == want
+
+
+def test_read_ahead_keeps_order_raises_in_place_and_stops_when_closed() -> None:
+    import threading
+
+    from psyscreen.archive.store import read_ahead
+
+    def chunks(fail: bool):
+        for i in range(3):
+            if fail and i == 2:
+                raise OSError("disk gone")
+            yield pd.DataFrame({"i": [i]})
+
+    assert [c["i"].iloc[0] for c in read_ahead(chunks(False))] == [0, 1, 2]
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for c in read_ahead(chunks(True)):
+            got.append(c["i"].iloc[0])
+    assert got == [0, 1]
+    it = read_ahead(pd.DataFrame({"i": [i]}) for i in range(100))
+    next(it)
+    it.close()
+    assert not any(t.name == "psyscreen-archive-read" for t in threading.enumerate())
