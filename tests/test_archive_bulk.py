@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psyscreen.archive.store import SEP, decode_scores, encode_scores
+from psyscreen.archive.packing import SEP, decode_scores, encode_scores
 
 _INTS = st.one_of(st.none(), st.integers(-40000, 40000), st.integers(-3, 30))
 _FLOATS = st.one_of(st.none(), st.floats(allow_nan=False), st.sampled_from([0.0, -0.0, 1.0, 2.5]))

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from . import schema as S
 from .change import TRANSITION_TEXT, parameters_for, reliable_change, transition
 from .events import child_events
-from .store import decode_scores
+from .packing import decode_scores
 
 SCREENING_COLUMNS = [
     "screening_key", "child_key", "assessment_date", "school", "grade", "class_name", "sex",
