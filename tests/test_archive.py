@@ -101,7 +101,7 @@ def test_older_archive_needs_explicit_upgrade_and_newer_is_refused(tmp_path):
     adb.create_database(p, "fp", False, to="0001").dispose()
     with pytest.raises(ArchiveVersionError, match="archive upgrade"):
         adb.check_revision(adb.make_engine(p))
-    assert upgrade_archive(p) == ("0001", "0002")
+    assert upgrade_archive(p) == ("0001", "0003")
     adb.check_revision(adb.make_engine(p))
     eng = adb.make_engine(p)
     with eng.begin() as c:

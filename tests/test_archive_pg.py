@@ -70,8 +70,30 @@ def test_postgres_older_schema_is_refused_until_upgrade(url):
     adb.create_database(url, "fp", False, to="0001").dispose()
     with pytest.raises(ArchiveVersionError, match="upgrade"):
         adb.check_revision(adb.make_engine(url))
-    assert adb.upgrade_database(url) == ("0001", "0002")
+    assert adb.upgrade_database(url) == ("0001", "0003")
     adb.check_revision(adb.make_engine(url))
+
+
+def test_postgres_upgrade_0003_rewrites_old_keys(url):
+    import hashlib
+
+    a = create_archive(url, key=KEY)
+    df = _results(["A", "B"], "2024-10-08", "attention", 1.0)
+    a.add_results(df, provenance=PROV)
+    new = sorted(a.content()["screenings"])
+    with a.engine.begin() as c:  # the keys revision 0002 wrote: SHA-256 of "source:row"
+        for key, sha, row in c.execute(
+            sa.text("select screening_key, source_sha256, source_row from screenings")
+        ).all():
+            old = hashlib.sha256(f"{sha}:{row}".encode()).hexdigest()[:40]
+            c.execute(sa.text("update screenings set screening_key = :n where screening_key = :k"),
+                      {"n": old, "k": key})
+        c.execute(sa.text("update alembic_version set version_num = '0002'"))
+    a.close()
+    assert adb.upgrade_database(url) == ("0002", "0003")
+    with open_archive(url, key=KEY) as again:
+        assert sorted(again.content()["screenings"]) == new
+        assert again.add_results(df, provenance=PROV).already == 2
 
 
 def test_postgres_migrations_give_exactly_the_schema(url):

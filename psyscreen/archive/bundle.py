@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -44,7 +45,15 @@ from . import schema as S
 from .events import event_key
 from .history import read_screenings
 from .keys import BUNDLE_KEY_ENV, ArchiveKey, archive_key
-from .store import ImportResult, begin_import, end_import, forgotten_keys, insert_rows
+from .store import (
+    MAX_ROW,
+    ImportResult,
+    begin_import,
+    end_import,
+    forgotten_keys,
+    insert_rows,
+    screening_keys,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "archive_bundle.schema.json"
 FORMAT = "psyscreen-archive-bundle"
@@ -265,7 +274,12 @@ def import_bundle(
         children.append({"child_key": ck, "clear_id": cid, "name": None})
         for s in k["screenings"]:
             packed = None if s.get("scores") is None else base64.b64decode(s["scores"])
-            scr.append({**s, "scores": packed, "child_key": ck})
+            # the receiving archive's key of this screening: a bundle written before keys
+            # were sequential (revision 0003) carries the old hash key of the same screening
+            row = s.get("source_row")
+            skey = (screening_keys(s["source_sha256"], np.array([row]))[0]
+                    if isinstance(row, int) and 0 <= row <= MAX_ROW else s["screening_key"])
+            scr.append({**s, "scores": packed, "child_key": ck, "screening_key": skey})
         for e in k["events"]:
             evs.append({**e, "child_key": ck, "event_key": event_key(
                 ck, e["kind"], e["on_date"], e.get("outcome"), e.get("level_code"),

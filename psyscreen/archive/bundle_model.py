@@ -71,7 +71,10 @@ class Layout(_Model):
     """Score column names behind the short keys, and the definitions that scored them."""
 
     layout: str
-    columns: list[list[str]] = Field(description="[name, kind] per value; kind f/i/b/s.")
+    columns: list[list[str]] = Field(
+        description="[name, kind, *codes] per value in packing order; kind f/i/b (float64), "
+        "f2/i2/b2 (int16), c (one byte indexing the codes that follow), s (joined text)."
+    )
     provenance: dict[str, Any]
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 from . import schema as S
 from .events import child_events
 from .history import confirmations, layouts, level_numbers, read_screenings
-from .store import decode_scores
+from .packing import decode_scores
 
 ITEM_TEXT = {
     "confirmation": (

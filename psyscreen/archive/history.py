@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from . import schema as S
 from .change import TRANSITION_TEXT, parameters_for, reliable_change, transition
 from .events import child_events
-from .store import decode_scores
+from .packing import decode_scores
 
 SCREENING_COLUMNS = [
     "screening_key", "child_key", "assessment_date", "school", "grade", "class_name", "sex",
@@ -168,7 +168,7 @@ def scale_changes(before: pd.Series, after: pd.Series,
     c2, p2 = lay.get(after["layout"], ([], {}))
     s1, s2 = decode_scores(c1, before["scores"]), decode_scores(c2, after["scores"])
     v1, v2 = _versions(p1), _versions(p2)
-    n1, n2 = [n for n, _ in c1], [n for n, _ in c2]
+    n1, n2 = [c[0] for c in c1], [c[0] for c in c2]
     scales = sorted({c[:-4] for c in (*n1, *n2) if c.endswith(".raw")})
     rows = []
     for sc in scales:

@@ -12,7 +12,7 @@ Example:
     >>> sorted(t for t in metadata.tables)[:3]
     ['audit', 'children', 'events']
     >>> HEAD
-    '0002'
+    '0003'
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision this code reads and writes
-HEAD = "0002"
+HEAD = "0003"
 
 metadata = MetaData()
 

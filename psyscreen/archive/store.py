@@ -3,15 +3,16 @@
 Input: the results file of ``psyscreen score`` (CSV, XLSX or Parquet, with the
 flat columns of ``docs/architecture.md``) and the manifest next to it, or the
 same as a DataFrame from the API. Each results row becomes one screening keyed
-by ``(source hash, row)``: the export's SHA-256 from the manifest (or the
+by ``(source hash, row)`` (:func:`screening_keys`): the export's SHA-256 from the manifest (or the
 results' own hash when there is no manifest) and the row number, so adding the
 same results twice, or the same export scored again, changes nothing.
 
 A row is skipped, with its reason counted in the import log, when it has no
 usable id (``no_id``), no readable assessment date (``no_assessment_date``),
-was unreadable in the export (``unreadable_row``) or belongs to a child erased
-on request (``forgotten``). Everything else of the import is written in one
-transaction: an exception or a crash part-way leaves the archive as it was.
+was unreadable in the export (``unreadable_row``), has a row number a key cannot
+hold (``bad_row``) or belongs to a child erased on request (``forgotten``).
+Everything else of the import is written in one transaction: an exception or a
+crash part-way leaves the archive as it was.
 
 Example:
     >>> frame = pd.DataFrame({"id": ["S1", " ", "S2"],
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ import sqlalchemy as sa
 from .. import demographics as demo
 from . import db
 from . import schema as S
+from .packing import encode_scores
 
 #: rows per INSERT batch (bounded memory for the parameter lists)
 CHUNK_ROWS = 20_000
@@ -102,10 +106,33 @@ def frame_sha256(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+#: row numbers a screening key holds (12 hex digits)
+MAX_ROW = 16**12 - 1
+
+
+def source_prefix(source_sha256: str) -> str:
+    """The 28 hex digits every screening key of one source starts with.
+
+    Example:
+        >>> len(source_prefix("0" * 64)), source_prefix("a") == source_prefix("a")
+        (28, True)
+    """
+    return hashlib.sha256(f"psyscreen-screening:{source_sha256}".encode()).hexdigest()[:28]
+
+
 def screening_keys(source_sha256: str, rows: np.ndarray) -> list[str]:
-    """The key of each screening: SHA-256 of ``source:row`` (40 hex digits)."""
-    pre = source_sha256 + ":"
-    return [hashlib.sha256(f"{pre}{r}".encode()).hexdigest()[:40] for r in rows.tolist()]
+    """The key of each screening: the source's prefix and the row number (40 hex digits).
+
+    One import's keys are consecutive, so its rows go into one place of the
+    primary-key index instead of random pages all over it.
+
+    Example:
+        >>> k = screening_keys("0" * 64, np.array([0, 255]))
+        >>> [x[28:] for x in k], k[0][:28] == k[1][:28]
+        (['000000000000', '0000000000ff'], True)
+    """
+    pre = source_prefix(source_sha256)
+    return [f"{pre}{r:012x}" for r in rows.tolist()]
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -128,8 +155,12 @@ def prepare(
     instruments: str | None = None,
     profile_sha256: str | None = None,
     row0: int = 0,
+    child_keys: Callable[[list[str]], list[str]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Screening rows (archive columns) from a results frame, and skipped counts by reason."""
+    """Screening rows (archive columns) from a results frame, and skipped counts by reason.
+
+    ``child_keys`` (many ids at once), when given, is used instead of ``child_key``.
+    """
     n = len(df)
     skipped: dict[str, int] = {}
     keep = np.ones(n, dtype=bool)
@@ -146,27 +177,34 @@ def prepare(
     ids = _text(df[id_column]) if id_column in df.columns else pd.Series(pd.NA, index=df.index,
                                                                          dtype="string")
     skip(ids.isna().to_numpy(), "no_id")
-    if "assessment_date" in df.columns:
-        dates, _ = demo.parse_dates(df["assessment_date"])
-    else:
-        dates = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    skip(dates.isna().to_numpy(), "no_assessment_date")
-    sub = df[keep]
-    rows = (pd.to_numeric(sub["row"], errors="coerce").to_numpy() if "row" in sub.columns
-            else np.flatnonzero(keep) + row0)
-    ids_k = ids[keep].tolist()
+    iso = _iso_dates(df["assessment_date"]) if "assessment_date" in df.columns else None
+    skip(np.ones(n, dtype=bool) if iso is None else pd.isna(iso), "no_assessment_date")
+    if "row" in df.columns:
+        r = pd.to_numeric(df["row"], errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
+        # a row number the key cannot hold exactly (missing, fractional, negative, huge)
+        skip(~((r >= 0) & (r <= MAX_ROW) & (r == np.floor(r))), "bad_row")
+    sel = np.flatnonzero(keep)
+    # only the columns used here are cut to the kept rows (a row filter of all ~150 columns
+    # of text costs more than the rest of this function); the scores are packed whole
+    used = [c for c in ("row", *RESULT_COLUMNS.values(), "class", "班级") if c in df.columns]
+    sub = df[used].iloc[sel]
+    rows = (r[sel].astype(np.int64) if "row" in df.columns else sel + row0)
+    ids_k = ids.iloc[sel].tolist()
     if ids_are_keys:
         keys = ids_k
+    elif child_keys is not None:
+        keys = child_keys(ids_k)
     else:
         memo: dict[str, str] = {}
         keys = [memo.get(v) or memo.setdefault(v, child_key(v)) for v in ids_k]
+    assert iso is not None or not len(sel)  # rows without a date were skipped
     out = pd.DataFrame(
         {
             "screening_key": screening_keys(source_sha256, rows),
             "child_key": keys,
             "source_sha256": source_sha256,
             "source_row": rows.astype(np.int64),
-            "assessment_date": dates[keep].dt.strftime("%Y-%m-%d").to_numpy(),
+            "assessment_date": iso[sel] if iso is not None else [],
         }
     )
     out["clear_id"] = ids_k
@@ -186,7 +224,8 @@ def prepare(
     cls = "class" if "class" in sub.columns else ("班级" if "班级" in sub.columns else None)
     out["class_name"] = _text(sub[cls]).to_numpy(dtype=object) if cls else None
     out["profile_sha256"] = profile_sha256
-    lay, layout, out["scores"] = encode_scores(sub[_score_columns(sub)], instruments or "{}")
+    lay, layout, packed = encode_scores(df[_score_columns(df)], instruments or "{}")
+    out["scores"] = [packed[i] for i in sel.tolist()] if len(packed) else None
     out["layout"] = lay
     out.attrs["layout"] = layout
     for c in out.columns:
@@ -197,107 +236,20 @@ def prepare(
     return out, skipped
 
 
-SEP = "\x1f"  # unit separator: joins a screening's text values
+def _iso_dates(values: pd.Series) -> np.ndarray:
+    """Each row's date as ``YYYY-MM-DD`` text (None: not a readable date).
 
-
-def _kind(col: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return "b"
-    if pd.api.types.is_integer_dtype(col.dtype):
-        return "i"
-    if pd.api.types.is_float_dtype(col.dtype):
-        return "f"
-    vals = col.dropna()
-    if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals.iloc[:1000]) and \
-            vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-        return "b"
-    return "s"
-
-
-def _joined_text(frame: pd.DataFrame) -> list[bytes]:
-    """Each row's text values joined by ``SEP`` (missing: empty), as UTF-8 bytes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arrays = []
-    for c in frame.columns:
-        col = frame[c]
-        try:
-            arr = pa.array(col, from_pandas=True).cast(pa.string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            arr = pa.array(col.astype("string").astype(object).where(col.notna(), None),
-                           type=pa.string())
-        arrays.append(pc.replace_substring(arr, SEP, " "))
-    joined = pc.binary_join_element_wise(*arrays, SEP, null_handling="replace",
-                                         null_replacement="")
-    return joined.cast(pa.binary()).to_pylist()
-
-
-def layout_id(layout: list[list[str]], provenance: str = "{}") -> str:
-    """The id of a score layout: a hash of its columns, kinds and provenance (16 hex digits)."""
-    return hashlib.sha256(json.dumps([layout, provenance]).encode("utf-8")).hexdigest()[:16]
-
-
-def encode_scores(scores: pd.DataFrame, provenance: str = "{}") -> tuple[str, list[list[str]],
-                                                                          list[bytes]]:
-    """``(layout id, layout, one packed value per row)`` of the flat score columns.
-
-    Numbers and booleans are packed as float64 (NaN: missing), then the text
-    values joined by ``SEP`` (UTF-8); the column names and kinds are stored
-    once per layout (table ``layouts``), so a screening holds its values only.
-
-    Example:
-        >>> df = pd.DataFrame({"a.x.raw": [1, 2], "a.x.band": ["b", None],
-        ...                    "a.c.y": [True, pd.NA]})
-        >>> lay_id, layout, rows = encode_scores(df)
-        >>> layout
-        [['a.x.raw', 'i'], ['a.c.y', 'b'], ['a.x.band', 's']]
-        >>> decode_scores(layout, rows[1])
-        {'a.x.raw': 2, 'a.c.y': None, 'a.x.band': None}
+    :func:`psyscreen.demographics.parse_dates` reads each distinct value once (a
+    year's export has a few dozen assessment dates).
     """
-    kinds = {str(c): _kind(scores[c]) for c in scores.columns}
-    num = [c for c in scores.columns if kinds[str(c)] != "s"]
-    txt = [c for c in scores.columns if kinds[str(c)] == "s"]
-    layout = [[str(c), kinds[str(c)]] for c in (*num, *txt)]
-    n = len(scores)
-    if not n:
-        return layout_id(layout, provenance), layout, []
-    if num:
-        mat = np.empty((n, len(num)), dtype="<f8")
-        for j, c in enumerate(num):
-            v = scores[c]
-            if kinds[str(c)] == "b":
-                v = v.map({True: 1.0, False: 0.0}, na_action="ignore")
-            mat[:, j] = pd.to_numeric(v, errors="coerce").to_numpy(dtype="f8", na_value=np.nan)
-        packed = np.ascontiguousarray(mat).view(np.dtype((np.void, 8 * len(num)))).ravel()
-        heads = packed.tolist()
-    else:
-        heads = [b""] * n
-    tails = _joined_text(scores[txt]) if txt else [b""] * n
-    return layout_id(layout, provenance), layout, [h + t for h, t in zip(heads, tails)]
-
-
-def decode_scores(layout: str | list, scores: bytes | None) -> dict[str, Any]:
-    """The flat score columns of one screening from its layout and packed values."""
-    cols = json.loads(layout) if isinstance(layout, str) else layout
-    if scores is None:
-        return {}
-    k = sum(1 for _, kind in cols if kind != "s")
-    nums = np.frombuffer(scores[: 8 * k], dtype="<f8").tolist()
-    texts = scores[8 * k :].decode("utf-8").split(SEP)
-    out: dict[str, Any] = {}
-    for (name, kind), v in zip(cols[:k], nums):
-        if v != v:  # NaN
-            out[name] = None
-        elif kind == "i":
-            out[name] = int(v)
-        elif kind == "b":
-            out[name] = bool(v)
-        else:
-            out[name] = v
-    for (name, _), t in zip(cols[k:], texts):
-        out[name] = t if t != "" else None
-    return out
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniq):
+        return np.full(len(values), None, dtype=object)
+    parsed, _ = demo.parse_dates(pd.Series(uniq))
+    text = np.full(len(uniq) + 1, None, dtype=object)  # the last: code -1 (missing)
+    ok = parsed.notna().to_numpy()
+    text[:-1][ok] = parsed[ok].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return text[codes]
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> sa.Insert:
@@ -437,6 +389,54 @@ def read_results(path: str | Path) -> Iterator[pd.DataFrame]:
                                low_memory=False, chunksize=READ_ROWS)
 
 
+def read_ahead(chunks: Iterator[pd.DataFrame]) -> Generator[pd.DataFrame, None, None]:
+    """The same chunks, the next one read in a thread while the caller stores this one.
+
+    Parsing the CSV and SQLite's inserts both release the GIL for much of their
+    work, so on two cores they overlap. At most one chunk waits; an error while
+    reading is raised here, in order; closing this generator stops the thread.
+
+    Example:
+        >>> [len(c) for c in read_ahead(iter([pd.DataFrame({"a": [1]}), pd.DataFrame()]))]
+        [1, 0]
+    """
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                if not put((False, chunk)):
+                    return
+        except BaseException as e:  # handed to the reader, raised there
+            put((True, e))
+            return
+        put((True, None))
+
+    t = threading.Thread(target=work, name="psyscreen-archive-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            last, item = q.get()
+            if last:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        t.join()
+
+
 def manifest_for(path: Path) -> Path:
     """The manifest ``psyscreen score`` writes next to a results file."""
     return path.with_name(path.stem + ".manifest.json")
@@ -486,6 +486,7 @@ def add_results(
     from ..batch.io import sha256_file
 
     man: dict | None = None
+    chunks: Generator[pd.DataFrame, None, None]
     if isinstance(results, (str, Path)):
         path = Path(results)
         if manifest is None and manifest_for(path).exists():
@@ -502,7 +503,7 @@ def add_results(
                     "the results file does not match its manifest (changed after the run?) "
                     "/ 结果文件与运行清单不一致"
                 )
-        chunks = read_results(path)
+        chunks = read_ahead(read_results(path))
         source = source or path.name
         sha = (man or {}).get("input", {}).get("sha256") or file_sha
     else:
@@ -530,39 +531,43 @@ def add_results(
         result.import_id = begin_import(conn, "results", source, sha, 0)
         store_profile_levels(conn, prov.get("profile"))
         row0 = 0
-        for chunk in chunks:
-            prepared, skipped = prepare(
-                chunk, source_sha256=sha, child_key=archive.child_key, id_column=id_column,
-                ids_are_keys=ids_are_keys, instruments=instruments,
-                profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
-            )
-            row0 += len(chunk)
-            result.rows_in += len(chunk)
-            if len(prepared):
-                lay = prepared.attrs["layout"]
-                insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
-                                               "columns": json.dumps(lay, ensure_ascii=False),
-                                               "provenance": instruments}])
-            if gone:
-                hit = prepared["child_key"].isin(gone).to_numpy()
-                if hit.any():
-                    skipped["forgotten"] = int(hit.sum())
-                    prepared = prepared[~hit]
-            for k, v in skipped.items():
-                result.skipped[k] = result.skipped.get(k, 0) + v
-            # Rows already archived are found by the primary key as they are inserted
-            # (INSERT OR IGNORE / ON CONFLICT DO NOTHING counts what was new): a lookup by
-            # source hash first would scan the whole table, there being no index on it.
-            # Key order makes the primary-key index inserts one sweep instead of random.
-            prepared = prepared.sort_values("screening_key", kind="stable")
-            kids = prepared.drop_duplicates("child_key")[["child_key", "clear_id"]]
-            if not archive.clear_ids:
-                kids = kids.assign(clear_id=None)
-            insert_frame(conn, S.children, kids.sort_values("child_key").assign(name=None))
-            rows = prepared.drop(columns=["clear_id"]).assign(import_id=result.import_id)
-            stored = insert_frame(conn, S.screenings, rows)
-            result.stored += stored
-            result.already += len(prepared) - stored
+        # closing stops the read-ahead thread at once when this transaction fails
+        with closing(chunks):
+            for chunk in chunks:
+                prepared, skipped = prepare(
+                    chunk, source_sha256=sha, child_key=archive.child_key,
+                    child_keys=archive.key.child_keys, id_column=id_column,
+                    ids_are_keys=ids_are_keys, instruments=instruments,
+                    profile_sha256=(prov.get("profile") or {}).get("sha256"), row0=row0,
+                )
+                row0 += len(chunk)
+                result.rows_in += len(chunk)
+                if len(prepared):
+                    lay = prepared.attrs["layout"]
+                    insert_rows(conn, S.layouts, [{"layout": prepared["layout"].iloc[0],
+                                                   "columns": json.dumps(lay, ensure_ascii=False),
+                                                   "provenance": instruments}])
+                if gone:
+                    hit = prepared["child_key"].isin(gone).to_numpy()
+                    if hit.any():
+                        skipped["forgotten"] = int(hit.sum())
+                        prepared = prepared[~hit]
+                for k, v in skipped.items():
+                    result.skipped[k] = result.skipped.get(k, 0) + v
+                # Rows already archived are found by the primary key as they are inserted
+                # (INSERT OR IGNORE / ON CONFLICT DO NOTHING counts what was new): a lookup by
+                # source hash first would scan the whole table, there being no index on it.
+                # Key order (one import's keys are consecutive) makes the primary-key index
+                # inserts one sweep in one place instead of random pages.
+                prepared = prepared.sort_values("screening_key", kind="stable")
+                kids = prepared.drop_duplicates("child_key")[["child_key", "clear_id"]]
+                if not archive.clear_ids:
+                    kids = kids.assign(clear_id=None)
+                insert_frame(conn, S.children, kids.sort_values("child_key").assign(name=None))
+                rows = prepared.drop(columns=["clear_id"]).assign(import_id=result.import_id)
+                stored = insert_frame(conn, S.screenings, rows)
+                result.stored += stored
+                result.already += len(prepared) - stored
         conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)
                      .values(rows_in=result.rows_in))
         end_import(conn, result, "add_results")
