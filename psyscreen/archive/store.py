@@ -41,7 +41,6 @@ import sqlalchemy as sa
 from .. import demographics as demo
 from . import db
 from . import schema as S
-from .csvread import read_csv_chunks
 from .packing import encode_scores
 
 #: rows per INSERT batch (bounded memory for the parameter lists)
@@ -141,13 +140,9 @@ def _text(col: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
-def _is_score(column: object) -> bool:
-    c = str(column)
-    return not c.startswith(_NOT_SCORES) and not c.endswith(_NOT_STORED) and c != "班级"
-
-
 def _score_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if _is_score(c)]
+    return [c for c in df.columns if not str(c).startswith(_NOT_SCORES)
+            and not str(c).endswith(_NOT_STORED) and c not in ("班级",)]
 
 
 def prepare(
@@ -374,18 +369,13 @@ def store_profile_levels(conn: sa.Connection, profile: dict | None) -> None:
     insert_rows(conn, S.profile_levels, rows)
 
 
-def read_results(path: str | Path, *, id_column: str = "id",
-                 columnar: bool = True) -> Iterator[pd.DataFrame]:
+def read_results(path: str | Path) -> Iterator[pd.DataFrame]:
     """A results file (CSV/TXT, XLSX or Parquet) in chunks of ``READ_ROWS`` rows.
 
-    id, school, grade and class are read as text. A CSV is read by
-    :func:`.csvread.read_csv_chunks` (pyarrow, only the columns :func:`prepare`
-    uses, pandas' dtypes); ``columnar=False`` uses pandas' parser (all columns),
-    which gives the same archive.
+    id, school, grade and class are read as text.
     """
     p = Path(path)
-    text_cols = {c: "string" for c in (id_column, "id", "school", "grade", "class", "班级",
-                                       "name")}
+    text_cols = {c: "string" for c in ("id", "school", "grade", "class", "班级", "name")}
     suf = p.suffix.lower()
     if suf == ".parquet":
         import pyarrow.parquet as pq
@@ -394,11 +384,6 @@ def read_results(path: str | Path, *, id_column: str = "id",
             yield batch.to_pandas()
     elif suf == ".xlsx":
         yield pd.read_excel(p, dtype=text_cols)
-    elif columnar:
-        used = {id_column, "row", "row.status", "assessment_date", "class", "班级",
-                *RESULT_COLUMNS.values()}
-        yield from read_csv_chunks(p, text=text_cols, rows=READ_ROWS,
-                                   keep=lambda c: c in used or _is_score(c))
     else:
         yield from pd.read_csv(p, dtype=text_cols, keep_default_na=True, encoding="utf-8-sig",
                                low_memory=False, chunksize=READ_ROWS)
@@ -518,7 +503,7 @@ def add_results(
                     "the results file does not match its manifest (changed after the run?) "
                     "/ 结果文件与运行清单不一致"
                 )
-        chunks = read_ahead(read_results(path, id_column=id_column))
+        chunks = read_ahead(read_results(path))
         source = source or path.name
         sha = (man or {}).get("input", {}).get("sha256") or file_sha
     else:
