@@ -156,18 +156,27 @@ def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
     the same child); the last such confirmation wins.
     """
     out = screenings.copy()
-    out["confirmed_level"] = None
-    out["confirmed_on"] = None
+    levels: list[Any] = [None] * len(out)
+    on: list[Any] = [None] * len(out)
     conf = events[events["kind"] == "confirmation"] if len(events) else events
     if len(conf) and len(out):
-        for ck, grp in out.groupby("child_key", sort=False):
-            mine = conf[conf["child_key"] == ck]
-            levels, on = _confirmed(grp["assessment_date"].tolist(), grp["level_code"].tolist(),
-                                    list(zip(mine["on_date"], mine["level_code"])))
-            for i, lvl, day in zip(grp.index, levels, on):
+        # only the children with a confirmation are looked at (a due list has thousands)
+        mine: dict[Any, list[tuple[str, Any]]] = {}
+        for ck, day, code in zip(conf["child_key"].tolist(), conf["on_date"].tolist(),
+                                 conf["level_code"].tolist()):
+            mine.setdefault(ck, []).append((day, code))
+        rows = out.groupby("child_key", sort=False).indices
+        dates, codes = out["assessment_date"].tolist(), out["level_code"].tolist()
+        for ck, evs in mine.items():
+            pos = rows.get(ck)
+            if pos is None:
+                continue
+            lv, dy = _confirmed([dates[i] for i in pos], [codes[i] for i in pos], evs)
+            for i, lvl, day in zip(pos.tolist(), lv, dy):
                 if day is not None:
-                    out.at[i, "confirmed_level"] = lvl
-                    out.at[i, "confirmed_on"] = day
+                    levels[i], on[i] = lvl, day
+    out["confirmed_level"] = pd.Series(levels, index=out.index, dtype=object)
+    out["confirmed_on"] = pd.Series(on, index=out.index, dtype=object)
     eff = out["confirmed_level"].where(out["confirmed_level"].notna(), out["level_code"])
     out["effective_level"] = eff
     out["effective_number"] = [
