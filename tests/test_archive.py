@@ -130,6 +130,26 @@ def test_add_is_idempotent_and_skips_rows_without_id(arc):
     assert not audit["counts"].str.contains("A1").any()
 
 
+def test_results_file_not_matching_its_manifest_writes_nothing(arc, tmp_path):
+    from psyscreen.batch.io import sha256_file
+
+    arc.add_results(results(["A0"]), provenance=PROV)
+    before, log, audit = arc.content(), arc.import_log(), arc.audit_log()
+    res = tmp_path / "r.csv"
+    results(["A1", "A2"]).to_csv(res, index=False)
+    right = sha256_file(res)
+    man = {"input": {"sha256": "e" * 64}, "definitions": PROV,
+           "outputs": {"results": {"sha256": "0" * 64}}}
+    # the hash is checked in a thread while the rows are stored, and before the commit
+    with pytest.raises(ArchiveError, match="manifest"):
+        arc.add_results(res, manifest=man)
+    assert arc.content() == before
+    pd.testing.assert_frame_equal(arc.import_log(), log)
+    pd.testing.assert_frame_equal(arc.audit_log(), audit)
+    man["outputs"]["results"]["sha256"] = right
+    assert arc.add_results(res, manifest=man).stored == 2
+
+
 def test_bad_date_is_reported_not_archived(arc):
     df = results(["A1", "A2"])
     df.loc[1, "assessment_date"] = "08/10/2024"
@@ -421,3 +441,61 @@ def test_score_with_archive_adds_the_run(tmp_path, monkeypatch):
     assert main(["archive", "add", str(out), "--archive", db]) in (0, 1)
     with open_archive(db, key=KEY) as a:
         assert a.import_log().loc[1, "stored"] == 0
+
+
+def _history_before(arc, child_key):
+    """The history as it was built before the plain-row rewrite (frames, ``iterrows``): the
+    reference the faster build must equal field for field."""
+    from psyscreen.archive import history as H
+    from psyscreen.archive.events import child_events
+
+    with arc.engine.connect() as conn:
+        scr = H.read_screenings(conn, H.S.screenings.c.child_key == child_key)
+        ev = child_events(conn, [child_key])
+        nums = H.level_numbers(conn)
+        lay = H.layouts(conn, set(scr["layout"].dropna()))
+    scr = H.confirmations(scr, ev, nums)
+    trans, changes, prev = [], [], None
+    for _, row in scr.iterrows():
+        num = row["effective_number"]
+        num = None if num is None or pd.isna(num) else float(num)
+        if prev is None:
+            trans.append(H.transition(None, num) if num is not None else "not_comparable")
+        else:
+            pn = prev["effective_number"]
+            pn = None if pn is None or pd.isna(pn) else float(pn)
+            trans.append(H.transition(pn, num) if pn is not None and num is not None
+                         else "not_comparable")
+            changes.extend(H.scale_changes(prev, row, lay))
+        prev = row
+    scr["transition"] = trans
+    return scr, ev, pd.DataFrame(changes, columns=H.CHANGE_COLUMNS)
+
+
+def test_history_equals_the_frame_built_history_on_a_varied_archive(arc):
+    prov_old = {**PROV, "instruments": [{"id": "gad7", "version": "2001"}]}
+    arc.add_results(results(["A", "B", "C", "D"], date="2022-10-10", level="normal",
+                            n_level=0.0, gad=3.0, sex=None), provenance=PROV)
+    arc.add_results(results(["A", "B", "C"], date="2023-10-09", level="crisis", n_level=3.0,
+                            gad=19.0), provenance=prov_old)
+    r3 = results(["A", "B", "C"], date="2024-10-08", gad=11.0)
+    r3.loc[0, "risk.status"], r3.loc[0, "risk.level_code"], r3.loc[0, "risk.level"] = (
+        "invalid", None, None)
+    r3.loc[1, "gad7.total.raw"] = None
+    arc.add_results(r3, provenance=PROV)
+    arc.add_results(results(["A"], date="2024-10-08", gad=13.0, school="二中"), provenance=PROV)
+    arc.record_event("A", "confirmation", "2023-10-20", outcome="changed", level="attention")
+    arc.record_event("A", "confirmation", "2023-11-20", outcome="confirmed")
+    arc.record_event("B", "contact", "2024-10-09")
+    arc.record_event("B", "confirmation", "2021-01-01", outcome="confirmed")
+    arc.record_event("C", "confirmation", "2024-10-08", outcome="not_confirmed", level="normal")
+    for cid in ("A", "B", "C", "D", "nobody"):
+        key = arc.child_key(cid)
+        h = arc.history(child_key=key)
+        scr, ev, ch = _history_before(arc, key)
+        pd.testing.assert_frame_equal(h.screenings, scr, check_exact=True)
+        pd.testing.assert_frame_equal(h.events, ev, check_exact=True)
+        pd.testing.assert_frame_equal(h.changes, ch, check_exact=True)
+    # the cases above were exercised: changes compared, a confirmed level shown
+    a = arc.history("A")
+    assert len(a.changes) and a.screenings["confirmed_level"].notna().any()

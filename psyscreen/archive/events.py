@@ -192,13 +192,15 @@ def add_events(archive: Any, events: pd.DataFrame | str | Path) -> ImportResult:
     return _store(archive, rows, clear, len(events), skipped, source, sha)
 
 
+#: the columns of an events frame (:func:`child_events`, a history's ``events``)
+EVENT_COLUMNS = ["child_key", "kind", "on_date", "outcome", "level_code", "note", "event_key"]
+
+
 def child_events(conn: Any, child_keys: list[str] | None = None) -> pd.DataFrame:
     """Events (of some children, or all) as a DataFrame sorted by child, date, kind."""
     import sqlalchemy as sa
 
-    q = sa.select(S.events.c.child_key, S.events.c.kind, S.events.c.on_date,
-                  S.events.c.outcome, S.events.c.level_code, S.events.c.note,
-                  S.events.c.event_key)
+    q = sa.select(*[S.events.c[c] for c in EVENT_COLUMNS])
     if child_keys is not None:
         q = q.where(S.events.c.child_key.in_(child_keys))
     df = pd.read_sql(q, conn)

@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from . import schema as S
 from .change import TRANSITION_TEXT, parameters_for, reliable_change, transition
-from .events import child_events
+from .events import EVENT_COLUMNS
 from .packing import decode_scores
 
 SCREENING_COLUMNS = [
@@ -119,6 +119,35 @@ def read_screenings(conn: sa.Connection, where: Any, *, scores: bool = True,
                           kind="stable", ignore_index=True)
 
 
+def _confirmed(dates: list[str], level_codes: list[Any],
+               conf: list[tuple[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """One child's ``(confirmed level, confirmed on)`` per screening (dates ascending).
+
+    ``conf`` holds the child's confirmations as ``(date, level code)`` in time
+    order: each counts for the latest screening on or before its date, the last
+    such one wins; without a level code it confirms the screened level.
+    """
+    levels: list[Any] = [None] * len(dates)
+    on: list[Any] = [None] * len(dates)
+    for day, code in conf:
+        pos = [i for i, d in enumerate(dates) if d <= day]
+        if pos:
+            lvl = code if isinstance(code, str) else None
+            levels[pos[-1]] = lvl or level_codes[pos[-1]]
+            on[pos[-1]] = day
+    return levels, on
+
+
+def _effective_number(prof: Any, code: Any, screened: Any, lvl: Any, status: Any,
+                      conf_lvl: Any, numbers: dict[tuple[str, str], float]) -> float | None:
+    """The number of the level the ledger acts on (None: not a level)."""
+    if conf_lvl is None and status not in (None, "level"):
+        return None
+    if code == screened and lvl is not None and not pd.isna(lvl):
+        return float(lvl)
+    return numbers.get((prof, code))
+
+
 def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
                   numbers: dict[tuple[str, str], float]) -> pd.DataFrame:
     """Per screening: ``confirmed_level`` (code), ``effective_level`` and its number.
@@ -127,33 +156,34 @@ def confirmations(screenings: pd.DataFrame, events: pd.DataFrame,
     the same child); the last such confirmation wins.
     """
     out = screenings.copy()
-    out["confirmed_level"] = None
-    out["confirmed_on"] = None
+    levels: list[Any] = [None] * len(out)
+    on: list[Any] = [None] * len(out)
     conf = events[events["kind"] == "confirmation"] if len(events) else events
     if len(conf) and len(out):
-        for ck, grp in out.groupby("child_key", sort=False):
-            dates = grp["assessment_date"].tolist()
-            idx = grp.index.tolist()
-            for e in conf[conf["child_key"] == ck].itertuples():
-                pos = [i for i, d in zip(idx, dates) if d <= e.on_date]
-                if pos:
-                    lvl = e.level_code if isinstance(e.level_code, str) else None
-                    out.at[pos[-1], "confirmed_level"] = lvl or out.at[pos[-1], "level_code"]
-                    out.at[pos[-1], "confirmed_on"] = e.on_date
+        # only the children with a confirmation are looked at (a due list has thousands)
+        mine: dict[Any, list[tuple[str, Any]]] = {}
+        for ck, day, code in zip(conf["child_key"].tolist(), conf["on_date"].tolist(),
+                                 conf["level_code"].tolist()):
+            mine.setdefault(ck, []).append((day, code))
+        rows = out.groupby("child_key", sort=False).indices
+        dates, codes = out["assessment_date"].tolist(), out["level_code"].tolist()
+        for ck, evs in mine.items():
+            pos = rows.get(ck)
+            if pos is None:
+                continue
+            lv, dy = _confirmed([dates[i] for i in pos], [codes[i] for i in pos], evs)
+            for i, lvl, day in zip(pos.tolist(), lv, dy):
+                if day is not None:
+                    levels[i], on[i] = lvl, day
+    out["confirmed_level"] = pd.Series(levels, index=out.index, dtype=object)
+    out["confirmed_on"] = pd.Series(on, index=out.index, dtype=object)
     eff = out["confirmed_level"].where(out["confirmed_level"].notna(), out["level_code"])
     out["effective_level"] = eff
-    nums: list[float | None] = []
-    for prof, code, screened, lvl, status, conf_lvl in zip(
-        out["profile"], eff, out["level_code"], out["level"], out["risk_status"],
-        out["confirmed_level"],
-    ):
-        if conf_lvl is None and status not in (None, "level"):
-            nums.append(None)
-        elif code == screened and lvl is not None and not pd.isna(lvl):
-            nums.append(float(lvl))
-        else:
-            nums.append(numbers.get((prof, code)))
-    out["effective_number"] = nums
+    out["effective_number"] = [
+        _effective_number(p, c, sc, lv, st, cf, numbers)
+        for p, c, sc, lv, st, cf in zip(out["profile"], eff, out["level_code"], out["level"],
+                                        out["risk_status"], out["confirmed_level"])
+    ]
     return out
 
 
@@ -161,9 +191,10 @@ def _versions(prov: dict) -> dict[str, str | None]:
     return {i.get("id"): i.get("version") for i in prov.get("instruments") or []}
 
 
-def scale_changes(before: pd.Series, after: pd.Series,
+def scale_changes(before: Mapping[str, Any], after: Mapping[str, Any],
                   lay: dict[str, tuple[list[list[str]], dict]]) -> list[dict]:
-    """Per scale: difference and RCI between two screenings (rows of :func:`read_screenings`)."""
+    """Per scale: difference and RCI between two screenings (rows of :func:`read_screenings`,
+    or the same fields as a mapping)."""
     c1, p1 = lay.get(before["layout"], ([], {}))
     c2, p2 = lay.get(after["layout"], ([], {}))
     s1, s2 = decode_scores(c1, before["scores"]), decode_scores(c2, after["scores"])
@@ -203,30 +234,66 @@ def scale_changes(before: pd.Series, after: pd.Series,
     return rows
 
 
+CHANGE_COLUMNS = ["from_date", "to_date", "scale", "instrument", "version", "raw_before",
+                  "raw_after", "diff", "sd", "reliability", "se", "s_diff", "rci", "reliable",
+                  "status", "source", "evidence"]
+
+
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """Rows as ``pandas.read_sql`` turns them into a frame (same dtype inference)."""
+    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+
+
 def history(archive: Any, child_key: str) -> History:
-    """All screenings and events of one child, and the changes between screenings."""
+    """All screenings and events of one child, and the changes between screenings.
+
+    A look-up reads a handful of rows: they are ordered, confirmed and compared
+    as plain tuples and become DataFrames once, at the end (the frames and their
+    dtypes are those of :func:`read_screenings` and :func:`.events.child_events`).
+    """
+    t, e = S.screenings, S.events
     with archive.engine.connect() as conn:
-        scr = read_screenings(conn, S.screenings.c.child_key == child_key)
-        ev = child_events(conn, [child_key])
+        scr = [tuple(r) for r in conn.execute(
+            sa.select(*[t.c[c] for c in SCREENING_COLUMNS]).where(t.c.child_key == child_key))]
+        ev = [tuple(r) for r in conn.execute(
+            sa.select(*[e.c[c] for c in EVENT_COLUMNS]).where(e.c.child_key == child_key))]
         nums = level_numbers(conn)
-        lay = layouts(conn, set(scr["layout"].dropna()))
-    scr = confirmations(scr, ev, nums)
+        lay = layouts(conn, {r[SCREENING_COLUMNS.index("layout")] for r in scr} - {None})
+    # the orders of read_screenings and child_events (one child: its key is the same)
+    ix = {c: i for i, c in enumerate(SCREENING_COLUMNS)}
+    scr.sort(key=lambda r: (r[ix["assessment_date"]], r[ix["source_sha256"]],
+                            r[ix["source_row"]]))
+    on_i, kind_i, key_i = (EVENT_COLUMNS.index(c) for c in ("on_date", "kind", "event_key"))
+    ev.sort(key=lambda r: (r[on_i], r[kind_i], r[key_i]))
+    recs = [dict(zip(SCREENING_COLUMNS, r)) for r in scr]
+    frame = _frame(scr, SCREENING_COLUMNS)
+    # the frame's level codes (a missing one is NaN there), as confirmations() sees them
+    levels, on = _confirmed([r["assessment_date"] for r in recs], frame["level_code"].tolist(),
+                            [(x[on_i], x[EVENT_COLUMNS.index("level_code")]) for x in ev
+                             if x[kind_i] == "confirmation"])
+    # the columns confirmations() adds, with its dtypes (object, missing level codes as NaN)
+    frame["confirmed_level"] = pd.Series(levels, dtype=object)
+    frame["confirmed_on"] = pd.Series(on, dtype=object)
+    eff = frame["confirmed_level"].where(frame["confirmed_level"].notna(), frame["level_code"])
+    frame["effective_level"] = eff
+    numbers = [
+        _effective_number(p, c, sc, lv, st, cf, nums)
+        for p, c, sc, lv, st, cf in zip(frame["profile"].tolist(), eff.tolist(),
+                                        frame["level_code"].tolist(), frame["level"].tolist(),
+                                        frame["risk_status"].tolist(), levels)
+    ]
+    frame["effective_number"] = numbers
     trans, changes = [], []
-    prev = None
-    for _, row in scr.iterrows():
-        num = row["effective_number"]
+    for i, num in enumerate(numbers):
         num = None if num is None or pd.isna(num) else float(num)
-        if prev is None:
+        if i == 0:
             trans.append(transition(None, num) if num is not None else "not_comparable")
-        else:
-            pn = prev["effective_number"]
-            pn = None if pn is None or pd.isna(pn) else float(pn)
-            trans.append(transition(pn, num) if pn is not None and num is not None
-                         else "not_comparable")
-            changes.extend(scale_changes(prev, row, lay))
-        prev = row
-    scr["transition"] = trans
-    cols = ["from_date", "to_date", "scale", "instrument", "version", "raw_before", "raw_after",
-            "diff", "sd", "reliability", "se", "s_diff", "rci", "reliable", "status", "source",
-            "evidence"]
-    return History(child_key, scr, ev, pd.DataFrame(changes, columns=cols))
+            prev = num
+            continue
+        trans.append(transition(prev, num) if prev is not None and num is not None
+                     else "not_comparable")
+        changes.extend(scale_changes(recs[i - 1], recs[i], lay))
+        prev = num
+    frame["transition"] = trans
+    return History(child_key, frame, _frame(ev, EVENT_COLUMNS),
+                   pd.DataFrame(changes, columns=CHANGE_COLUMNS))
