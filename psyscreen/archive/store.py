@@ -29,7 +29,6 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -488,59 +487,44 @@ def add_results(
 
     man: dict | None = None
     chunks: Generator[pd.DataFrame, None, None]
-    # the results file's hash, computed in a thread while the first chunks are prepared when
-    # the manifest names the source (else the keys need it first); checked before the commit
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscreen-archive-hash") as pool:
-        file_hash: Future[str] | None = None
-        if isinstance(results, (str, Path)):
-            path = Path(results)
-            if manifest is None and manifest_for(path).exists():
-                manifest = manifest_for(path)
-            file_hash = pool.submit(sha256_file, path)
-            if isinstance(manifest, (str, Path)):
-                man = json.loads(Path(manifest).read_text(encoding="utf-8"))
-            elif isinstance(manifest, dict):
-                man = manifest
-            chunks = read_ahead(read_results(path))
-            source = source or path.name
-            sha = (man or {}).get("input", {}).get("sha256") or file_hash.result()
-        else:
-            df = results
-            man = manifest if isinstance(manifest, dict) else None
-            sha = (man or {}).get("input", {}).get("sha256") or frame_sha256(df)
-            chunks = (df.iloc[i : i + READ_ROWS] for i in range(0, max(len(df), 1), READ_ROWS))
-        prov = provenance or (man or {}).get("definitions") or {}
-        opts = (man or {}).get("options", {})
-        ids_are_keys = False
-        if id_column in opts.get("pseudonymised_columns", []):
-            if opts.get("pseudonym_key_fingerprint") != archive.key.fingerprint:
+    if isinstance(results, (str, Path)):
+        path = Path(results)
+        if manifest is None and manifest_for(path).exists():
+            manifest = manifest_for(path)
+        file_sha = sha256_file(path)
+        if isinstance(manifest, (str, Path)):
+            man = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        elif isinstance(manifest, dict):
+            man = manifest
+        if man is not None:
+            want = (man.get("outputs", {}).get("results") or {}).get("sha256")
+            if want and want != file_sha:
                 raise db.ArchiveError(
-                    "the ids were pseudonymised with another key: add the clear results, or "
-                    "pseudonymise with the archive key / 结果中的编号用其他密钥做了假名化"
+                    "the results file does not match its manifest (changed after the run?) "
+                    "/ 结果文件与运行清单不一致"
                 )
-            ids_are_keys = True
-        instruments = json.dumps(
-            {k: prov.get(k) for k in ("profile", "instruments", "norm_tables", "library_version")},
-            sort_keys=True, ensure_ascii=False,
-        )
-        return _add(archive, chunks, man, prov, instruments, sha, source, id_column,
-                    ids_are_keys, file_hash)
-
-
-def _check_manifest(man: dict | None, file_sha: str) -> None:
-    """Refuse a results file whose hash is not the one its manifest recorded."""
-    want = ((man or {}).get("outputs", {}).get("results") or {}).get("sha256")
-    if want and want != file_sha:
-        raise db.ArchiveError(
-            "the results file does not match its manifest (changed after the run?) "
-            "/ 结果文件与运行清单不一致"
-        )
-
-
-def _add(archive: Any, chunks: Generator[pd.DataFrame, None, None], man: dict | None,
-         prov: dict, instruments: str, sha: str, source: str | None, id_column: str,
-         ids_are_keys: bool, file_hash: Future[str] | None) -> ImportResult:
-    """The import's transaction (see :func:`add_results`)."""
+        chunks = read_ahead(read_results(path))
+        source = source or path.name
+        sha = (man or {}).get("input", {}).get("sha256") or file_sha
+    else:
+        df = results
+        man = manifest if isinstance(manifest, dict) else None
+        sha = (man or {}).get("input", {}).get("sha256") or frame_sha256(df)
+        chunks = (df.iloc[i : i + READ_ROWS] for i in range(0, max(len(df), 1), READ_ROWS))
+    prov = provenance or (man or {}).get("definitions") or {}
+    opts = (man or {}).get("options", {})
+    ids_are_keys = False
+    if id_column in opts.get("pseudonymised_columns", []):
+        if opts.get("pseudonym_key_fingerprint") != archive.key.fingerprint:
+            raise db.ArchiveError(
+                "the ids were pseudonymised with another key: add the clear results, or "
+                "pseudonymise with the archive key / 结果中的编号用其他密钥做了假名化"
+            )
+        ids_are_keys = True
+    instruments = json.dumps(
+        {k: prov.get(k) for k in ("profile", "instruments", "norm_tables", "library_version")},
+        sort_keys=True, ensure_ascii=False,
+    )
     result = ImportResult(rows_in=0, stored=0, already=0)
     with archive.engine.begin() as conn, _bulk_settings(conn):
         gone = forgotten_keys(conn)
@@ -584,8 +568,6 @@ def _add(archive: Any, chunks: Generator[pd.DataFrame, None, None], man: dict | 
                 stored = insert_frame(conn, S.screenings, rows)
                 result.stored += stored
                 result.already += len(prepared) - stored
-        if file_hash is not None:  # a mismatch raises here: the transaction rolls back
-            _check_manifest(man, file_hash.result())
         conn.execute(S.imports.update().where(S.imports.c.import_id == result.import_id)
                      .values(rows_in=result.rows_in))
         end_import(conn, result, "add_results")
