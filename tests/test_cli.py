@@ -82,3 +82,25 @@ def test_missing_optional_package_is_a_clean_failure(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "list", ("list", cli._no_args, needs_pyarrow))
     assert main(["list"]) == EXIT_FAILURE
     assert 'pip install "psyscreen[io]"' in capsys.readouterr().err
+
+
+def test_score_uses_arrow_jemalloc_pool_unless_one_is_chosen(monkeypatch):
+    import pyarrow as pa
+
+    from psyscreen.batch_cli import compact_arrow_memory
+
+    before = pa.default_memory_pool()
+    try:
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+        assert compact_arrow_memory() == before.backend_name  # the user's choice stands
+        assert pa.default_memory_pool().backend_name == before.backend_name
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        try:
+            pa.jemalloc_memory_pool()
+        except NotImplementedError:
+            assert compact_arrow_memory() == before.backend_name
+        else:
+            assert compact_arrow_memory() == "jemalloc"
+            assert pa.default_memory_pool().backend_name == "jemalloc"
+    finally:
+        pa.set_memory_pool(before)
