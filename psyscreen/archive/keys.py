@@ -39,20 +39,14 @@ class ArchiveKey(Pseudonymiser):
         return self.pseudonym(str(clear_id))
 
     def child_keys(self, clear_ids: list[str]) -> list[str]:
-        """:meth:`child_key` of many ids: the HMAC state after the key is computed once.
+        """:meth:`child_key` of many ids (:meth:`Pseudonymiser.pseudonyms`).
 
         Example:
             >>> k = ArchiveKey(b"0123456789abcdef")
             >>> k.child_keys(["S001", " S002"]) == [k.child_key("S001"), k.child_key("S002")]
             True
         """
-        base = hmac.new(self._key, digestmod=hashlib.sha256)
-        out = []
-        for v in clear_ids:
-            h = base.copy()
-            h.update(str(v).strip().encode("utf-8"))
-            out.append(h.hexdigest()[:32])
-        return out
+        return self.pseudonyms([str(v) for v in clear_ids])
 
     def sign(self, data: bytes) -> str:
         """HMAC-SHA256 of ``data`` (hex)."""
