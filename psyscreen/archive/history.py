@@ -247,9 +247,9 @@ def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
 def history(archive: Any, child_key: str) -> History:
     """All screenings and events of one child, and the changes between screenings.
 
-    A look-up reads a handful of rows: they are ordered, confirmed and compared
-    as plain tuples and become DataFrames once, at the end (the frames and their
-    dtypes are those of :func:`read_screenings` and :func:`.events.child_events`).
+    A look-up reads a handful of rows: they are ordered and compared as plain
+    tuples, become DataFrames once (the frames and dtypes of :func:`read_screenings`
+    and :func:`.events.child_events`) and are confirmed by :func:`confirmations`.
     """
     t, e = S.screenings, S.events
     with archive.engine.connect() as conn:
@@ -265,24 +265,10 @@ def history(archive: Any, child_key: str) -> History:
                             r[ix["source_row"]]))
     on_i, kind_i, key_i = (EVENT_COLUMNS.index(c) for c in ("on_date", "kind", "event_key"))
     ev.sort(key=lambda r: (r[on_i], r[kind_i], r[key_i]))
+    events = _frame(ev, EVENT_COLUMNS)
+    frame = confirmations(_frame(scr, SCREENING_COLUMNS), events, nums)
     recs = [dict(zip(SCREENING_COLUMNS, r)) for r in scr]
-    frame = _frame(scr, SCREENING_COLUMNS)
-    # the frame's level codes (a missing one is NaN there), as confirmations() sees them
-    levels, on = _confirmed([r["assessment_date"] for r in recs], frame["level_code"].tolist(),
-                            [(x[on_i], x[EVENT_COLUMNS.index("level_code")]) for x in ev
-                             if x[kind_i] == "confirmation"])
-    # the columns confirmations() adds, with its dtypes (object, missing level codes as NaN)
-    frame["confirmed_level"] = pd.Series(levels, dtype=object)
-    frame["confirmed_on"] = pd.Series(on, dtype=object)
-    eff = frame["confirmed_level"].where(frame["confirmed_level"].notna(), frame["level_code"])
-    frame["effective_level"] = eff
-    numbers = [
-        _effective_number(p, c, sc, lv, st, cf, nums)
-        for p, c, sc, lv, st, cf in zip(frame["profile"].tolist(), eff.tolist(),
-                                        frame["level_code"].tolist(), frame["level"].tolist(),
-                                        frame["risk_status"].tolist(), levels)
-    ]
-    frame["effective_number"] = numbers
+    numbers = frame["effective_number"].tolist()
     trans, changes = [], []
     for i, num in enumerate(numbers):
         num = None if num is None or pd.isna(num) else float(num)
@@ -295,5 +281,4 @@ def history(archive: Any, child_key: str) -> History:
         changes.extend(scale_changes(recs[i - 1], recs[i], lay))
         prev = num
     frame["transition"] = trans
-    return History(child_key, frame, _frame(ev, EVENT_COLUMNS),
-                   pd.DataFrame(changes, columns=CHANGE_COLUMNS))
+    return History(child_key, frame, events, pd.DataFrame(changes, columns=CHANGE_COLUMNS))
