@@ -73,10 +73,22 @@ def _cmd(inp: Path, mapping: Path, out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_and_wait_for_temp(cmd: list[str], out_dir: Path) -> subprocess.Popen:
     """Start a run (in its own process group) and return once it is writing (a temporary
     output file exists)."""
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # as from a terminal: a test run started in the background (``nohup ... &``)
+        # ignores SIGINT, and a child would inherit that and never see the Ctrl-C
+        preexec_fn=_default_sigint,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if any(".psyscreen-tmp-" in p.name and p.stat().st_size for p in _files(out_dir)):
