@@ -108,3 +108,60 @@ def test_class_role_is_read_under_its_yaml_name_and_kept_apart_from_keep():
         assert "mapped twice" in str(e)
     else:
         raise AssertionError("a header mapped as role and keep was accepted")
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["=SUM(A1)", "-2", "+x", "@a", "\tt", "ok", "", 'say "hi"', "a,b", "两行\n文本"]),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_CELLS, _CELLS), min_size=0, max_size=25))
+def test_results_written_from_dictionaries_are_the_bytes_of_plain_strings(tmp_path_factory, rows):
+    """The CSV sink takes categoricals as dictionary arrays: the file (neutralised
+    formula cells, quoting, blanks, a header-only chunk) is the one plain strings give."""
+    from psyscreen.batch.arrow import to_arrow
+    from psyscreen.batch.sinks import _TableSink
+
+    frame = pd.DataFrame(
+        {
+            "c": pd.Categorical([a for a, _ in rows]),
+            "=d": pd.Categorical([b for _, b in rows]),
+            "n": np.arange(len(rows), dtype=float),
+        }
+    )
+    d = tmp_path_factory.mktemp("dict")
+    files = []
+    for dictionaries in (False, True):
+        path = d / f"out_{dictionaries}.csv"
+        sink = _TableSink(path, neutralise=True)
+        sink.dictionaries = dictionaries  # the plain-string path is the oracle
+        for part in (frame.iloc[: len(rows) // 2], frame.iloc[len(rows) // 2 :]):
+            sink.write(to_arrow(part.reset_index(drop=True), dictionaries=sink.dictionaries))
+        sink.close()
+        files.append(path.read_bytes())
+    assert files[0] == files[1]
+
+
+def test_neutralising_a_dictionary_neutralises_its_texts():
+    arr = pa.array(["=1", "=1", None, "ok", "-x"]).dictionary_encode()
+    out = neutralise_formulas(arr)
+    assert pa.types.is_dictionary(out.type)
+    assert out.to_pylist() == ["'=1", "'=1", None, "ok", "'-x"]
+    clean = pa.array(["a", "b"]).dictionary_encode()
+    assert neutralise_formulas(clean) is clean
+
+
+def test_parquet_results_keep_plain_string_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    from psyscreen.batch.arrow import to_arrow
+    from psyscreen.batch.sinks import _TableSink
+
+    sink = _TableSink(tmp_path / "r.parquet", neutralise=False)
+    assert not sink.dictionaries
+    sink.write(to_arrow(pd.DataFrame({"c": pd.Categorical(["x", None])}), dictionaries=True))
+    sink.close()
+    assert pq.read_schema(tmp_path / "r.parquet").field("c").type == pa.string()

@@ -17,22 +17,30 @@ from .io import arrow_frame
 from .plan import Plan
 
 
-def to_arrow(df: pd.DataFrame):
+def to_arrow(df: pd.DataFrame, *, dictionaries: bool = False):
     """A results/problems frame as an Arrow table with types that do not depend on the data.
 
     Categoricals and other text become strings, nullable booleans stay booleans,
-    lists (e.g. fired rules) are joined with ``;``.
+    lists (e.g. fired rules) are joined with ``;``. With ``dictionaries``, categoricals
+    become dictionary arrays of strings instead: the CSV writer decodes them a batch
+    at a time, so a chunk's repeated texts (statuses, bands, reasons) are never all
+    held as plain strings at once, and a text check looks at each distinct text once.
+
+    Example:
+        >>> t = to_arrow(pd.DataFrame({"c": pd.Categorical(["x", "x", None])}), dictionaries=True)
+        >>> str(t.schema.field("c").type), t.column("c").to_pylist()
+        ('dictionary<values=string, indices=int32, ordered=0>', ['x', 'x', None])
     """
     import pyarrow as pa
 
     arrays, names = [], []
     for name in df.columns:
-        arrays.append(_arrow_column(df[name]))
+        arrays.append(_arrow_column(df[name], dictionaries))
         names.append(str(name))
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _arrow_column(col: pd.Series):
+def _arrow_column(col: pd.Series, dictionaries: bool = False):
     import pyarrow as pa
 
     dt = col.dtype
@@ -40,7 +48,8 @@ def _arrow_column(col: pd.Series):
         cats = pa.array([_cell(c) for c in dt.categories], type=pa.string())
         codes = col.cat.codes.to_numpy()
         idx = pa.array(codes, mask=codes < 0, type=pa.int32())
-        return pa.DictionaryArray.from_arrays(idx, cats).cast(pa.string())
+        arr = pa.DictionaryArray.from_arrays(idx, cats)
+        return arr if dictionaries else arr.cast(pa.string())
     if pd.api.types.is_bool_dtype(dt):
         return pa.array(col.astype("boolean"), type=pa.bool_())
     if pd.api.types.is_integer_dtype(dt):
@@ -79,8 +88,16 @@ def _as_frame(chunk: Any, plan: Plan) -> pd.DataFrame:
     return arrow_frame(chunk, plan.categorical_columns())
 
 
-def _finish(results: pd.DataFrame, pseudo, pseudo_cols: list[str], drop_cols: list[str]):
-    table = to_arrow(results.drop(columns=drop_cols) if drop_cols else results)
+def _finish(
+    results: pd.DataFrame,
+    pseudo,
+    pseudo_cols: list[str],
+    drop_cols: list[str],
+    dictionaries: bool = False,
+):
+    """The results chunk as the table to write: dropped and pseudonymised columns applied
+    (``dictionaries``: see :func:`to_arrow`)."""
+    table = to_arrow(results.drop(columns=drop_cols) if drop_cols else results, dictionaries=dictionaries)
     for c in pseudo_cols:
         if c in table.column_names:
             i = table.column_names.index(c)

@@ -102,7 +102,7 @@ def _run_threads(
 
     def write(cr: ChunkResult, rows: int) -> None:
         stats.update(cr.results, cr.problems)
-        res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols))
+        res_sink.write(_finish(cr.results, pseudo, pseudo_cols, drop_cols, res_sink.dictionaries))
         prob_sink.write(to_arrow(cr.problems))
         if bar is not None:
             bar.update(rows)

@@ -45,17 +45,35 @@ def neutralise_formulas(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunke
 
     The test looks at the first byte of each cell in the Arrow buffers (every
     formula start is one ASCII byte, and in UTF-8 no other character starts with
-    such a byte), so a column without such cells costs one vectorised pass.
+    such a byte), so a column without such cells costs one vectorised pass. Of a
+    dictionary array of text, the distinct texts are neutralised.
+
+    Example:
+        >>> neutralise_formulas(pa.array(["=1+1", "ok", None])).to_pylist()
+        ["'=1+1", 'ok', None]
+        >>> d = pa.array(["-2", "-2", "a"]).dictionary_encode()
+        >>> neutralise_formulas(d).to_pylist()
+        ["'-2", "'-2", 'a']
     """
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+    if not _is_text(arr.type):
         return arr
     if isinstance(arr, pa.ChunkedArray):
         return pa.chunked_array([neutralise_formulas(c) for c in arr.chunks], type=arr.type)
+    if pa.types.is_dictionary(arr.type):
+        texts = arr.dictionary
+        values = neutralise_formulas(texts)
+        return arr if values is texts else pa.DictionaryArray.from_arrays(arr.indices, values)
     hit = formula_cells(arr)
     if not hit.any():
         return arr
     quote, empty = pa.scalar("'", type=arr.type), pa.scalar("", type=arr.type)
     return pc.if_else(pa.array(hit), pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def formula_cells(arr: pa.Array) -> np.ndarray:

@@ -14,6 +14,9 @@ class _TableSink:
         self.writer = Writer(path)
         self.schema = None
         self.neutralise = neutralise and self.writer.format in ("csv", "xlsx")
+        #: CSV takes text columns as dictionary arrays (decoded as they are encoded);
+        #: other formats are given plain strings (a Parquet file's types stay as they were)
+        self.dictionaries = self.writer.format == "csv"
 
     def write(self, table) -> None:
         """Append ``table`` (its formula-like text cells neutralised if asked)."""
@@ -21,6 +24,8 @@ class _TableSink:
 
         # neutralised before the schema check: header names then compare as those of
         # the first table, neutralised too
+        if not self.dictionaries:
+            table = _decoded(table)
         if self.neutralise:
             table = neutralise_table(table)
         if self.schema is None:
@@ -33,3 +38,13 @@ class _TableSink:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _decoded(table):
+    """``table`` with its dictionary columns as plain strings."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table
