@@ -112,7 +112,9 @@ def test_class_role_is_read_under_its_yaml_name_and_kept_apart_from_keep():
 
 _CELLS = st.one_of(
     st.none(),
-    st.sampled_from(["=SUM(A1)", "-2", "+x", "@a", "\tt", "ok", "", 'say "hi"', "a,b", "两行\n文本"]),
+    st.sampled_from(
+        ["=SUM(A1)", "-2", "+x", "@a", "\tt", "ok", "", 'say "hi"', "a,b", "两行\n文本"]
+    ),
     st.text(max_size=6),
 )
 

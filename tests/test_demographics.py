@@ -212,7 +212,7 @@ def test_booleans_are_not_merged_with_1_in_large_columns():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from psyscreen.demographics import ParseCache, _anniversary, parse_distinct  # noqa: E402
+from psyscreen.demographics import ParseCache, parse_distinct  # noqa: E402
 
 _CELLS = st.one_of(
     st.sampled_from(
@@ -266,17 +266,65 @@ def test_parse_distinct_equals_the_parser_on_every_call(first, second, parser):
         )
 
 
+def _age_by_hand(b: dt.date | None, a: dt.date | None) -> float:
+    """The calendar rule row by row with Python dates (the oracle of ``exact_age``)."""
+    if b is None or a is None or a < b:
+        return float("nan")
+
+    def birthday(y: int) -> dt.date:
+        try:
+            return dt.date(y, b.month, b.day)
+        except ValueError:  # 29 February in a non-leap year
+            return dt.date(y, 3, 1)
+
+    years = a.year - b.year - ((a.month, a.day) < (b.month, b.day))
+    last, nxt = birthday(b.year + years), birthday(b.year + years + 1)
+    day_ns = 86_400 * 10**9  # the fraction as a division of nanoseconds, as pandas takes it
+    return years + float((a - last).days * day_ns) / float((nxt - last).days * day_ns)
+
+
+_DAYS = st.one_of(
+    st.none(),
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
+    # 29 February and the days around it, which random dates rarely hit
+    st.builds(
+        lambda y, d: dt.date(y, 2, 28) + dt.timedelta(days=d),
+        st.sampled_from([1900, 1904, 1969, 2000, 2007, 2008, 2011, 2012, 2023, 2024]),
+        st.integers(-1, 2),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_DAYS, _DAYS), min_size=1, max_size=40))
+def test_exact_age_equals_the_calendar_rule_row_by_row(pairs):
+    """Bit for bit, for dates before 1970, on 29 February, missing and reversed."""
+    births = pd.Series([b for b, _ in pairs], dtype=object)
+    assessed = pd.Series([a for _, a in pairs], dtype=object)
+    got = exact_age(births, assessed).to_numpy()
+    want = np.array([_age_by_hand(b, a) for b, a in pairs])
+    np.testing.assert_array_equal(got, want)
+    as_dt = exact_age(pd.to_datetime(births), pd.to_datetime(assessed)).to_numpy()
+    np.testing.assert_array_equal(as_dt, want)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
-    birth=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)),
-    years=st.integers(0, 40),
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(min_value=dt.datetime(1800, 1, 1), max_value=dt.datetime(2200, 12, 31)),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["ns", "us", "s"]),
 )
-def test_anniversary_is_the_calendar_date_years_later(birth, years):
-    """Same calendar day ``years`` later; 29 February becomes 1 March in other years."""
-    got = _anniversary(pd.Series(pd.to_datetime([birth])), np.array([float(years)]))[0]
-    y = birth.year + years
-    try:
-        want = dt.date(y, birth.month, birth.day)
-    except ValueError:  # 29 Feb in a non-leap year
-        want = dt.date(y, 3, 1)
-    assert got.date() == want
+def test_datetime_columns_parse_as_datetime_objects_do(values, unit):
+    """A datetime64 column (numpy path) gives the dates and statuses of the same
+    values as Python objects (the per-value path), times of day dropped."""
+    col = pd.Series(np.array(values, dtype=f"datetime64[{unit}]"))
+    got_d, got_s = parse_dates(col)
+    want_d, want_s = parse_dates(pd.Series(values, dtype=object))
+    np.testing.assert_array_equal(got_s, want_s)
+    np.testing.assert_array_equal(got_d.to_numpy(), want_d.to_numpy())

@@ -97,7 +97,9 @@ def _finish(
 ):
     """The results chunk as the table to write: dropped and pseudonymised columns applied
     (``dictionaries``: see :func:`to_arrow`)."""
-    table = to_arrow(results.drop(columns=drop_cols) if drop_cols else results, dictionaries=dictionaries)
+    table = to_arrow(
+        results.drop(columns=drop_cols) if drop_cols else results, dictionaries=dictionaries
+    )
     for c in pseudo_cols:
         if c in table.column_names:
             i = table.column_names.index(c)
