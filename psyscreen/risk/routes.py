@@ -197,12 +197,12 @@ def combine(parts: list[tuple[np.ndarray, pd.DataFrame]], index: pd.Index) -> pd
         r1  1.0  NaN
     """
     if len(parts) == 1 and len(parts[0][0]) == len(index):
-        out = parts[0][1].copy()
+        out = parts[0][1].copy(deep=False)  # copy-on-write: a new index, no data copied
         out.index = index
         return out
     frames = []
     for pos, frame in parts:
-        f = frame.copy()
+        f = frame.copy(deep=False)
         f.index = pd.Index(pos)
         frames.append(f)
     out = pd.concat(frames, axis=0, sort=False).sort_index(kind="stable")
