@@ -20,26 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-
-def _frame(n: int, seed: int = 1) -> pd.DataFrame:
-    import psyscreen
-
-    rng = np.random.default_rng(seed)
-    cols: dict[str, np.ndarray] = {}
-    for inst_id in ("phq9", "gad7", "sdq_s", "asq", "dsrsc", "scared_c"):
-        inst = psyscreen.load_instrument(inst_id)
-        for item in inst.items:
-            rs = inst.response_scales[item.response_scale]
-            v = rng.integers(rs.min, rs.max + 1, n).astype(float)
-            v[rng.random(n) < 0.05] = np.nan
-            cols[item.id] = v
-    cols["asq_5"] = np.full(n, np.nan)
-    cols["age"] = rng.uniform(12, 17.9, n)
-    cols["sex"] = rng.choice(["M", "F"], n)
-    return pd.DataFrame(cols)
+from answers import answers_frame
 
 
 def measure(rows: int, repeat: int) -> dict[str, float]:
@@ -47,7 +28,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
     import psyscreen
     from psyscreen.risk.evaluate import evaluate
 
-    df = _frame(rows)
+    df = answers_frame(rows, missing=0.05, sex=True)
     out = {}
     for name in ("default", "school"):
         prof = psyscreen.load_profile(name)

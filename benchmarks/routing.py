@@ -17,23 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
+from answers import answers_frame
 
 import psyscreen
-
-
-def _frame(n: int, lo: float, hi: float, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    cols: dict[str, np.ndarray] = {}
-    for inst_id in ("phq9", "gad7", "sdq_s", "asq", "dsrsc", "scared_c"):
-        inst = psyscreen.load_instrument(inst_id)
-        for item in inst.items:
-            rs = inst.response_scales[item.response_scale]
-            cols[item.id] = rng.integers(rs.min, rs.max + 1, n).astype(float)
-    cols["asq_5"] = np.full(n, np.nan)
-    cols["age"] = rng.uniform(lo, hi, n)
-    return pd.DataFrame(cols)
 
 
 def _cpu(df: pd.DataFrame, profile: str, repeat: int) -> float:
@@ -58,7 +45,7 @@ def main() -> None:
     ]
     base = None
     for label, profile, lo, hi in cases:
-        s = _cpu(_frame(a.rows, lo, hi), profile, a.repeat)
+        s = _cpu(answers_frame(a.rows, ages=(lo, hi)), profile, a.repeat)
         base = base or s
         print(
             f"{label:22s} {a.rows:>9,} rows  {s:6.2f} s CPU  {a.rows / s:>10,.0f} rows/s  "
