@@ -145,3 +145,24 @@ def test_build_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_build_keeps_what_the_caller_froze_frozen():
+    """The young objects go straight to the oldest generation, but never by unfreezing
+    objects a caller froze (a pre-fork server's)."""
+    import gc
+
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 5, 15, (12.0, 17.0))
+    assert gc.get_freeze_count() == 0
+    recs = psyscreen.screen_records(df)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert all(gc.is_tracked(r) for r in recs)
+    kept = [[]]  # a container the caller froze
+    gc.freeze()
+    try:
+        psyscreen.screen_records(df)
+        assert gc.isenabled()
+        assert not any(o is kept for o in gc.get_objects())  # frozen objects are not listed
+    finally:
+        gc.unfreeze()
+    assert any(o is kept for o in gc.get_objects())

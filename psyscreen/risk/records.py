@@ -476,6 +476,13 @@ def _no_cyclic_gc() -> Iterator[None]:
     time of building records. Nothing built here forms a reference cycle. The switch is
     process-wide: it is turned back on only if it was on, so a caller that keeps it off
     keeps it off, and two threads building at once end with it on.
+
+    Turned back on as it is, the collector's first pass would walk every object allocated
+    meanwhile (some 50 per record, a third of the build's time) only to find them all alive.
+    The records are meant to outlive the call, so the young objects are moved straight into
+    the oldest generation (``gc.freeze`` then ``gc.unfreeze``: two list splices, no walk),
+    where the next full collection sees them as it would have anyway. That is skipped if
+    the process keeps objects frozen (a pre-fork server): unfreezing would release them.
     """
     was = gc.isenabled()
     gc.disable()
@@ -483,6 +490,9 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
