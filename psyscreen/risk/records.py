@@ -21,7 +21,7 @@ import gc
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,20 +38,22 @@ from .recordmodels import (  # the models are re-exported: they are imported fro
     ActionOut,
     CheckState,
     Evidence,
+    FiredRule,
     Intervals,
     Provenance,
     ScaleResult,
     ScreeningRecord,
+    copier,
 )
 from .recordmodels import DefinitionRef as DefinitionRef
-from .recordmodels import FiredRule as FiredRule
 
 # -- building ---------------------------------------------------------------------------
 #
-# Records are assembled as plain dicts and validated all at once by one TypeAdapter (pydantic
-# core): a fact shared by many rows (a check's evidence, a scale's band evidence for one score
-# in one stratum, the actions of one level) is described once and its dict reused, and the
-# validation gives every record its own fresh models and lists, so records share nothing.
+# Every part of a record is validated by pydantic once per distinct value (a fired rule with
+# its evidence, a scale's result, the actions of one level, a column of plain values), and
+# each record is then assembled from those validated parts without validating them again:
+# the record's changeable parts (lists, rules, evidence, provenance) are fresh copies
+# (recordmodels.copier), its read-only parts are shared.
 
 _SCALE_FIELDS = (
     "raw",
@@ -65,7 +67,18 @@ _SCALE_FIELDS = (
     "norm_stratum",
 )
 _INTERVAL_FIELDS = ("retest_days", "contact_days", "visit_days")
-_RECORDS: TypeAdapter[list[ScreeningRecord]] = TypeAdapter(list[ScreeningRecord])
+_RECORD = copier(ScreeningRecord)
+_FIELDS = list(ScreeningRecord.model_fields)
+_COLUMN: dict[str, TypeAdapter[list[Any]]] = {}
+
+
+def _valid(name: str, values: Sequence[Any]) -> list[Any]:
+    """A column of plain values of a record field, as validating the field gives them."""
+    ta = _COLUMN.get(name)
+    if ta is None:
+        field = ScreeningRecord.model_fields[name].annotation
+        ta = _COLUMN[name] = TypeAdapter(cast(Any, list)[field])
+    return ta.validate_python(values)
 
 
 def _num(x: Any) -> float | None:
@@ -141,7 +154,6 @@ class _Builder:
         self._views: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
         self._evidence: dict[tuple[Any, ...], Evidence] = {}
         self._keys: dict[str, list[tuple[Any, ...]]] = {}
-        self._dicts: dict[int, dict[str, Any]] = {}  # id of a kept Evidence -> its dict
         handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
         self.screening = self.p.screening_scales()
@@ -181,7 +193,6 @@ class _Builder:
 
     def _keep(self, key: tuple[Any, ...], data: dict[str, Any]) -> Evidence:
         e = self._evidence[key] = Evidence.model_validate(data)
-        self._dicts[id(e)] = e.model_dump(exclude_unset=True)
         return e
 
     # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
@@ -402,21 +413,27 @@ class _Builder:
         col = self.ev.columns[name]
         return [conv(v) for v in col.astype(object).where(col.notna(), None).tolist()]
 
-    def _rules(self) -> list[list[dict[str, Any]]]:
-        """Per row, the :class:`FiredRule` dicts of the rules that fired."""
-        out: list[list[dict[str, Any]]] = [[] for _ in range(self.n)]
+    def _rules(self) -> list[list[FiredRule]]:
+        """Per row, the rules that fired: one validated :class:`FiredRule` per rule and
+        distinct evidence (the kept :class:`Evidence`, identical objects for one fact)."""
+        out: list[list[FiredRule]] = [[] for _ in range(self.n)]
         for r in self.p.rules:
             node = self.ev.nodes[r.id]
             head = {"id": r.id, "level": r.level, "rank": self.p.rank(r.level), "en": r.en}
             head["zh"] = r.zh
+            made: dict[tuple[int, ...], FiredRule] = {}
             for i in np.flatnonzero(self.ev.rule_fired[r.id]).tolist():
-                evidence = [self._dicts[id(e)] for e in node.evidence(self, i)]
-                out[i].append({**head, "evidence": evidence})
+                evidence = node.evidence(self, i)
+                key = tuple(map(id, evidence))
+                hit = made.get(key)
+                if hit is None:
+                    hit = made[key] = FiredRule.model_validate({**head, "evidence": evidence})
+                out[i].append(hit)
         return out
 
     def records(
         self,
-        provenance: dict[str, Any],
+        provenance: Provenance,
         ids: Sequence[str | None] | None,
         rows: Sequence[int] | None,
         routes: Sequence[str | None] | None,
@@ -427,6 +444,9 @@ class _Builder:
             a = self.actions
             return [ActionOut(id=x, zh=a[x].zh, en=a[x].en) for x in text.split(";") if x]
 
+        def flags(text: str) -> list[str]:
+            return _valid("flags", [[f for f in text.split(";") if f]])[0]
+
         def interval(key: tuple[int | None, ...]) -> Intervals:
             return Intervals.model_validate(dict(zip(_INTERVAL_FIELDS, key)))
 
@@ -436,35 +456,38 @@ class _Builder:
             return [made[v] for v in values]
 
         days = zip(*(self._risk(f"risk.{f}", _int) for f in _INTERVAL_FIELDS))
-        columns = {
-            "row": rows if rows is not None else range(n),
-            "id": ids if ids is not None else [None] * n,
-            "status": self._risk("risk.status", str),
-            "level": self._risk("risk.level", _int),
-            "level_code": self._risk("risk.level_code", str),
-            "level_zh": self._risk("risk.level_zh", str),
-            "level_en": self._risk("risk.level_en", str),
-            "colour": self._risk("risk.colour", str),
-            "tier3": self._risk("risk.tier3", str),
-            "needs_confirmation": self._risk("risk.needs_confirmation", bool),
-            "referral": self._risk("risk.referral", bool),
+        risk, plain = self._risk, _valid
+        columns: dict[str, Sequence[Any]] = {
+            "row": plain("row", rows if rows is not None else range(n)),
+            "id": plain("id", ids) if ids is not None else [None] * n,
+            "status": plain("status", risk("risk.status", str)),
+            "level": plain("level", risk("risk.level", _int)),
+            "route": plain("route", routes) if routes is not None else [None] * n,
+            "level_code": plain("level_code", risk("risk.level_code", str)),
+            "level_zh": plain("level_zh", risk("risk.level_zh", str)),
+            "level_en": plain("level_en", risk("risk.level_en", str)),
+            "colour": plain("colour", risk("risk.colour", str)),
+            "tier3": plain("tier3", risk("risk.tier3", str)),
+            "needs_confirmation": plain(
+                "needs_confirmation", risk("risk.needs_confirmation", bool)
+            ),
+            "referral": plain("referral", risk("risk.referral", bool)),
             "rules": self._rules(),
-            "reasons_en": self._risk("risk.reasons", str),
-            "reasons_zh": self._risk("risk.reasons_zh", str),
-            "flags": [[f for f in text.split(";") if f] for text in self._risk("risk.flags", str)],
-            "actions": per_value(self._risk("risk.actions", str), acts),
+            "reasons_en": plain("reasons_en", risk("risk.reasons", str)),
+            "reasons_zh": plain("reasons_zh", risk("risk.reasons_zh", str)),
+            "flags": per_value(risk("risk.flags", str), flags),
+            "actions": per_value(risk("risk.actions", str), acts),
             "intervals": per_value(list(days), interval),
             "critical": self._states(self.ev.critical, self.ev.critical_known),
             "validity": self._states(self.ev.validity, self.ev.validity_known),
-            # per row a tuple of the shared results: validation makes it the record's own list
+            # per row a tuple of the shared results: the record gets its own list of them
             "scales": list(zip(*self._scales())) if self.screening else [()] * n,
             "provenance": [provenance] * n,
         }
-        if routes is not None:
-            columns["route"] = routes
-        names = list(columns)
-        out = [dict(zip(names, values)) for values in zip(*columns.values())]
-        return _RECORDS.validate_python(out)
+        assert list(columns) == _FIELDS  # a record's dict holds its fields in their order
+        given = set(_FIELDS) if routes is not None else set(_FIELDS) - {"route"}
+        made = _RECORD.made
+        return [made(dict(zip(_FIELDS, values)), set(given)) for values in zip(*columns.values())]
 
 
 @contextmanager
@@ -536,11 +559,4 @@ def _build(
     rows: Sequence[int] | None,
     routes: Sequence[str | None] | None,
 ) -> list[ScreeningRecord]:
-    b = _Builder(scores, ev, tables or [])
-    prov = provenance.model_dump(exclude_unset=True)
-    # the read-only references are shared; each record gets its own Provenance and lists
-    prov["profile"] = provenance.profile
-    prov["instruments"] = list(provenance.instruments)
-    if "norm_tables" in prov:
-        prov["norm_tables"] = list(provenance.norm_tables)
-    return b.records(prov, ids, rows, routes)
+    return _Builder(scores, ev, tables or []).records(provenance, ids, rows, routes)
