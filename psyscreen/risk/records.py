@@ -154,6 +154,7 @@ class _Builder:
         self._views: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
         self._evidence: dict[tuple[Any, ...], Evidence] = {}
         self._keys: dict[str, list[tuple[Any, ...]]] = {}
+        self._codes: dict[str, list[int]] = {}
         handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
         self.screening = self.p.screening_scales()
@@ -210,6 +211,14 @@ class _Builder:
                 for v, b, k, s, t, st in cols
             ]
         return self._keys[ref]
+
+    def scale_key(self, ref: str) -> list[Any]:
+        """:meth:`_band_keys` as small numbers (one per distinct key: cheaper to hash)."""
+        name = f"codes {ref}"
+        if name not in self._codes:
+            codes: dict[tuple[Any, ...], int] = {}
+            self._codes[name] = [codes.setdefault(k, len(codes)) for k in self._band_keys(ref)]
+        return self._codes[name]
 
     def scale_evidence(self, i: int, ref: str) -> Evidence:
         key = self._band_keys(ref)[i]
@@ -296,8 +305,15 @@ class _Builder:
         m = self.ev.node_fired.get(node)
         return bool(m is not None and m[i])
 
+    def fired_rows(self, node: Node) -> list[bool]:
+        m = self.ev.node_fired.get(node)
+        return [False] * self.n if m is None else m.tolist()
+
     def band_class(self, i: int, ref: str) -> Any:
         return self.ev.scales[ref].klass[i]
+
+    def band_classes(self, ref: str) -> list[Any]:
+        return self.ev.scales[ref].klass.tolist()
 
     def count_refs(self, cond: CountCond) -> list[str]:
         return list(cond.scales) if cond.scales is not None else self.screening
@@ -328,16 +344,27 @@ class _Builder:
         }
         return self._keep(key, data)
 
+    def score_key(self, cond: ScoreCond) -> list[Any]:
+        """Per row, what the score evidence of ``cond`` depends on (its key in the cache)."""
+        name = f"score {id(cond)}"  # not a scale reference: those have no space
+        if name not in self._keys:
+            none = [None] * self.n
+            norm = cond.field != "raw"
+            tables = self.string(cond.scale, "norm_table") if norm else none
+            strata = self.string(cond.scale, "norm_stratum") if norm else none
+            values = self.number_key(cond.scale, cond.field)
+            self._keys[name] = [
+                ("score", id(cond), v, t, st) for v, t, st in zip(values, tables, strata)
+            ]
+        return self._keys[name]
+
     def score_evidence(self, i: int, cond: ScoreCond) -> Evidence:
-        value = self.number(cond.scale, cond.field)[i]
-        table = stratum = None
-        if cond.field != "raw":
-            table = self.string(cond.scale, "norm_table")[i]
-            stratum = self.string(cond.scale, "norm_stratum")[i]
-        key = ("score", id(cond), self.number_key(cond.scale, cond.field)[i], table, stratum)
+        key = self.score_key(cond)[i]
         hit = self._evidence.get(key)
         if hit is not None:
             return hit
+        value = self.number(cond.scale, cond.field)[i]
+        table, stratum = key[3], key[4]
         inst_id, scale_id = cond.scale.split(".", 1)
         data: dict[str, Any] = {
             "kind": "score",
@@ -415,19 +442,19 @@ class _Builder:
 
     def _rules(self) -> list[list[FiredRule]]:
         """Per row, the rules that fired: one validated :class:`FiredRule` per rule and
-        distinct evidence (the kept :class:`Evidence`, identical objects for one fact)."""
+        distinct evidence key (:meth:`~psyscreen.risk.nodes.Node.evidence_key`)."""
         out: list[list[FiredRule]] = [[] for _ in range(self.n)]
         for r in self.p.rules:
             node = self.ev.nodes[r.id]
             head = {"id": r.id, "level": r.level, "rank": self.p.rank(r.level), "en": r.en}
             head["zh"] = r.zh
-            made: dict[tuple[int, ...], FiredRule] = {}
+            made: dict[Any, FiredRule] = {}
+            keys = node.evidence_key(self)
             for i in np.flatnonzero(self.ev.rule_fired[r.id]).tolist():
-                evidence = node.evidence(self, i)
-                key = tuple(map(id, evidence))
-                hit = made.get(key)
+                hit = made.get(keys[i])
                 if hit is None:
-                    hit = made[key] = FiredRule.model_validate({**head, "evidence": evidence})
+                    evidence = node.evidence(self, i)
+                    hit = made[keys[i]] = FiredRule.model_validate({**head, "evidence": evidence})
                 out[i].append(hit)
         return out
 
