@@ -140,7 +140,7 @@ class _Builder:
     """The records of one batch of rows (one :class:`Evaluation`).
 
     It is the :class:`~psyscreen.risk.nodes.EvidenceBuilder` the rule nodes ask for evidence:
-    each distinct piece of evidence is one :class:`Evidence`, kept with its dict.
+    each distinct piece of evidence is one :class:`Evidence`, validated once.
     """
 
     def __init__(self, scores: pd.DataFrame, ev: Evaluation, tables: list):
