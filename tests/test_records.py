@@ -9,8 +9,11 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import psyscreen
@@ -145,3 +148,62 @@ def test_build_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_build_keeps_what_the_caller_froze_frozen():
+    """The young objects go straight to the oldest generation, but never by unfreezing
+    objects a caller froze (a pre-fork server's)."""
+    import gc
+
+    df = records_cases._frame(["phq9", "gad7", "sdq_s", "asq"], 5, 15, (12.0, 17.0))
+    assert gc.get_freeze_count() == 0
+    recs = psyscreen.screen_records(df)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert all(gc.is_tracked(r) for r in recs)
+    kept = [[]]  # a container the caller froze
+    gc.freeze()
+    try:
+        psyscreen.screen_records(df)
+        assert gc.isenabled()
+        assert not any(o is kept for o in gc.get_objects())  # frozen objects are not listed
+    finally:
+        gc.unfreeze()
+    assert any(o is kept for o in gc.get_objects())
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    profile=st.sampled_from(["default", "school", "institution", "custom"]),
+)
+def test_rows_with_equal_evidence_keys_get_the_same_evidence(seed, profile):
+    """The records build each rule's evidence once per distinct ``evidence_key``: against
+    the evidence walked row by row, every row with a key gets that key's evidence."""
+    from psyscreen.pipeline import _graded
+    from psyscreen.risk.records import _Builder
+
+    prof = _custom() if profile == "custom" else psyscreen.load_profile(profile)
+    df = records_cases._frame(prof.instruments, 60, seed, (8.0, 17.0))
+    df["sex"] = ["female" if k % 3 else "male" for k in range(len(df))]
+    demo = {"age": "age", "sex": "sex", "informant": "informant"}
+    graded = _graded(df, prof, None, demo, "auto", "missing")
+    checked = 0
+    for pos, ev in graded.evals:
+        b = _Builder(graded.scores.iloc[pos], ev, graded.tables)
+        for r in ev.profile.rules:
+            node = ev.nodes[r.id]
+            keys = node.evidence_key(b)
+            seen: dict = {}
+            for i in np.flatnonzero(ev.rule_fired[r.id]).tolist():
+                got = [id(e) for e in node.evidence(b, i)]
+                assert seen.setdefault(keys[i], got) == got, (r.id, i)
+                checked += 1
+    assert checked > 0
+
+
+def _custom():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return psyscreen.load_profile(records_cases._custom_profile(Path(tmp)))

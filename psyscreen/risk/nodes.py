@@ -11,6 +11,8 @@ data); :func:`node_of` turns one into a tree of nodes. Every node answers, for i
 - ``explain(ctx, r)``: the names (scales, checks; never values) that made it fire for row
   ``r``, shared by the Chinese and English reasons;
 - ``evidence(builder, i)``: the typed evidence of a fired node for a screening record;
+- ``evidence_key(builder)``: per row, all that ``evidence`` depends on (the records build
+  the evidence once per distinct key);
 - ``text_inputs(ctx)``: further per-row masks that ``explain`` depends on.
 
 The evaluator, the records and the profile checks walk nodes through this interface only.
@@ -76,6 +78,10 @@ class EvidenceBuilder(Protocol):
     @property
     def validity(self) -> Flags: ...
     def fired(self, node: Node, i: int) -> bool: ...
+    def fired_rows(self, node: Node) -> list[bool]: ...
+    def scale_key(self, ref: str) -> list[Any]: ...
+    def score_key(self, cond: ScoreCond) -> list[Any]: ...
+    def band_classes(self, ref: str) -> list[Any]: ...
     def scale_evidence(self, i: int, ref: str) -> Evidence: ...
     def check_evidence(self, kind: str, inst_id: str, check_id: str) -> Evidence: ...
     def score_evidence(self, i: int, cond: ScoreCond) -> Evidence: ...
@@ -138,6 +144,11 @@ class Node:
         """Evidence of a fired node for row ``i`` (empty if it did not fire)."""
         raise NotImplementedError
 
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        """Per row, a hashable value that :meth:`evidence` depends on entirely: two rows
+        with equal keys get the same evidence."""
+        raise NotImplementedError
+
     def text_inputs(self, ctx: Context) -> list[np.ndarray]:
         """Masks besides the fired masks that :meth:`explain` depends on."""
         return []
@@ -195,6 +206,10 @@ class _CheckNode(Node):
             for (inst_id, cid), fired in self.flags(b).items()
             if self._selected(inst_id, cid) and fired[i]
         ]
+
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        flags = [f.tolist() for (i, c), f in self.flags(b).items() if self._selected(i, c)]
+        return list(zip(b.fired_rows(self), *flags))
 
 
 class CriticalNode(_CheckNode):
@@ -258,6 +273,14 @@ class CountNode(Node):
             if b.band_class(i, ref) in self.cond.band_class
         ]
 
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        classes = self.cond.band_class
+        cited = [
+            [k if c in classes else None for k, c in zip(b.scale_key(ref), b.band_classes(ref))]
+            for ref in b.count_refs(self.cond)
+        ]
+        return list(zip(b.fired_rows(self), *cited))
+
     def text_inputs(self, ctx: Context) -> list[np.ndarray]:
         return [ctx.in_class(ref, self.cond.band_class) for ref in self._refs(ctx)]
 
@@ -288,6 +311,9 @@ class BandNode(Node):
     def evidence(self, b: EvidenceBuilder, i: int) -> list[Evidence]:
         return [b.scale_evidence(i, self.cond.scale)] if b.fired(self, i) else []
 
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        return list(zip(b.fired_rows(self), b.scale_key(self.cond.scale)))
+
 
 class ScoreNode(Node):
     """``score``: a comparison on the raw, T, z or percentile score of a scale."""
@@ -313,6 +339,9 @@ class ScoreNode(Node):
     def evidence(self, b: EvidenceBuilder, i: int) -> list[Evidence]:
         return [b.score_evidence(i, self.cond)] if b.fired(self, i) else []
 
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        return list(zip(b.fired_rows(self), b.score_key(self.cond)))
+
 
 class _GroupNode(Node):
     fallback_safe = True
@@ -335,6 +364,9 @@ class _GroupNode(Node):
         for child in self.children:
             out.extend(child.evidence(b, i))
         return out
+
+    def evidence_key(self, b: EvidenceBuilder) -> list[Any]:
+        return list(zip(b.fired_rows(self), *(c.evidence_key(b) for c in self.children)))
 
 
 class AnyOfNode(_GroupNode):

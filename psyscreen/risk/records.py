@@ -21,7 +21,7 @@ import gc
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,20 +38,22 @@ from .recordmodels import (  # the models are re-exported: they are imported fro
     ActionOut,
     CheckState,
     Evidence,
+    FiredRule,
     Intervals,
     Provenance,
     ScaleResult,
     ScreeningRecord,
+    copier,
 )
 from .recordmodels import DefinitionRef as DefinitionRef
-from .recordmodels import FiredRule as FiredRule
 
 # -- building ---------------------------------------------------------------------------
 #
-# Records are assembled as plain dicts and validated all at once by one TypeAdapter (pydantic
-# core): a fact shared by many rows (a check's evidence, a scale's band evidence for one score
-# in one stratum, the actions of one level) is described once and its dict reused, and the
-# validation gives every record its own fresh models and lists, so records share nothing.
+# Every part of a record is validated by pydantic once per distinct value (a fired rule with
+# its evidence, a scale's result, the actions of one level, a column of plain values), and
+# each record is then assembled from those validated parts without validating them again:
+# the record's changeable parts (lists, rules, evidence, provenance) are fresh copies
+# (recordmodels.copier), its read-only parts are shared.
 
 _SCALE_FIELDS = (
     "raw",
@@ -65,7 +67,18 @@ _SCALE_FIELDS = (
     "norm_stratum",
 )
 _INTERVAL_FIELDS = ("retest_days", "contact_days", "visit_days")
-_RECORDS: TypeAdapter[list[ScreeningRecord]] = TypeAdapter(list[ScreeningRecord])
+_RECORD = copier(ScreeningRecord)
+_FIELDS = list(ScreeningRecord.model_fields)
+_COLUMN: dict[str, TypeAdapter[list[Any]]] = {}
+
+
+def _valid(name: str, values: Sequence[Any]) -> list[Any]:
+    """A column of plain values of a record field, as validating the field gives them."""
+    ta = _COLUMN.get(name)
+    if ta is None:
+        field = ScreeningRecord.model_fields[name].annotation
+        ta = _COLUMN[name] = TypeAdapter(cast(Any, list)[field])
+    return ta.validate_python(values)
 
 
 def _num(x: Any) -> float | None:
@@ -127,7 +140,7 @@ class _Builder:
     """The records of one batch of rows (one :class:`Evaluation`).
 
     It is the :class:`~psyscreen.risk.nodes.EvidenceBuilder` the rule nodes ask for evidence:
-    each distinct piece of evidence is one :class:`Evidence`, kept with its dict.
+    each distinct piece of evidence is one :class:`Evidence`, validated once.
     """
 
     def __init__(self, scores: pd.DataFrame, ev: Evaluation, tables: list):
@@ -141,7 +154,7 @@ class _Builder:
         self._views: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
         self._evidence: dict[tuple[Any, ...], Evidence] = {}
         self._keys: dict[str, list[tuple[Any, ...]]] = {}
-        self._dicts: dict[int, dict[str, Any]] = {}  # id of a kept Evidence -> its dict
+        self._codes: dict[str, list[int]] = {}
         handlings = [*self.p.levels, *self.p.status_list()]
         self.actions = {a.id: a for h in handlings for a in h.actions}
         self.screening = self.p.screening_scales()
@@ -181,7 +194,6 @@ class _Builder:
 
     def _keep(self, key: tuple[Any, ...], data: dict[str, Any]) -> Evidence:
         e = self._evidence[key] = Evidence.model_validate(data)
-        self._dicts[id(e)] = e.model_dump(exclude_unset=True)
         return e
 
     # -- what the rule nodes ask for (psyscreen.risk.nodes.EvidenceBuilder) ---------------
@@ -199,6 +211,14 @@ class _Builder:
                 for v, b, k, s, t, st in cols
             ]
         return self._keys[ref]
+
+    def scale_key(self, ref: str) -> list[Any]:
+        """:meth:`_band_keys` as small numbers (one per distinct key: cheaper to hash)."""
+        name = f"codes {ref}"
+        if name not in self._codes:
+            codes: dict[tuple[Any, ...], int] = {}
+            self._codes[name] = [codes.setdefault(k, len(codes)) for k in self._band_keys(ref)]
+        return self._codes[name]
 
     def scale_evidence(self, i: int, ref: str) -> Evidence:
         key = self._band_keys(ref)[i]
@@ -285,8 +305,15 @@ class _Builder:
         m = self.ev.node_fired.get(node)
         return bool(m is not None and m[i])
 
+    def fired_rows(self, node: Node) -> list[bool]:
+        m = self.ev.node_fired.get(node)
+        return [False] * self.n if m is None else m.tolist()
+
     def band_class(self, i: int, ref: str) -> Any:
         return self.ev.scales[ref].klass[i]
+
+    def band_classes(self, ref: str) -> list[Any]:
+        return self.ev.scales[ref].klass.tolist()
 
     def count_refs(self, cond: CountCond) -> list[str]:
         return list(cond.scales) if cond.scales is not None else self.screening
@@ -317,16 +344,27 @@ class _Builder:
         }
         return self._keep(key, data)
 
+    def score_key(self, cond: ScoreCond) -> list[Any]:
+        """Per row, what the score evidence of ``cond`` depends on (its key in the cache)."""
+        name = f"score {id(cond)}"  # not a scale reference: those have no space
+        if name not in self._keys:
+            none = [None] * self.n
+            norm = cond.field != "raw"
+            tables = self.string(cond.scale, "norm_table") if norm else none
+            strata = self.string(cond.scale, "norm_stratum") if norm else none
+            values = self.number_key(cond.scale, cond.field)
+            self._keys[name] = [
+                ("score", id(cond), v, t, st) for v, t, st in zip(values, tables, strata)
+            ]
+        return self._keys[name]
+
     def score_evidence(self, i: int, cond: ScoreCond) -> Evidence:
-        value = self.number(cond.scale, cond.field)[i]
-        table = stratum = None
-        if cond.field != "raw":
-            table = self.string(cond.scale, "norm_table")[i]
-            stratum = self.string(cond.scale, "norm_stratum")[i]
-        key = ("score", id(cond), self.number_key(cond.scale, cond.field)[i], table, stratum)
+        key = self.score_key(cond)[i]
         hit = self._evidence.get(key)
         if hit is not None:
             return hit
+        value = self.number(cond.scale, cond.field)[i]
+        table, stratum = key[3], key[4]
         inst_id, scale_id = cond.scale.split(".", 1)
         data: dict[str, Any] = {
             "kind": "score",
@@ -402,21 +440,27 @@ class _Builder:
         col = self.ev.columns[name]
         return [conv(v) for v in col.astype(object).where(col.notna(), None).tolist()]
 
-    def _rules(self) -> list[list[dict[str, Any]]]:
-        """Per row, the :class:`FiredRule` dicts of the rules that fired."""
-        out: list[list[dict[str, Any]]] = [[] for _ in range(self.n)]
+    def _rules(self) -> list[list[FiredRule]]:
+        """Per row, the rules that fired: one validated :class:`FiredRule` per rule and
+        distinct evidence key (:meth:`~psyscreen.risk.nodes.Node.evidence_key`)."""
+        out: list[list[FiredRule]] = [[] for _ in range(self.n)]
         for r in self.p.rules:
             node = self.ev.nodes[r.id]
             head = {"id": r.id, "level": r.level, "rank": self.p.rank(r.level), "en": r.en}
             head["zh"] = r.zh
+            made: dict[Any, FiredRule] = {}
+            keys = node.evidence_key(self)
             for i in np.flatnonzero(self.ev.rule_fired[r.id]).tolist():
-                evidence = [self._dicts[id(e)] for e in node.evidence(self, i)]
-                out[i].append({**head, "evidence": evidence})
+                hit = made.get(keys[i])
+                if hit is None:
+                    evidence = node.evidence(self, i)
+                    hit = made[keys[i]] = FiredRule.model_validate({**head, "evidence": evidence})
+                out[i].append(hit)
         return out
 
     def records(
         self,
-        provenance: dict[str, Any],
+        provenance: Provenance,
         ids: Sequence[str | None] | None,
         rows: Sequence[int] | None,
         routes: Sequence[str | None] | None,
@@ -427,6 +471,9 @@ class _Builder:
             a = self.actions
             return [ActionOut(id=x, zh=a[x].zh, en=a[x].en) for x in text.split(";") if x]
 
+        def flags(text: str) -> list[str]:
+            return _valid("flags", [[f for f in text.split(";") if f]])[0]
+
         def interval(key: tuple[int | None, ...]) -> Intervals:
             return Intervals.model_validate(dict(zip(_INTERVAL_FIELDS, key)))
 
@@ -436,35 +483,38 @@ class _Builder:
             return [made[v] for v in values]
 
         days = zip(*(self._risk(f"risk.{f}", _int) for f in _INTERVAL_FIELDS))
-        columns = {
-            "row": rows if rows is not None else range(n),
-            "id": ids if ids is not None else [None] * n,
-            "status": self._risk("risk.status", str),
-            "level": self._risk("risk.level", _int),
-            "level_code": self._risk("risk.level_code", str),
-            "level_zh": self._risk("risk.level_zh", str),
-            "level_en": self._risk("risk.level_en", str),
-            "colour": self._risk("risk.colour", str),
-            "tier3": self._risk("risk.tier3", str),
-            "needs_confirmation": self._risk("risk.needs_confirmation", bool),
-            "referral": self._risk("risk.referral", bool),
+        risk, plain = self._risk, _valid
+        columns: dict[str, Sequence[Any]] = {
+            "row": plain("row", rows if rows is not None else range(n)),
+            "id": plain("id", ids) if ids is not None else [None] * n,
+            "status": plain("status", risk("risk.status", str)),
+            "level": plain("level", risk("risk.level", _int)),
+            "route": plain("route", routes) if routes is not None else [None] * n,
+            "level_code": plain("level_code", risk("risk.level_code", str)),
+            "level_zh": plain("level_zh", risk("risk.level_zh", str)),
+            "level_en": plain("level_en", risk("risk.level_en", str)),
+            "colour": plain("colour", risk("risk.colour", str)),
+            "tier3": plain("tier3", risk("risk.tier3", str)),
+            "needs_confirmation": plain(
+                "needs_confirmation", risk("risk.needs_confirmation", bool)
+            ),
+            "referral": plain("referral", risk("risk.referral", bool)),
             "rules": self._rules(),
-            "reasons_en": self._risk("risk.reasons", str),
-            "reasons_zh": self._risk("risk.reasons_zh", str),
-            "flags": [[f for f in text.split(";") if f] for text in self._risk("risk.flags", str)],
-            "actions": per_value(self._risk("risk.actions", str), acts),
+            "reasons_en": plain("reasons_en", risk("risk.reasons", str)),
+            "reasons_zh": plain("reasons_zh", risk("risk.reasons_zh", str)),
+            "flags": per_value(risk("risk.flags", str), flags),
+            "actions": per_value(risk("risk.actions", str), acts),
             "intervals": per_value(list(days), interval),
             "critical": self._states(self.ev.critical, self.ev.critical_known),
             "validity": self._states(self.ev.validity, self.ev.validity_known),
-            # per row a tuple of the shared results: validation makes it the record's own list
+            # per row a tuple of the shared results: the record gets its own list of them
             "scales": list(zip(*self._scales())) if self.screening else [()] * n,
             "provenance": [provenance] * n,
         }
-        if routes is not None:
-            columns["route"] = routes
-        names = list(columns)
-        out = [dict(zip(names, values)) for values in zip(*columns.values())]
-        return _RECORDS.validate_python(out)
+        assert list(columns) == _FIELDS  # a record's dict holds its fields in their order
+        given = set(_FIELDS) if routes is not None else set(_FIELDS) - {"route"}
+        made = _RECORD.made
+        return [made(dict(zip(_FIELDS, values)), set(given)) for values in zip(*columns.values())]
 
 
 @contextmanager
@@ -476,6 +526,13 @@ def _no_cyclic_gc() -> Iterator[None]:
     time of building records. Nothing built here forms a reference cycle. The switch is
     process-wide: it is turned back on only if it was on, so a caller that keeps it off
     keeps it off, and two threads building at once end with it on.
+
+    Turned back on as it is, the collector's first pass would walk every object allocated
+    meanwhile (some 50 per record, a third of the build's time) only to find them all alive.
+    The records are meant to outlive the call, so the young objects are moved straight into
+    the oldest generation (``gc.freeze`` then ``gc.unfreeze``: two list splices, no walk),
+    where the next full collection sees them as it would have anyway. That is skipped if
+    the process keeps objects frozen (a pre-fork server): unfreezing would release them.
     """
     was = gc.isenabled()
     gc.disable()
@@ -483,6 +540,9 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -526,11 +586,4 @@ def _build(
     rows: Sequence[int] | None,
     routes: Sequence[str | None] | None,
 ) -> list[ScreeningRecord]:
-    b = _Builder(scores, ev, tables or [])
-    prov = provenance.model_dump(exclude_unset=True)
-    # the read-only references are shared; each record gets its own Provenance and lists
-    prov["profile"] = provenance.profile
-    prov["instruments"] = list(provenance.instruments)
-    if "norm_tables" in prov:
-        prov["norm_tables"] = list(provenance.norm_tables)
-    return b.records(prov, ids, rows, routes)
+    return _Builder(scores, ev, tables or []).records(provenance, ids, rows, routes)
