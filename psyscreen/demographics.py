@@ -286,7 +286,8 @@ def _parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Integer arithmetic on the proleptic Gregorian calendar (H. Hinnant's
     ``civil_from_days``, https://howardhinnant.github.io/date_algorithms.html): numpy's
-    casts to month or year units take ~25 ns a value, this ~2.
+    casts to month and year units take ~25 ns a value each, and a day needs one more (about
+    1.3 ms for each cast of 50k values, against ~2.3 ms here for all three parts).
 
     Example:
         >>> [p.tolist() for p in _parts(np.array(["1969-12-31", "2024-02-29"], "M8[D]"))]
