@@ -325,6 +325,8 @@ DAMAGE_EXAMPLES = int(os.environ.get("PSYSCREEN_DAMAGE_EXAMPLES", "15"))
 # that field off again, which gave back the line as written (read, rightly); the truncation
 # now always leaves fewer fields than the header
 @example(damage={14: ("extra", random.Random(0))}, truncate_end=True)
+# random bytes that start with a delimiter, then the truncation: it cut the line to nothing
+@example(damage={14: ("bytes", random.Random(7))}, truncate_end=True)
 def test_random_damage_is_accounted_for_line_by_line(base, tmp_path, damage, truncate_end):
     df, mapping = base
     lines = _lines(df.iloc[:15])
@@ -352,7 +354,9 @@ def test_random_damage_is_accounted_for_line_by_line(base, tmp_path, damage, tru
         last = data[-1].rstrip(b"\n")
         commas = [k for k, b in enumerate(last) if b == ord(",")]
         # keep at most n_fields - 1 fields (cutting only the last field could undo "extra")
-        data[-1] = last[: commas[min(len(commas), n_fields - 1) - 1]] if commas else last[:1]
+        cut = last[: commas[min(len(commas), n_fields - 1) - 1]] if commas else last[:1]
+        # a cut at a leading delimiter would leave no line at all, not a damaged one
+        data[-1] = cut or last[:1]
         hurt.add(len(data) - 1)
     raw = header + b"".join(data)
     src = tmp_path / "damaged.csv"
